@@ -1,0 +1,62 @@
+/**
+ * The one catalogue of error codes that cross the wire between a Consentry server and client.
+ *
+ * OAuth errors (RFC 6749, 6750, 7591, 9126, 9396, 9449) keep their registered names; Consentry's own
+ * problems (RFC 9457 `application/problem+json`) use a stable `type` URN built from the code.
+ */
+export const OAUTH_ERRORS = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'access_denied',
+  'unsupported_response_type',
+  'server_error',
+  'temporarily_unavailable',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'invalid_authorization_details',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+  'invalid_token',
+  'insufficient_scope',
+  'invalid_redirect_uri',
+  'invalid_client_metadata',
+  'unsupported_token_type',
+] as const
+export type OAuthErrorCode = (typeof OAUTH_ERRORS)[number]
+
+/** Problems returned by the transaction-history API and grant management as problem+json. */
+export const PROBLEM_CODES = {
+  not_found: { status: 404, title: 'Not found' },
+  outside_consent: { status: 403, title: 'Outside the consent' },
+  read_limit_exceeded: { status: 429, title: 'Unattended read limit reached' },
+  invalid_cursor: { status: 400, title: 'Invalid cursor' },
+  invalid_parameter: { status: 400, title: 'Invalid parameter' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  internal_error: { status: 500, title: 'Internal error' },
+} as const
+export type ProblemCode = keyof typeof PROBLEM_CODES
+
+/** `type` URI of a Consentry problem document. */
+export const problemType = (code: ProblemCode): string => `urn:consentry:problem:${code}`
+
+/** The JSON body of an OAuth error response. */
+export interface OAuthErrorBody {
+  error: OAuthErrorCode | (string & {})
+  error_description?: string
+}
+
+/** An RFC 9457 problem document as Consentry emits it (`code` mirrors the `type` URN's last part). */
+export interface ProblemDocument {
+  type: string
+  title: string
+  status: number
+  detail?: string
+  code: ProblemCode
+  [extension: string]: unknown
+}

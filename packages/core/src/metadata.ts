@@ -1,0 +1,34 @@
+import { z } from 'zod'
+
+/** RFC 8414 authorization server metadata, as a Consentry server publishes it. */
+export const serverMetadataSchema = z.looseObject({
+  issuer: z.string(),
+  authorization_endpoint: z.string(),
+  token_endpoint: z.string(),
+  pushed_authorization_request_endpoint: z.string(),
+  require_pushed_authorization_requests: z.literal(true),
+  registration_endpoint: z.string().optional(),
+  revocation_endpoint: z.string(),
+  introspection_endpoint: z.string(),
+  jwks_uri: z.string(),
+  grant_management_endpoint: z.string().optional(),
+  response_types_supported: z.array(z.string()),
+  grant_types_supported: z.array(z.string()),
+  code_challenge_methods_supported: z.array(z.string()),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
+  token_endpoint_auth_signing_alg_values_supported: z.array(z.string()),
+  dpop_signing_alg_values_supported: z.array(z.string()),
+  authorization_details_types_supported: z.array(z.string()),
+  authorization_response_iss_parameter_supported: z.literal(true),
+})
+export type ServerMetadata = z.infer<typeof serverMetadataSchema>
+
+/** RFC 9728 protected resource metadata. */
+export const resourceMetadataSchema = z.looseObject({
+  resource: z.string(),
+  authorization_servers: z.array(z.string()),
+  dpop_bound_access_tokens_required: z.literal(true),
+  dpop_signing_alg_values_supported: z.array(z.string()),
+  authorization_details_types_supported: z.array(z.string()),
+})
+export type ResourceMetadata = z.infer<typeof resourceMetadataSchema>

@@ -1,0 +1,196 @@
+import { type AuditEvent, type AuditEventDraft, type ClientRecord, type Grant, sealEvent } from '@consentry/core'
+import type {
+  AuditQuery,
+  AuthorizationCode,
+  Interaction,
+  PushedRequest,
+  RefreshTokenRecord,
+  Store,
+  StoredCheckpoint,
+} from './store.ts'
+
+const copy = <T>(value: T): T => structuredClone(value)
+
+/**
+ * An in-memory {@link Store} for tests and throwaway demos: one process, nothing survives a restart.
+ * Atomic operations are atomic because each runs synchronously between two awaits.
+ *
+ * @example
+ * ```ts
+ * const server = createConsentServer({ ...config, store: memoryStore() })
+ * ```
+ */
+export function memoryStore(): Store {
+  const clients = new Map<string, ClientRecord>()
+  const requests = new Map<string, PushedRequest>()
+  const interactions = new Map<string, Interaction>()
+  const codes = new Map<string, AuthorizationCode & { usedAt?: number }>()
+  const grants = new Map<string, Grant>()
+  const refreshTokens = new Map<string, RefreshTokenRecord>()
+  const jtis = new Map<string, number>()
+  const reads = new Map<string, number[]>()
+  const secrets = new Map<string, string>()
+  const events: AuditEvent[] = []
+  const checkpoints: StoredCheckpoint[] = []
+  let appendQueue: Promise<unknown> = Promise.resolve()
+
+  return {
+    async createClient(client) {
+      if (clients.has(client.clientId)) throw new Error('client already exists')
+      clients.set(client.clientId, copy(client))
+    },
+    async getClient(id) {
+      const c = clients.get(id)
+      return c ? copy(c) : null
+    },
+
+    async savePushedRequest(r) {
+      requests.set(r.requestUri, copy(r))
+    },
+    async consumePushedRequest(uri, now) {
+      const r = requests.get(uri)
+      requests.delete(uri)
+      return r && r.expiresAt > now ? r : null
+    },
+
+    async saveInteraction(i) {
+      interactions.set(i.id, copy(i))
+    },
+    async getInteraction(id, now) {
+      const i = interactions.get(id)
+      return i && i.expiresAt > now ? copy(i) : null
+    },
+    async consumeInteraction(id, now) {
+      const i = interactions.get(id)
+      interactions.delete(id)
+      return i && i.expiresAt > now ? i : null
+    },
+
+    async saveCode(code) {
+      codes.set(code.codeHash, copy(code))
+    },
+    async consumeCode(hash, now) {
+      const c = codes.get(hash)
+      if (!c) return null
+      if (c.usedAt !== undefined) return { status: 'reused', code: copy(c) }
+      if (c.expiresAt <= now) return null
+      c.usedAt = now
+      return { status: 'ok', code: copy(c) }
+    },
+
+    async createGrant(g) {
+      if (grants.has(g.id)) throw new Error('grant already exists')
+      grants.set(g.id, copy(g))
+    },
+    async getGrant(id) {
+      const g = grants.get(id)
+      return g ? copy(g) : null
+    },
+    async transitionGrant(id, from, patch) {
+      const g = grants.get(id)
+      if (!g || !from.includes(g.status)) return null
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))
+      Object.assign(g, copy(defined))
+      return copy(g)
+    },
+    async listGrants({ subject, clientId }) {
+      return [...grants.values()]
+        .filter((g) => (subject === undefined || g.subject === subject) && (clientId === undefined || g.clientId === clientId))
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .map(copy)
+    },
+    async listExpiringGrants(now, limit) {
+      return [...grants.values()]
+        .filter((g) => g.status === 'active' && g.expiresAt <= now)
+        .sort((a, b) => a.expiresAt - b.expiresAt)
+        .slice(0, limit)
+        .map(copy)
+    },
+
+    async saveRefreshToken(t) {
+      refreshTokens.set(t.tokenHash, copy(t))
+    },
+    async getRefreshToken(hash) {
+      const t = refreshTokens.get(hash)
+      return t ? copy(t) : null
+    },
+    async rotateRefreshToken(oldHash, next, now) {
+      const t = refreshTokens.get(oldHash)
+      if (!t || t.revokedAt !== undefined) return null
+      if (t.usedAt !== undefined) return { status: 'reused', token: copy(t) }
+      if (t.expiresAt <= now) return null
+      t.usedAt = now
+      refreshTokens.set(next.tokenHash, copy(next))
+      return { status: 'ok', token: copy(t) }
+    },
+    async revokeRefreshTokens(grantId, now) {
+      for (const t of refreshTokens.values()) if (t.grantId === grantId && t.revokedAt === undefined) t.revokedAt = now
+    },
+
+    async recordJti(key, expiresAt) {
+      if (jtis.has(key)) return false
+      jtis.set(key, expiresAt)
+      return true
+    },
+
+    async consumeReadQuota(grantId, now, limit, windowMs) {
+      const recent = (reads.get(grantId) ?? []).filter((t) => t > now - windowMs)
+      if (recent.length >= limit) {
+        reads.set(grantId, recent)
+        const oldest = recent[0] ?? now
+        return { allowed: false, retryAfterMs: Math.max(1, oldest + windowMs - now) }
+      }
+      recent.push(now)
+      reads.set(grantId, recent)
+      return { allowed: true, used: recent.length }
+    },
+
+    async getOrCreateSecret(name, create) {
+      let value = secrets.get(name)
+      if (value === undefined) {
+        value = create()
+        secrets.set(name, value)
+      }
+      return value
+    },
+
+    appendAuditEvent(draft: AuditEventDraft) {
+      // Chain appends one after another: each waits for the previous seal.
+      const next = appendQueue.then(async () => {
+        const sealed = await sealEvent(events.at(-1) ?? null, copy(draft))
+        events.push(sealed)
+        return copy(sealed)
+      })
+      appendQueue = next.catch(() => undefined)
+      return next
+    },
+    async listAuditEvents(q: AuditQuery) {
+      const out: AuditEvent[] = []
+      for (const e of events) {
+        if (q.afterSeq !== undefined && e.seq <= q.afterSeq) continue
+        if (q.grantId !== undefined && e.grant_id !== q.grantId) continue
+        if (q.subject !== undefined && e.subject !== q.subject) continue
+        if (q.clientId !== undefined && e.client_id !== q.clientId) continue
+        if (q.types && !q.types.includes(e.type)) continue
+        out.push(copy(e))
+        if (q.limit !== undefined && out.length >= q.limit) break
+      }
+      return out
+    },
+    async saveCheckpoint(cp) {
+      checkpoints.push(copy(cp))
+    },
+    async listCheckpoints() {
+      return checkpoints.map(copy)
+    },
+
+    async deleteExpired(now) {
+      for (const [k, v] of requests) if (v.expiresAt <= now) requests.delete(k)
+      for (const [k, v] of interactions) if (v.expiresAt <= now) interactions.delete(k)
+      // Used codes are kept until expiry + a day so reuse is still detected, then dropped.
+      for (const [k, v] of codes) if (v.expiresAt + 86_400_000 <= now) codes.delete(k)
+      for (const [k, v] of jtis) if (v <= now) jtis.delete(k)
+    },
+    async close() {},
+  }
+}

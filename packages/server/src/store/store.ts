@@ -1,0 +1,193 @@
+import type { AuditEvent, AuditEventDraft, AuthorizationDetail, ClientRecord, Grant, GrantStatus } from '@consentry/core'
+
+/**
+ * Everything Consentry persists goes through one `Store`. Every implementation (memory, PostgreSQL,
+ * embedded PGlite) must pass the shared conformance suite in `test/store-conformance.ts`.
+ *
+ * Rules every implementation keeps:
+ * - Times are epoch milliseconds. Callers pass `now`; stores never read the clock for decisions.
+ * - Operations documented as *atomic* must be done by the store itself (a single SQL statement, a
+ *   transaction with a row lock, …), never as read-then-write in JavaScript, because several server
+ *   instances share one store.
+ * - Secrets arrive already hashed where noted (`codeHash`, `tokenHash`); stores never see raw codes or
+ *   refresh tokens.
+ * - Returned objects are copies: mutating them never changes what is stored.
+ */
+export interface Store {
+  // ---- clients -------------------------------------------------------------------------------
+  createClient(client: ClientRecord): Promise<void>
+  getClient(clientId: string): Promise<ClientRecord | null>
+
+  // ---- pushed authorization requests (RFC 9126) ----------------------------------------------
+  savePushedRequest(request: PushedRequest): Promise<void>
+  /**
+   * Atomic, single use: returns the request the first time it is asked for while unexpired, `null`
+   * ever after (and for unknown or expired request_uris).
+   */
+  consumePushedRequest(requestUri: string, now: number): Promise<PushedRequest | null>
+
+  // ---- interactions: an authorization in progress (login, then consent) -----------------------
+  saveInteraction(interaction: Interaction): Promise<void>
+  /** `null` if unknown or expired. */
+  getInteraction(id: string, now: number): Promise<Interaction | null>
+  /** Atomic, single use: the consent decision can be taken once. */
+  consumeInteraction(id: string, now: number): Promise<Interaction | null>
+
+  // ---- authorization codes --------------------------------------------------------------------
+  saveCode(code: AuthorizationCode): Promise<void>
+  /**
+   * Atomic: the first call for an unexpired code returns `{ status: 'ok' }` and marks it used; every
+   * later call returns `{ status: 'reused' }` (so the server can revoke what the code issued); an
+   * expired or unknown code gives `null`.
+   */
+  consumeCode(codeHash: string, now: number): Promise<{ status: 'ok' | 'reused'; code: AuthorizationCode } | null>
+
+  // ---- grants ---------------------------------------------------------------------------------
+  createGrant(grant: Grant): Promise<void>
+  getGrant(grantId: string): Promise<Grant | null>
+  /**
+   * Atomic compare-and-set: applies `patch` only if the grant's stored status is one of `from`.
+   * Returns the updated grant, or `null` if it does not exist or its status did not match.
+   */
+  transitionGrant(grantId: string, from: readonly GrantStatus[], patch: GrantPatch): Promise<Grant | null>
+  /** Grants of a subject and/or client, newest first. */
+  listGrants(filter: { subject?: string; clientId?: string }): Promise<Grant[]>
+  /** Active grants whose `expiresAt <= now` (for the expiry sweeper), oldest first. */
+  listExpiringGrants(now: number, limit: number): Promise<Grant[]>
+
+  // ---- refresh tokens (stored hashed) ---------------------------------------------------------
+  saveRefreshToken(token: RefreshTokenRecord): Promise<void>
+  getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>
+  /**
+   * Atomic rotation: if `oldHash` is unused, unexpired and unrevoked, mark it used and save `next`:
+   * `{ status: 'ok' }`. If it was already used: `{ status: 'reused' }` (reuse detection: the caller
+   * revokes the grant). Unknown, expired or revoked: `null`.
+   */
+  rotateRefreshToken(
+    oldHash: string,
+    next: RefreshTokenRecord,
+    now: number,
+  ): Promise<{ status: 'ok' | 'reused'; token: RefreshTokenRecord } | null>
+  /** Mark every refresh token of a grant revoked. */
+  revokeRefreshTokens(grantId: string, now: number): Promise<void>
+
+  // ---- replay protection ----------------------------------------------------------------------
+  /** Atomic: `true` the first time `key` is seen (kept until `expiresAt`), `false` on replay. */
+  recordJti(key: string, expiresAt: number): Promise<boolean>
+
+  // ---- rate limits ----------------------------------------------------------------------------
+  /**
+   * Atomic: counts reads of `grantId` in the sliding window `(now - windowMs, now]`; if fewer than
+   * `limit`, records this one and allows it. Otherwise refuses and says when the oldest counted read
+   * leaves the window.
+   */
+  consumeReadQuota(
+    grantId: string,
+    now: number,
+    limit: number,
+    windowMs: number,
+  ): Promise<{ allowed: true; used: number } | { allowed: false; retryAfterMs: number }>
+
+  // ---- server secrets (shared by every instance) ----------------------------------------------
+  /** Atomic insert-if-absent: returns the stored value, or stores and returns `create()`'s. */
+  getOrCreateSecret(name: string, create: () => string): Promise<string>
+
+  // ---- audit trail ----------------------------------------------------------------------------
+  /**
+   * Append to the hash chain. Appends are serialised by the store (across instances): it reads the
+   * head, calls `sealEvent(head, draft)` from `@consentry/core`, and writes the result, all in one
+   * critical section. Returns the sealed event.
+   */
+  appendAuditEvent(draft: AuditEventDraft): Promise<AuditEvent>
+  /** Events in `seq` order, filtered; `afterSeq` pages forward. */
+  listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>
+  saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>
+  /** All checkpoints, oldest first. */
+  listCheckpoints(): Promise<StoredCheckpoint[]>
+
+  // ---- housekeeping ---------------------------------------------------------------------------
+  /** Remove expired single-use rows (requests, interactions, codes, jtis, old quota rows). */
+  deleteExpired(now: number): Promise<void>
+  close(): Promise<void>
+}
+
+/** The validated parameters of a pushed authorization request. */
+export interface AuthorizationRequest {
+  clientId: string
+  redirectUri: string
+  state?: string
+  codeChallenge: string
+  authorizationDetails: AuthorizationDetail[]
+  /** RFC 9449 §10: the code is bound to this DPoP key. */
+  dpopJkt: string
+}
+
+export interface PushedRequest {
+  requestUri: string
+  request: AuthorizationRequest
+  expiresAt: number
+}
+
+export interface Interaction {
+  id: string
+  request: AuthorizationRequest
+  /** Set once the account holder has signed in. */
+  subject?: string
+  /** The pending grant created when the consent page is first shown. */
+  grantId?: string
+  /** Binds the browser: a hash of the interaction cookie. */
+  cookieHash: string
+  csrf: string
+  expiresAt: number
+}
+
+export interface AuthorizationCode {
+  codeHash: string
+  clientId: string
+  grantId: string
+  subject: string
+  redirectUri: string
+  codeChallenge: string
+  dpopJkt: string
+  expiresAt: number
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string
+  grantId: string
+  clientId: string
+  /** DPoP key the token is bound to (RFC 9449 §5: public clients; we bind for every client). */
+  jkt: string
+  createdAt: number
+  expiresAt: number
+  usedAt?: number
+  revokedAt?: number
+}
+
+export interface GrantPatch {
+  status?: GrantStatus
+  authorizationDetails?: AuthorizationDetail[]
+  expiresAt?: number
+  updatedAt: number
+  endedAt?: number
+  endedReason?: string
+}
+
+export interface AuditQuery {
+  afterSeq?: number
+  limit?: number
+  grantId?: string
+  subject?: string
+  clientId?: string
+  types?: string[]
+}
+
+/** A signed checkpoint over the head of the audit trail (`jws` is a compact JWS). */
+export interface StoredCheckpoint {
+  /** Number of events covered (the seq of the head). */
+  size: number
+  /** Hash of the event at `size`. */
+  head: string
+  createdAt: number
+  jws: string
+}

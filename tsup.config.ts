@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup'
+
+/** Shared build: every package ships ESM + CJS with type declarations from src/index.ts. */
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  treeshake: true,
+})

@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+/** Tests always run against source, never built output. */
+const alias = {
+  '@consentry/core': src('core'),
+  '@consentry/server': src('server'),
+  '@consentry/client': src('client'),
+  '@consentry/store-postgres': src('store-postgres'),
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      ...['core', 'server', 'client', 'store-postgres', 'cli'].map((name) => ({
+        resolve: { alias },
+        test: { name: `@consentry/${name}`, include: [`packages/${name}/test/**/*.test.ts`] },
+      })),
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+          // Browser and multi-process tests share ports and a real Chromium: keep them sequential.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+})
