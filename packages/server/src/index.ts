@@ -1,0 +1,2 @@
+export * from './store/store.ts'
+export { memoryStore } from './store/memory.ts'
