@@ -1,0 +1,85 @@
+import type { AuditEventInput } from '@consentry/core'
+import { base64url } from 'jose'
+import type { ResolvedConfig } from './config.ts'
+import { type SigningKey, loadSigningKey } from './keys.ts'
+import type { Store } from './store/store.ts'
+import { hmacKey } from './tokens/random.ts'
+
+/** Where audit events go. The tamper-evident trail (`audit/trail.ts`) implements it. */
+export interface AuditSink {
+  record(input: AuditEventInput): Promise<unknown>
+}
+
+/** Every URL the server answers, derived once from the issuer. */
+export interface Urls {
+  issuer: string
+  metadata: string
+  jwks: string
+  register: string
+  par: string
+  authorize: string
+  token: string
+  revoke: string
+  introspect: string
+  grants: string
+  consents: string
+  assets: string
+  resource: string
+  resourceMetadata: string
+}
+
+/** What every endpoint and check receives: config, store, audit, keys, secrets and the clock. */
+export interface Context {
+  config: ResolvedConfig
+  store: Store
+  audit: AuditSink
+  urls: Urls
+  signingKey: SigningKey
+  /** HMAC keys shared by every instance (kept in the store). */
+  secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey }
+  now(): number
+}
+
+export function buildUrls(issuer: string, resourcePath: string): Urls {
+  const u = (p: string) => `${issuer}${p}`
+  const { origin, pathname } = new URL(issuer)
+  const issuerPath = pathname === '/' ? '' : pathname
+  return {
+    issuer,
+    // RFC 8414 §3.1: the well-known segment goes between host and path.
+    metadata: `${origin}/.well-known/oauth-authorization-server${issuerPath}`,
+    jwks: u('/jwks'),
+    register: u('/register'),
+    par: u('/par'),
+    authorize: u('/authorize'),
+    token: u('/token'),
+    revoke: u('/revoke'),
+    introspect: u('/introspect'),
+    grants: u('/grants'),
+    consents: u('/consents'),
+    assets: u('/assets'),
+    resource: u(resourcePath),
+    resourceMetadata: `${origin}/.well-known/oauth-protected-resource${issuerPath}${resourcePath}`,
+  }
+}
+
+const newSecret = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)))
+
+export async function createContext(config: ResolvedConfig, audit: AuditSink): Promise<Context> {
+  const { store } = config
+  const [signingKey, nonce, cursor, cookie] = await Promise.all([
+    loadSigningKey(store, config.signingKey),
+    store.getOrCreateSecret('dpop-nonce', newSecret).then(hmacKey),
+    store.getOrCreateSecret('cursor', newSecret).then(hmacKey),
+    store.getOrCreateSecret('cookie', newSecret).then(hmacKey),
+  ])
+  return {
+    config,
+    store,
+    audit,
+    urls: buildUrls(config.issuer, config.resourcePath),
+    signingKey,
+    secrets: { nonce, cursor, cookie },
+    now: config.now,
+  }
+}

@@ -1,0 +1,54 @@
+import { ALLOWED_ALGS, type ResourceMetadata, type ServerMetadata } from '@consentry/core'
+import type { Context } from '../context.ts'
+import { json } from '../http/respond.ts'
+
+/** RFC 8414 authorization server metadata. */
+export function serverMetadata(ctx: Context): ServerMetadata {
+  const u = ctx.urls
+  return {
+    issuer: u.issuer,
+    authorization_endpoint: u.authorize,
+    token_endpoint: u.token,
+    pushed_authorization_request_endpoint: u.par,
+    require_pushed_authorization_requests: true,
+    ...(ctx.config.initialAccessTokens.length ? { registration_endpoint: u.register } : {}),
+    revocation_endpoint: u.revoke,
+    introspection_endpoint: u.introspect,
+    jwks_uri: u.jwks,
+    grant_management_endpoint: u.grants,
+    grant_management_actions_supported: ['query', 'revoke'],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: [...ALLOWED_ALGS],
+    revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
+    introspection_endpoint_auth_methods_supported: ['private_key_jwt'],
+    dpop_signing_alg_values_supported: [...ALLOWED_ALGS],
+    authorization_details_types_supported: ctx.config.detailTypes.map((t) => t.type),
+    authorization_response_iss_parameter_supported: true,
+    scopes_supported: ['grant_management_query', 'grant_management_revoke'],
+    consentry_resource: u.resource,
+    consentry_purposes: Object.fromEntries(Object.entries(ctx.config.purposes).map(([k, v]) => [k, v.label])),
+  }
+}
+
+export const discovery = (ctx: Context) =>
+  json(serverMetadata(ctx), 200, { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' })
+
+/** RFC 9728 protected resource metadata for the transaction-history API. */
+export function resourceMetadata(ctx: Context): ResourceMetadata {
+  return {
+    resource: ctx.urls.resource,
+    authorization_servers: [ctx.urls.issuer],
+    bearer_methods_supported: ['header'],
+    dpop_bound_access_tokens_required: true,
+    dpop_signing_alg_values_supported: [...ALLOWED_ALGS],
+    authorization_details_types_supported: ctx.config.detailTypes.map((t) => t.type),
+    resource_name: `${ctx.config.theme.name} transaction history`,
+  }
+}
+
+export const protectedResourceMetadata = (ctx: Context) =>
+  json(resourceMetadata(ctx), 200, { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' })

@@ -1,0 +1,130 @@
+import type { ClientRecord } from '@consentry/core'
+import { checkClientAssertion } from '../checks/client-assertion.ts'
+import { type DpopProof, checkDpop, currentNonce } from '../checks/dpop.ts'
+import { checkPkceVerifier } from '../checks/pkce.ts'
+import type { Context } from '../context.ts'
+import { OAuthError } from '../errors.ts'
+import { endGrant, usableGrant } from '../grants/lifecycle.ts'
+import { type Form, readForm } from '../http/body.ts'
+import { json } from '../http/respond.ts'
+import { issueGrantAccessToken, issueManagementAccessToken } from '../tokens/access-token.ts'
+import { hashSecret, randomToken } from '../tokens/random.ts'
+
+const MANAGEMENT_SCOPES = ['grant_management_query', 'grant_management_revoke']
+
+/**
+ * Token endpoint. Every grant type first authenticates the client (private_key_jwt) and verifies the
+ * DPoP proof, before anything single-use is consumed, so a nonce retry never burns a code.
+ */
+export async function token(ctx: Context, request: Request): Promise<Response> {
+  const form = await readForm(request)
+  const grantType = form.get('grant_type')
+  if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required')
+  if (!['authorization_code', 'refresh_token', 'client_credentials'].includes(grantType))
+    throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials')
+  const client = await checkClientAssertion(ctx, form)
+  const proof = await checkDpop(ctx, request, { htm: 'POST', htu: ctx.urls.token, at: 'token' })
+  const body =
+    grantType === 'authorization_code'
+      ? await authorizationCode(ctx, form, client, proof)
+      : grantType === 'refresh_token'
+        ? await refreshToken(ctx, form, client, proof)
+        : await clientCredentials(ctx, form, client, proof)
+  return json(body, 200, { 'dpop-nonce': await currentNonce(ctx) })
+}
+
+async function authorizationCode(ctx: Context, form: Form, client: ClientRecord, proof: DpopProof) {
+  const code = form.get('code')
+  if (!code) throw new OAuthError('invalid_request', 'code is required')
+  const redeemed = await ctx.store.consumeCode(await hashSecret(code), ctx.now())
+  if (!redeemed) throw new OAuthError('invalid_grant', 'the authorization code is invalid or expired')
+  const c = redeemed.code
+  if (redeemed.status === 'reused') {
+    // RFC 9700 §4.5: a code presented twice was probably stolen; revoke everything it issued.
+    await endGrant(ctx, c.grantId, 'revoked', 'authorization_code_reuse', { type: 'system' })
+    await ctx.audit.record({ type: 'code.reused', actor: { type: 'client', id: client.clientId }, grantId: c.grantId, clientId: c.clientId, data: {} })
+    throw new OAuthError('invalid_grant', 'the authorization code was already used')
+  }
+  if (c.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
+  if (form.get('redirect_uri') !== c.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')
+  await checkPkceVerifier(form.get('code_verifier'), c.codeChallenge)
+  if (proof.jkt !== c.dpopJkt) throw new OAuthError('invalid_grant', 'the DPoP key is not the one bound at the authorization request')
+  const grant = await usableGrant(ctx, c.grantId)
+  if (!grant) throw new OAuthError('invalid_grant', 'the grant is no longer active')
+
+  const access = await issueGrantAccessToken(ctx, grant, proof.jkt)
+  const refresh = randomToken(32)
+  await ctx.store.saveRefreshToken({
+    tokenHash: await hashSecret(refresh),
+    grantId: grant.id,
+    clientId: client.clientId,
+    jkt: proof.jkt,
+    createdAt: ctx.now(),
+    expiresAt: grant.expiresAt,
+  })
+  await ctx.audit.record({
+    type: 'token.issued',
+    actor: { type: 'client', id: client.clientId },
+    grantId: grant.id,
+    clientId: client.clientId,
+    subject: grant.subject,
+    data: { grant_type: 'authorization_code', expires_in: access.expiresIn },
+  })
+  return {
+    access_token: access.token,
+    token_type: 'DPoP',
+    expires_in: access.expiresIn,
+    refresh_token: refresh,
+    grant_id: grant.id,
+    authorization_details: grant.authorizationDetails,
+  }
+}
+
+async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proof: DpopProof) {
+  const presented = form.get('refresh_token')
+  if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required')
+  const hash = await hashSecret(presented)
+  const record = await ctx.store.getRefreshToken(hash)
+  if (!record || record.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token is invalid')
+  if (record.jkt !== proof.jkt) throw new OAuthError('invalid_grant', 'the refresh token is bound to another DPoP key')
+  const next = randomToken(32)
+  const rotated = await ctx.store.rotateRefreshToken(
+    hash,
+    { tokenHash: await hashSecret(next), grantId: record.grantId, clientId: client.clientId, jkt: proof.jkt, createdAt: ctx.now(), expiresAt: record.expiresAt },
+    ctx.now(),
+  )
+  if (rotated?.status === 'reused') {
+    await endGrant(ctx, record.grantId, 'revoked', 'refresh_token_reuse', { type: 'system' })
+    await ctx.audit.record({ type: 'token.reuse_detected', actor: { type: 'client', id: client.clientId }, grantId: record.grantId, clientId: client.clientId, data: {} })
+    throw new OAuthError('invalid_grant', 'the refresh token was already used; the grant has been revoked')
+  }
+  if (!rotated) throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
+  const grant = await usableGrant(ctx, record.grantId)
+  if (!grant) throw new OAuthError('invalid_grant', 'the grant is no longer active')
+  const access = await issueGrantAccessToken(ctx, grant, proof.jkt)
+  await ctx.audit.record({
+    type: 'token.refreshed',
+    actor: { type: 'client', id: client.clientId },
+    grantId: grant.id,
+    clientId: client.clientId,
+    subject: grant.subject,
+    data: { expires_in: access.expiresIn },
+  })
+  return {
+    access_token: access.token,
+    token_type: 'DPoP',
+    expires_in: access.expiresIn,
+    refresh_token: next,
+    grant_id: grant.id,
+    authorization_details: grant.authorizationDetails,
+  }
+}
+
+async function clientCredentials(ctx: Context, form: Form, client: ClientRecord, proof: DpopProof) {
+  const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean)
+  if (!scopes.length || scopes.some((s) => !MANAGEMENT_SCOPES.includes(s)))
+    throw new OAuthError('invalid_scope', 'client_credentials is only for grant_management_query and grant_management_revoke')
+  const scope = [...new Set(scopes)].join(' ')
+  const access = await issueManagementAccessToken(ctx, client.clientId, scope, proof.jkt)
+  return { access_token: access.token, token_type: 'DPoP', expires_in: access.expiresIn, scope }
+}

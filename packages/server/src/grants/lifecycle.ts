@@ -1,0 +1,59 @@
+import { type AuditActor, type Grant, effectiveStatus } from '@consentry/core'
+import type { Context } from '../context.ts'
+import { notifyGrantEnded } from './notify.ts'
+
+/**
+ * End a grant (revoked or expired): one atomic status transition, then every refresh token of it is
+ * revoked, the audit trail records it and the recipient is told. Ending an already-ended grant is a
+ * no-op that returns `null`, so concurrent revocations emit one event.
+ */
+export async function endGrant(
+  ctx: Context,
+  grantId: string,
+  status: 'revoked' | 'expired',
+  reason: string,
+  actor: AuditActor,
+): Promise<Grant | null> {
+  const now = ctx.now()
+  const ended = await ctx.store.transitionGrant(grantId, ['active', 'pending'], {
+    status,
+    updatedAt: now,
+    endedAt: now,
+    endedReason: reason,
+  })
+  if (!ended) return null
+  await ctx.store.revokeRefreshTokens(grantId, now)
+  await ctx.audit.record({
+    type: status === 'revoked' ? 'grant.revoked' : 'grant.expired',
+    actor,
+    grantId,
+    clientId: ended.clientId,
+    subject: ended.subject,
+    data: { reason },
+  })
+  notifyGrantEnded(ctx, ended)
+  return ended
+}
+
+/**
+ * The grant named by a token, if it may be used right now. This is the single indexed lookup behind
+ * "revocation works on the very next request": tokens are only as good as their grant's stored status.
+ * An active grant found past its expiry is ended on the spot.
+ */
+export async function usableGrant(ctx: Context, grantId: string): Promise<Grant | null> {
+  const grant = await ctx.store.getGrant(grantId)
+  if (!grant) return null
+  const status = effectiveStatus(grant, ctx.now())
+  if (status === 'active') return grant
+  if (status === 'expired' && grant.status === 'active')
+    await endGrant(ctx, grant.id, 'expired', 'lifetime_elapsed', { type: 'system' })
+  return null
+}
+
+/** End every active grant past its expiry (run periodically; also happens lazily on use). */
+export async function sweepExpiredGrants(ctx: Context, batch = 100): Promise<number> {
+  const due = await ctx.store.listExpiringGrants(ctx.now(), batch)
+  let ended = 0
+  for (const g of due) if (await endGrant(ctx, g.id, 'expired', 'lifetime_elapsed', { type: 'system' })) ended++
+  return ended
+}

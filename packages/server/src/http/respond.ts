@@ -1,0 +1,62 @@
+import { OAuthError, ProblemError, ResourceAuthError } from '../errors.ts'
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+
+/** A JSON response that is never cached (every OAuth response carries credentials or state). */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...NO_STORE, ...headers },
+  })
+}
+
+export function oauthErrorResponse(err: OAuthError): Response {
+  return json({ error: err.code, error_description: err.description }, err.status, err.headers)
+}
+
+export function resourceErrorResponse(err: ResourceAuthError): Response {
+  const challenge = `DPoP error="${err.code}", error_description="${err.description.replace(/["\\]/g, '')}", algs="ES256 PS256 EdDSA"`
+  return json({ error: err.code, error_description: err.description }, err.status, {
+    'www-authenticate': challenge,
+    ...err.headers,
+  })
+}
+
+export function problemResponse(err: ProblemError): Response {
+  return new Response(JSON.stringify(err.toJSON()), {
+    status: err.status,
+    headers: { 'content-type': 'application/problem+json', ...NO_STORE, ...err.headers },
+  })
+}
+
+/** Security headers for every HTML page. `formAction` lists extra origins a form may lead to. */
+export function html(body: string, status = 200, opts: { formAction?: string[]; headers?: Record<string, string> } = {}) {
+  const formAction = ["'self'", ...(opts.formAction ?? [])].join(' ')
+  return new Response(body, {
+    status,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'x-content-type-options': 'nosniff',
+      'cross-origin-opener-policy': 'same-origin',
+      ...NO_STORE,
+      ...opts.headers,
+    },
+  })
+}
+
+/** 303 See Other: the only redirect a POSTed form gets (RFC 9700 §4.12). */
+export function seeOther(location: string, headers: Record<string, string> = {}): Response {
+  return new Response(null, { status: 303, headers: { location, 'referrer-policy': 'no-referrer', ...NO_STORE, ...headers } })
+}
+
+/** Map any thrown value to a response. Unknown errors become a bare 500 — their message is never sent. */
+export function errorResponse(err: unknown, onUnexpected: (err: unknown) => void): Response {
+  if (err instanceof OAuthError) return oauthErrorResponse(err)
+  if (err instanceof ResourceAuthError) return resourceErrorResponse(err)
+  if (err instanceof ProblemError) return problemResponse(err)
+  onUnexpected(err)
+  return problemResponse(new ProblemError('internal_error'))
+}

@@ -1,0 +1,40 @@
+import { type CryptoKey, type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
+import { ConfigError } from './errors.ts'
+import type { PrivateJwk } from './config.ts'
+import type { Store } from './store/store.ts'
+
+export interface SigningKey {
+  alg: 'ES256' | 'PS256' | 'EdDSA'
+  kid: string
+  privateKey: CryptoKey
+  publicKey: CryptoKey
+  publicJwk: JWK
+}
+
+const algFor = (jwk: PrivateJwk): SigningKey['alg'] | undefined => {
+  if (jwk.alg === 'ES256' || jwk.alg === 'PS256' || jwk.alg === 'EdDSA') return jwk.alg
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256'
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA'
+  if (jwk.kty === 'RSA') return 'PS256'
+  return undefined
+}
+
+/** Import the configured key, or load/generate the store-kept one (shared by every instance). */
+export async function loadSigningKey(store: Store, configured?: PrivateJwk): Promise<SigningKey> {
+  let jwk: PrivateJwk
+  if (configured) {
+    jwk = configured
+  } else {
+    // Generating a candidate is cheap; whichever instance stores first wins and everyone uses that one.
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true })
+    const candidate = JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'ES256' })
+    jwk = JSON.parse(await store.getOrCreateSecret('signing-key', () => candidate))
+  }
+  const alg = algFor(jwk)
+  if (!alg || !jwk.d) throw new ConfigError('signingKey must be a private ES256, PS256 or EdDSA JWK')
+  const privateKey = (await importJWK(jwk as JWK, alg)) as CryptoKey
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, key_ops: _ops, ext: _ext, ...pub } = jwk as JWK
+  const kid = jwk.kid ?? (await calculateJwkThumbprint(pub as JWK))
+  const publicKey = (await importJWK(pub as JWK, alg)) as CryptoKey
+  return { alg, kid, privateKey, publicKey, publicJwk: { ...pub, kid, alg, use: 'sig' } }
+}

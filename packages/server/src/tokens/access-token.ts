@@ -1,0 +1,75 @@
+import type { AuthorizationDetail, Grant } from '@consentry/core'
+import { SignJWT, jwtVerify } from 'jose'
+import type { Context } from '../context.ts'
+import { randomToken } from './random.ts'
+
+/** Claims of a Consentry access token (RFC 9068 JWT, `typ: at+jwt`). */
+export interface AccessTokenClaims {
+  iss: string
+  sub: string
+  aud: string
+  client_id: string
+  iat: number
+  exp: number
+  jti: string
+  cnf: { jkt: string }
+  grant_id?: string
+  authorization_details?: AuthorizationDetail[]
+  scope?: string
+}
+
+/** Issue a grant's access token, DPoP-bound to `jkt`, never outliving the grant. */
+export async function issueGrantAccessToken(ctx: Context, grant: Grant, jkt: string) {
+  return sign(ctx, {
+    sub: grant.subject,
+    aud: ctx.urls.resource,
+    client_id: grant.clientId,
+    grant_id: grant.id,
+    authorization_details: grant.authorizationDetails,
+    cnf: { jkt },
+    maxExp: Math.floor(grant.expiresAt / 1000),
+  })
+}
+
+/** Issue a grant-management access token (client credentials) for `clientId`. */
+export async function issueManagementAccessToken(ctx: Context, clientId: string, scope: string, jkt: string) {
+  return sign(ctx, { sub: clientId, aud: ctx.urls.grants, client_id: clientId, scope, cnf: { jkt } })
+}
+
+async function sign(
+  ctx: Context,
+  claims: Omit<AccessTokenClaims, 'iss' | 'iat' | 'exp' | 'jti'> & { maxExp?: number },
+): Promise<{ token: string; expiresIn: number }> {
+  const { maxExp, ...rest } = claims
+  const iat = Math.floor(ctx.now() / 1000)
+  const exp = Math.min(iat + ctx.config.lifetimes.accessToken, maxExp ?? Number.POSITIVE_INFINITY)
+  const token = await new SignJWT({ ...rest, jti: randomToken(16) })
+    .setProtectedHeader({ alg: ctx.signingKey.alg, kid: ctx.signingKey.kid, typ: 'at+jwt' })
+    .setIssuer(ctx.urls.issuer)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(ctx.signingKey.privateKey)
+  return { token, expiresIn: Math.max(0, exp - iat) }
+}
+
+/**
+ * Verify an access token's signature, `typ`, issuer, audience and expiry. Returns `null` for any
+ * invalid token (the caller answers `invalid_token`).
+ */
+export async function verifyAccessToken(ctx: Context, token: string, audience: string): Promise<AccessTokenClaims | null> {
+  try {
+    const { payload } = await jwtVerify(token, ctx.signingKey.publicKey, {
+      typ: 'at+jwt',
+      algorithms: [ctx.signingKey.alg],
+      issuer: ctx.urls.issuer,
+      audience,
+      currentDate: new Date(ctx.now()),
+      requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', 'cnf'],
+    })
+    const cnf = payload.cnf as { jkt?: unknown } | undefined
+    if (!cnf || typeof cnf.jkt !== 'string') return null
+    return payload as unknown as AccessTokenClaims
+  } catch {
+    return null
+  }
+}
