@@ -1,0 +1,112 @@
+import { html, type SafeHtml, safeUrl } from './html.ts'
+import { datatypeLabel, fieldLabel, orderFields, statusLabel } from './labels.ts'
+import { renderLayout } from './layout.ts'
+import type { Theme } from './theme.ts'
+
+/** One grant as the person sees it; every date is already formatted by the caller. */
+export interface GrantSummary {
+  id: string
+  clientName: string
+  purposeLabel: string
+  /** `active`, `revoked`, `expired`, `denied` (or `pending`). */
+  status: string
+  accountNames: string[]
+  /** `accounts`, `balances`, `transactions`. */
+  datatypes: string[]
+  /** Transaction field names (`booked_at`…); shown by their plain names. */
+  fields: string[]
+  periodText: string
+  grantedOn: string
+  expiresOn: string
+  /** Absent: never read. */
+  lastRead?: string
+  readsLast30Days: number
+  detailUrl: string
+}
+
+export interface DashboardView {
+  theme: Theme
+  assetsUrl: string
+  csrf: string
+  subjectName: string
+  signOutAction: string
+  /** A one-line confirmation shown in a `role="status"` box, e.g. after a revocation. */
+  flash?: string
+  grants: GrantSummary[]
+}
+
+export function badge(status: string): SafeHtml {
+  const known = ['active', 'revoked', 'expired', 'denied', 'pending'].includes(status) ? status : 'pending'
+  return html`<span class="badge badge--${known}">${statusLabel(status)}</span>`
+}
+
+/** The facts of a grant as a definition list (shared by the dashboard cards and the detail page). */
+export function grantFacts(
+  g: Omit<GrantSummary, 'id' | 'detailUrl' | 'clientName' | 'purposeLabel' | 'status'>,
+): SafeHtml {
+  const fields = orderFields(g.fields)
+  const showPeriod = g.datatypes.includes('transactions')
+  return html`<dl class="facts">
+<div class="fact"><dt>Accounts</dt><dd>${g.accountNames.length ? g.accountNames.join(', ') : 'None'}</dd></div>
+<div class="fact"><dt>Information</dt><dd>${g.datatypes.map(datatypeLabel).join(', ')}</dd></div>
+${fields.length ? html`<div class="fact"><dt>Transaction details</dt><dd>${fields.map(fieldLabel).join(', ')}</dd></div>` : ''}
+${showPeriod ? html`<div class="fact"><dt>Period</dt><dd>${g.periodText}</dd></div>` : ''}
+<div class="fact"><dt>Granted on</dt><dd>${g.grantedOn}</dd></div>
+<div class="fact"><dt>Expires on</dt><dd>${g.expiresOn}</dd></div>
+<div class="fact"><dt>Last read</dt><dd>${g.lastRead ?? 'Never'}</dd></div>
+<div class="fact"><dt>Reads in the last 30 days</dt><dd>${g.readsLast30Days}</dd></div>
+</dl>`
+}
+
+function card(g: GrantSummary, index: number): SafeHtml {
+  const headingId = `grant-${index}-name`
+  return html`<li class="card grant-card">
+<div class="grant-card__head"><h3 id="${headingId}">${g.clientName}</h3>${badge(g.status)}</div>
+<p class="grant-card__purpose">${g.purposeLabel}</p>
+${grantFacts(g)}
+<div class="grant-card__foot"><a class="button button--secondary button--small" href="${safeUrl(g.detailUrl) ?? '#'}" aria-describedby="${headingId}">Details</a></div>
+</li>`
+}
+
+/** "Connected apps": the person's grants, active first, then the rest as history; and "Sign out". */
+export function renderDashboard(view: DashboardView): string {
+  const active = view.grants.filter((g) => g.status === 'active')
+  const past = view.grants.filter((g) => g.status !== 'active')
+  const signOut = html`<form method="post" action="${safeUrl(view.signOutAction) ?? ''}">
+<input type="hidden" name="csrf" value="${view.csrf}">
+<button type="submit" class="button button--secondary">Sign out</button>
+</form>`
+  const body = html`<div class="page-head">
+<h1>Connected apps</h1>
+${signOut}
+</div>
+<p class="lead">Apps you've allowed to see your ${view.theme.name} information. Open one to see every time it read your data, or to revoke its access.</p>
+${view.flash ? html`<div class="alert alert--success" role="status">${view.flash}</div>` : ''}
+${
+  view.grants.length === 0
+    ? html`<div class="card empty"><h2>No connected apps</h2><p class="muted">When you allow an app to see your information, it will appear here. You'll be able to see what it reads and stop it at any time.</p></div>`
+    : html`<section aria-labelledby="active-title">
+<h2 id="active-title">Active</h2>
+${
+  active.length
+    ? html`<ul class="grant-list">${active.map((g, i) => card(g, i))}</ul>`
+    : html`<p class="muted">No app can read your information right now.</p>`
+}
+</section>
+${
+  past.length
+    ? html`<section aria-labelledby="history-title">
+<h2 id="history-title">History</h2>
+<ul class="grant-list">${past.map((g, i) => card(g, active.length + i))}</ul>
+</section>`
+    : ''
+}`
+}`
+  return renderLayout({
+    theme: view.theme,
+    title: 'Connected apps',
+    assetsUrl: view.assetsUrl,
+    body,
+    subjectName: view.subjectName,
+  })
+}
