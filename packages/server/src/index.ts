@@ -1,2 +1,47 @@
+/**
+ * `@consentry/server` — the data holder's side of Consentry: a FAPI 2.0-profiled OAuth 2 authorization
+ * server (PAR, PKCE, RAR, DPoP, private_key_jwt), the account holder's consent and dashboard pages, a
+ * consent-enforcing transaction-history API and a tamper-evident audit trail, as one Web `fetch`
+ * handler.
+ *
+ * @example
+ * ```ts
+ * import { createConsentServer, memoryStore, nodeListener } from '@consentry/server'
+ * import { createServer } from 'node:http'
+ *
+ * const server = await createConsentServer({
+ *   issuer: 'http://localhost:4000',
+ *   store: memoryStore(),
+ *   dataSource,                               // your accounts and transactions
+ *   accountHolders: { verifyPassword },       // or your own session: { authenticate(request) }
+ *   initialAccessToken: process.env.CONSENTRY_INITIAL_ACCESS_TOKEN,
+ * })
+ * createServer(nodeListener(server.fetch)).listen(4000)
+ * ```
+ */
+export { createConsentServer, type ConsentServer } from './server.ts'
+export {
+  type ConsentServerConfig,
+  type AccountHolders,
+  type Purpose,
+  type Theme,
+  type Lifetimes,
+  type PrivateJwk,
+  DEFAULT_PURPOSES,
+  DEFAULT_LIFETIMES,
+} from './config.ts'
+export { OAuthError, ResourceAuthError, ProblemError, ConfigError } from './errors.ts'
 export * from './store/store.ts'
 export { memoryStore } from './store/memory.ts'
+export type {
+  DataSource,
+  HolderAccount,
+  HolderBalance,
+  HolderTransaction,
+  TransactionQuery,
+} from './resource/data-source.ts'
+export { nodeListener } from './adapters/node.ts'
+export { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit/trail.ts'
+export { type AuditSigningKey, createCheckpoint, signCheckpoint } from './audit/checkpoint.ts'
+export { exportAuditTrail } from './audit/export.ts'
+export { GRANT_ENDED_EVENT } from './grants/notify.ts'

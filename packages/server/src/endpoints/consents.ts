@@ -1,0 +1,177 @@
+import { type AuditEvent, type Grant, effectiveStatus } from '@consentry/core'
+import type { Context } from '../context.ts'
+import { dateText, historyDetail, periodText } from '../grants/describe.ts'
+import { endGrant } from '../grants/lifecycle.ts'
+import { consentReceipt } from '../grants/receipt.ts'
+import { readForm } from '../http/body.ts'
+import { html, seeOther } from '../http/respond.ts'
+import {
+  type GrantSummary,
+  renderDashboard,
+  renderGrantDetail,
+  renderMessagePage,
+  renderRevokeConfirm,
+} from '../pages/index.ts'
+import { basePath, currentSubject, sessionCsrf, type Subject } from '../session.ts'
+import { timingSafeEqual } from '../tokens/random.ts'
+import { loginRedirect } from './login.ts'
+
+const DAY = 86_400_000
+const HISTORY_TEXT: Record<string, string> = {
+  'grant.created': 'Asked for access',
+  'grant.approved': 'You allowed access',
+  'grant.denied': 'You declined',
+  'grant.narrowed': 'Access was narrowed',
+  'token.issued': 'The app connected',
+  'token.refreshed': 'The app renewed its access',
+  'grant.revoked': 'Access was revoked',
+  'grant.expired': 'Access expired',
+}
+const ORDER: Record<string, number> = { active: 0, pending: 1, revoked: 2, expired: 3, denied: 4 }
+
+/**
+ * The account holder's "Connected apps": every grant with what it may read and every time it read,
+ * a detail view with the access log and history, one-click revocation (with a confirmation), and a
+ * signed receipt to download.
+ */
+export async function consents(ctx: Context, request: Request, url: URL, rest: string): Promise<Response> {
+  const who = await currentSubject(ctx, request)
+  if (!who) return loginRedirect(ctx, url.pathname + url.search)
+  if (rest === '' || rest === '/') return dashboard(ctx, request, who, url)
+  const m = /^\/([A-Za-z0-9_-]{1,64})(\/revoke|\/receipt)?$/.exec(rest)
+  const grant = m ? await ctx.store.getGrant(m[1]!) : null
+  // Another person's grant is indistinguishable from none.
+  if (!grant || grant.subject !== who.subject)
+    return html(renderMessagePage({ theme: ctx.config.theme, assetsUrl: ctx.urls.assets, title: 'Not found', message: 'There is no such connected app.', status: 404 }), 404)
+  const action = m![2]
+  if (action === '/receipt') return receipt(ctx, grant)
+  if (action === '/revoke') return request.method === 'POST' ? revoke(ctx, request, who, grant) : confirm(ctx, request, who, grant)
+  return detail(ctx, request, who, grant, url)
+}
+
+async function summarize(ctx: Context, grant: Grant, events: AuditEvent[]): Promise<GrantSummary> {
+  const client = await ctx.store.getClient(grant.clientId)
+  const d = historyDetail(grant.authorizationDetails)
+  const names = new Map((await ctx.config.dataSource.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
+  const reads = events.filter((e) => e.type === 'data.read')
+  const last = reads.at(-1)
+  const since = ctx.now() - 30 * DAY
+  return {
+    id: grant.id,
+    clientName: client?.clientName ?? grant.clientId,
+    purposeLabel: (d && ctx.config.purposes[d.purpose]?.label) ?? d?.purpose ?? '',
+    status: effectiveStatus(grant, ctx.now()),
+    accountNames: (d?.accounts ?? []).map((a) => names.get(a) ?? a),
+    datatypes: d?.datatypes ?? [],
+    fields: d?.fields ?? [],
+    periodText: periodText(d),
+    grantedOn: dateText(grant.createdAt),
+    expiresOn: dateText(grant.expiresAt),
+    ...(last ? { lastRead: dateText(Date.parse(last.at)) } : {}),
+    readsLast30Days: reads.filter((e) => Date.parse(e.at) >= since).length,
+    detailUrl: `${basePath(ctx)}/consents/${grant.id}`,
+  }
+}
+
+async function eventsOf(ctx: Context, grantId: string) {
+  return ctx.store.listAuditEvents({ grantId, limit: 5000 })
+}
+
+async function dashboard(ctx: Context, request: Request, who: Subject, url: URL) {
+  const grants = (await ctx.store.listGrants({ subject: who.subject })).filter((g) => g.status !== 'pending')
+  const summaries = await Promise.all(grants.map(async (g) => summarize(ctx, g, await eventsOf(ctx, g.id))))
+  summaries.sort((a, b) => (ORDER[a.status] ?? 9) - (ORDER[b.status] ?? 9))
+  return html(
+    renderDashboard({
+      theme: ctx.config.theme,
+      assetsUrl: ctx.urls.assets,
+      csrf: await sessionCsrf(ctx, request),
+      subjectName: await nameOf(ctx, who),
+      signOutAction: `${basePath(ctx)}/logout`,
+      ...(url.searchParams.get('revoked') ? { flash: 'Access revoked. The app can no longer read your data.' } : {}),
+      grants: summaries,
+    }),
+  )
+}
+
+async function detail(ctx: Context, request: Request, who: Subject, grant: Grant, url: URL) {
+  const events = await eventsOf(ctx, grant.id)
+  const summary = await summarize(ctx, grant, events)
+  const names = new Map((await ctx.config.dataSource.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
+  const accessLog = events
+    .filter((e) => e.type === 'data.read')
+    .reverse()
+    .map((e) => {
+      const d = e.data as Record<string, unknown>
+      const account = typeof d.account === 'string' ? (names.get(d.account) ?? d.account) : 'Account list'
+      return {
+        at: new Date(e.at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
+        accountName: account,
+        period: typeof d.from === 'string' ? `${d.from} to ${d.to}` : '—',
+        records: typeof d.records === 'number' ? d.records : 0,
+      }
+    })
+  const history = events
+    .filter((e) => HISTORY_TEXT[e.type])
+    .map((e) => ({ at: dateText(Date.parse(e.at)), text: HISTORY_TEXT[e.type]! }))
+  const base = `${basePath(ctx)}/consents/${grant.id}`
+  const { detailUrl: _omit, ...rest } = summary
+  const flash = url.searchParams.get('revoked') ? `Access revoked. ${summary.clientName} can no longer read your data.` : undefined
+  return html(
+    renderGrantDetail({
+      theme: ctx.config.theme,
+      assetsUrl: ctx.urls.assets,
+      subjectName: await nameOf(ctx, who),
+      csrf: await sessionCsrf(ctx, request),
+      ...(flash ? { flash } : {}),
+      grant: rest,
+      accessLog,
+      history,
+      receiptUrl: `${base}/receipt`,
+      ...(summary.status === 'active' ? { revokeUrl: `${base}/revoke` } : {}),
+      backUrl: `${basePath(ctx)}/consents`,
+    }),
+  )
+}
+
+async function confirm(ctx: Context, request: Request, who: Subject, grant: Grant) {
+  const summary = await summarize(ctx, grant, [])
+  if (summary.status !== 'active') return seeOther(`${basePath(ctx)}/consents/${grant.id}`)
+  return html(
+    renderRevokeConfirm({
+      theme: ctx.config.theme,
+      assetsUrl: ctx.urls.assets,
+      csrf: await sessionCsrf(ctx, request),
+      subjectName: await nameOf(ctx, who),
+      clientName: summary.clientName,
+      action: `${basePath(ctx)}/consents/${grant.id}/revoke`,
+      cancelUrl: `${basePath(ctx)}/consents/${grant.id}`,
+      accountNames: summary.accountNames,
+    }),
+  )
+}
+
+async function revoke(ctx: Context, request: Request, who: Subject, grant: Grant) {
+  const form = await readForm(request)
+  if (!timingSafeEqual(form.get('csrf') ?? '', await sessionCsrf(ctx, request)))
+    return html(renderMessagePage({ theme: ctx.config.theme, assetsUrl: ctx.urls.assets, title: 'Please try again', message: 'This form expired or was not sent from this page.', status: 403 }), 403)
+  await endGrant(ctx, grant.id, 'revoked', 'revoked_by_subject', { type: 'subject', id: who.subject })
+  return seeOther(`${basePath(ctx)}/consents/${grant.id}?revoked=1`)
+}
+
+async function receipt(ctx: Context, grant: Grant) {
+  const client = await ctx.store.getClient(grant.clientId)
+  const jws = await consentReceipt(ctx, grant, { clientId: grant.clientId, clientName: client?.clientName ?? grant.clientId })
+  return new Response(jws, {
+    headers: {
+      'content-type': 'application/jose',
+      'content-disposition': `attachment; filename="consent-receipt-${grant.id}.jws"`,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
+  })
+}
+
+async function nameOf(ctx: Context, who: Subject) {
+  return who.name ?? (await ctx.config.accountHolders.displayName?.(who.subject)) ?? who.subject
+}

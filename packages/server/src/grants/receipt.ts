@@ -1,0 +1,38 @@
+import type { ClientRecord, Grant } from '@consentry/core'
+import { SignJWT } from 'jose'
+import type { Context } from '../context.ts'
+import { historyDetail } from './describe.ts'
+
+/**
+ * A signed consent receipt (compact JWS, `typ: consent-receipt+jwt`, verifiable with the holder's
+ * JWKS): who shared what with whom, why, until when, its status, and how to withdraw.
+ * Issued when a grant is made, changed or ended; the person downloads it from the dashboard and the
+ * recipient receives it with its tokens and events.
+ */
+export async function consentReceipt(ctx: Context, grant: Grant, client: Pick<ClientRecord, 'clientId' | 'clientName'>): Promise<string> {
+  const purposeId = historyDetail(grant.authorizationDetails)?.purpose
+  const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
+  const iso = (ms: number) => new Date(ms).toISOString()
+  return new SignJWT({
+    receipt_version: 1,
+    grant_id: grant.id,
+    status: grant.status,
+    data_holder: { name: ctx.config.theme.name, issuer: ctx.urls.issuer },
+    recipient: { client_id: client.clientId, name: client.clientName },
+    purpose: purposeId ? { id: purposeId, label: purpose?.label ?? purposeId, description: purpose?.description ?? '' } : null,
+    authorization_details: grant.authorizationDetails,
+    granted_at: iso(grant.createdAt),
+    expires_at: iso(grant.expiresAt),
+    ...(grant.endedAt ? { ended_at: iso(grant.endedAt), ended_reason: grant.endedReason ?? null } : {}),
+    withdraw: {
+      account_holder: `${ctx.urls.consents}/${grant.id}`,
+      recipient: `${ctx.urls.grants}/${grant.id}`,
+    },
+  })
+    .setProtectedHeader({ alg: ctx.signingKey.alg, kid: ctx.signingKey.kid, typ: 'consent-receipt+jwt' })
+    .setIssuer(ctx.urls.issuer)
+    .setSubject(grant.subject)
+    .setIssuedAt(Math.floor(ctx.now() / 1000))
+    .setJti(`rcpt_${grant.id}_${grant.updatedAt}`)
+    .sign(ctx.signingKey.privateKey)
+}

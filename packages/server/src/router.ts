@@ -1,0 +1,80 @@
+import type { Context } from './context.ts'
+import { assets } from './endpoints/assets.ts'
+import { authorize, interaction } from './endpoints/authorize.ts'
+import { consents } from './endpoints/consents.ts'
+import { discovery, protectedResourceMetadata } from './endpoints/discovery.ts'
+import { grants } from './endpoints/grants.ts'
+import { introspect } from './endpoints/introspect.ts'
+import { jwks } from './endpoints/jwks.ts'
+import { login, logout } from './endpoints/login.ts'
+import { par } from './endpoints/par.ts'
+import { register } from './endpoints/register.ts'
+import { resource } from './endpoints/resource.ts'
+import { revoke } from './endpoints/revoke.ts'
+import { token } from './endpoints/token.ts'
+import { ProblemError } from './errors.ts'
+import { errorResponse } from './http/respond.ts'
+
+type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
+interface Route {
+  match: (path: string) => string | undefined
+  methods: Record<string, Handler>
+}
+
+const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
+const prefix = (p: string) => (path: string) => (path.startsWith(`${p}/`) ? path.slice(p.length) : path === p ? '' : undefined)
+const param = (p: string) => (path: string) => {
+  const m = path.startsWith(`${p}/`) ? path.slice(p.length + 1) : undefined
+  return m && !m.includes('/') ? decodeURIComponent(m) : undefined
+}
+
+/** Every route of the authorization server, the pages and the API, relative to the issuer's path. */
+function routes(ctx: Context): Route[] {
+  const wellKnownAs = new URL(ctx.urls.metadata).pathname
+  const wellKnownRs = new URL(ctx.urls.resourceMetadata).pathname
+  return [
+    // RFC 8414 (well-known segment before the issuer's path) and, for issuers with a path, the
+    // `{issuer}/.well-known/…` form some clients try.
+    { match: exact(wellKnownAs), methods: { GET: discovery } },
+    { match: exact('/.well-known/oauth-authorization-server'), methods: { GET: discovery } },
+    { match: exact(wellKnownRs), methods: { GET: protectedResourceMetadata } },
+    { match: exact('/jwks'), methods: { GET: jwks } },
+    { match: exact('/register'), methods: { POST: register } },
+    { match: exact('/par'), methods: { POST: par } },
+    { match: exact('/authorize'), methods: { GET: authorize } },
+    { match: param('/authorize'), methods: { GET: (c, r, _u, id) => interaction(c, r, id), POST: (c, r, _u, id) => interaction(c, r, id) } },
+    { match: exact('/token'), methods: { POST: token } },
+    { match: exact('/revoke'), methods: { POST: revoke } },
+    { match: exact('/introspect'), methods: { POST: introspect } },
+    { match: param('/grants'), methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) } },
+    { match: exact('/login'), methods: { GET: login, POST: login } },
+    { match: exact('/logout'), methods: { POST: logout } },
+    { match: prefix('/consents'), methods: { GET: consents, POST: consents } },
+    { match: prefix('/assets'), methods: { GET: (c, _r, _u, name) => assets(c, name) } },
+    { match: prefix(ctx.config.resourcePath), methods: { GET: resource, POST: resource, PUT: resource, DELETE: resource, PATCH: resource } },
+  ]
+}
+
+/** Build the `(Request) => Response` handler. It never throws; unexpected errors become a bare 500. */
+export function createRouter(ctx: Context, only?: 'resource'): (request: Request) => Promise<Response> {
+  const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
+  const all = routes(ctx)
+  const table = only === 'resource' ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata) : all
+  return async (request) => {
+    try {
+      const url = new URL(request.url)
+      const path = url.pathname.startsWith('/.well-known/') ? url.pathname : url.pathname === base || url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) || '/' : null
+      if (path === null) throw new ProblemError('not_found', 'no such endpoint')
+      for (const route of table) {
+        const p = route.match(path)
+        if (p === undefined) continue
+        const handler = route.methods[request.method === 'HEAD' ? 'GET' : request.method]
+        if (!handler) throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, { allow: Object.keys(route.methods).join(', ') })
+        return await handler(ctx, request, url, p)
+      }
+      throw new ProblemError('not_found', 'no such endpoint')
+    } catch (err) {
+      return errorResponse(err, ctx.config.onError)
+    }
+  }
+}

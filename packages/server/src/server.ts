@@ -1,0 +1,82 @@
+import type { AuditTrail } from './audit/trail.ts'
+import { createAuditTrail } from './audit/trail.ts'
+import { type ConsentServerConfig, resolveConfig } from './config.ts'
+import { type Context, createContext } from './context.ts'
+import { sweepExpiredGrants } from './grants/lifecycle.ts'
+import { createRouter } from './router.ts'
+import type { Store } from './store/store.ts'
+
+/** A running Consentry data-holder server. */
+export interface ConsentServer {
+  /** The whole server — authorization server, pages and API — as a Web `fetch` handler. */
+  fetch(request: Request): Promise<Response>
+  /** Only the transaction-history API and its RFC 9728 metadata, to mount on a separate host. */
+  resource(request: Request): Promise<Response>
+  /** The tamper-evident audit trail (record, list, checkpoint, export, verify). */
+  audit: AuditTrail
+  store: Store
+  /** Issuer, endpoints and the public signing JWKS. */
+  urls: Context['urls']
+  jwks(): { keys: Record<string, unknown>[] }
+  /**
+   * Start periodic maintenance: end expired grants (and tell recipients), drop expired single-use
+   * rows, and sign an audit checkpoint. Returns a function that stops it. Timers never keep the process alive.
+   */
+  startMaintenance(intervalMs?: number): () => void
+  /** Run one maintenance pass now. */
+  maintain(): Promise<void>
+}
+
+/**
+ * Create a Consentry data-holder server from one configuration object (validated here; a bad one
+ * throws `ConfigError` at start-up, never per request).
+ *
+ * @example
+ * ```ts
+ * import { createConsentServer, memoryStore } from '@consentry/server'
+ * import { nodeListener } from '@consentry/server'
+ * import { createServer } from 'node:http'
+ *
+ * const server = await createConsentServer({
+ *   issuer: 'http://localhost:4000',
+ *   store: memoryStore(),
+ *   dataSource,
+ *   accountHolders: { verifyPassword: (u, p) => users.check(u, p) },
+ *   initialAccessToken: 'a-long-random-registration-token',
+ * })
+ * createServer(nodeListener(server.fetch)).listen(4000)
+ * ```
+ */
+export async function createConsentServer(config: ConsentServerConfig): Promise<ConsentServer> {
+  const resolved = resolveConfig(config)
+  // The audit sink is wired after the keys are loaded; nothing is recorded before then.
+  let audit: AuditTrail | undefined
+  const ctx = await createContext(resolved, { record: (input) => audit!.record(input) })
+  audit = createAuditTrail({
+    store: resolved.store,
+    logId: resolved.issuer,
+    signingKey: { privateKey: ctx.signingKey.privateKey, publicKey: ctx.signingKey.publicKey, kid: ctx.signingKey.kid, alg: ctx.signingKey.alg },
+    now: resolved.now,
+  })
+  const all = createRouter(ctx)
+  const resourceOnly = createRouter(ctx, 'resource')
+  const maintain = async () => {
+    await sweepExpiredGrants(ctx)
+    await resolved.store.deleteExpired(ctx.now())
+    await audit!.checkpoint()
+  }
+  return {
+    fetch: all,
+    resource: resourceOnly,
+    audit,
+    store: resolved.store,
+    urls: ctx.urls,
+    jwks: () => ({ keys: [ctx.signingKey.publicJwk as Record<string, unknown>] }),
+    maintain,
+    startMaintenance(intervalMs = 60_000) {
+      const timer = setInterval(() => void maintain().catch(resolved.onError), intervalMs)
+      ;(timer as { unref?: () => void }).unref?.()
+      return () => clearInterval(timer)
+    },
+  }
+}
