@@ -3,13 +3,12 @@
  * deterministic transactions (seeded PRNG; the same `today` and `seed` always give the same data),
  * served through Consentry's `DataSource` interface.
  */
-// TODO: import from '@consentry/server' once it exports DataSource.
 import type {
   DataSource,
   HolderAccount,
   HolderTransaction,
   TransactionQuery,
-} from '../../../packages/server/src/resource/data-source.ts'
+} from '@consentry/server'
 import { createUsers, type Users } from './users.ts'
 
 export interface DemoDataOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { HolderTransaction } from '../../../packages/server/src/resource/data-source.ts'
+import type { HolderTransaction } from '@consentry/server'
 import { createDemoData, formatAmount, mulberry32 } from '../src/data.ts'
 
 const TODAY = '2026-12-10'
