@@ -1,0 +1,370 @@
+import {
+  type AllowedAlg,
+  type AuthorizationDetail,
+  builtInDetailTypes,
+  type DetailType,
+  isSecureUrl,
+  parseAuthorizationDetails,
+} from '@consentry/core'
+import { createRemoteJWKSet, customFetch, type JWK, type JWTVerifyGetKey } from 'jose'
+import * as oauth from 'oauth4webapi'
+import { ClientContext } from './context.ts'
+import {
+  CallbackError,
+  ConfigurationError,
+  InvalidRequestError,
+  IssuerMismatchError,
+  LinkDeniedError,
+  ProtocolError,
+  StateMismatchError,
+} from './errors.ts'
+import { createWebhookHandler, type GrantEndedEvent, verifyEvent } from './events.ts'
+import { generateDPoPKey, importDPoPKey, thumbprint } from './keys.ts'
+import { type Link, LinkImpl } from './link.ts'
+import { type DPoPKeyJwks, memoryTokenStore, type TokenStore } from './token-store.ts'
+import { createTransport, type FetchFn, mapError, withNonceRetry } from './transport.ts'
+
+/** Options of {@link createConsentClient}. A {@link RegisteredClient} from `registerClient` fits as-is. */
+export interface ConsentClientOptions {
+  /** The data holder's issuer identifier, exactly as its metadata states it (https; http only on loopback). */
+  issuer: string
+  clientId: string
+  /** The private key registered for `private_key_jwt`: a private JWK or a signing CryptoKey. */
+  privateKey: JWK | CryptoKey
+  /** `kid` for the client assertion header (default: the JWK's `kid`). */
+  privateKeyKid?: string
+  /** `ES256` (default for generated keys), `PS256` or `EdDSA`; inferred from the key when omitted. */
+  alg?: AllowedAlg
+  /** The registered redirect URI the callback arrives on. */
+  redirectUri: string
+  /** Where links (tokens, DPoP keys) are kept. Default: in memory. */
+  tokenStore?: TokenStore
+  fetch?: typeof fetch
+  /** Default `x-fapi-customer-ip-address` for reads (normally pass it per call, only when the person is present). */
+  customerIpAddress?: string
+  /** Epoch-millisecond clock for the SDK's own expiry decisions (default `Date.now`). */
+  clock?: () => number
+  /** Resource base URL when the server's metadata lacks `consentry_resource` (default `{issuer}/api`). */
+  resource?: string
+  /** Holder-defined detail types accepted by `startLink` besides `transaction_history`. */
+  detailTypes?: readonly DetailType[]
+  /** Refresh access tokens this many seconds before they expire (default 30). */
+  refreshSkewSeconds?: number
+  /**
+   * DANGEROUS: allow plain-http issuers that are not loopback. Tokens and keys then cross the network in
+   * clear text. Never in production.
+   */
+  dangerouslyAllowInsecureHttp?: boolean
+}
+
+/** Options of `client.startLink()`. */
+export interface StartLinkOptions {
+  /** What to ask for (RFC 9396), e.g. one `transaction_history` detail. Validated before any request. */
+  authorizationDetails: readonly AuthorizationDetail[] | readonly Record<string, unknown>[]
+  /** Your own state value (default: 32 random bytes). Bind it to the user's session. */
+  state?: string
+}
+
+/**
+ * Everything needed to finish a link, as plain JSON. Keep it server-side (e.g. in the session) between
+ * `startLink` and `completeLink`: it holds the PKCE verifier and the link's private DPoP key.
+ */
+export interface PendingLink {
+  version: 1
+  issuer: string
+  clientId: string
+  redirectUri: string
+  state: string
+  codeVerifier: string
+  dpopKey: DPoPKeyJwks
+  /** The requested details (after validation and defaults). */
+  authorizationDetails: AuthorizationDetail[]
+  /** Epoch ms. */
+  createdAt: number
+}
+
+/** Result of `client.startLink()`. */
+export interface StartLinkResult {
+  /** Send the person's browser here: `{authorization_endpoint}?client_id=…&request_uri=…`. */
+  url: string
+  pending: PendingLink
+}
+
+/** The recipient's Consentry client. Create it with {@link createConsentClient}. */
+export interface ConsentClient {
+  readonly issuer: string
+  readonly clientId: string
+  /**
+   * Start a link: validate the details, push the authorization request (PAR, PKCE S256, `dpop_jkt`) and
+   * return the URL to send the person to plus the {@link PendingLink} to keep.
+   *
+   * @example
+   * ```ts
+   * const { url, pending } = await client.startLink({ authorizationDetails: [{
+   *   type: 'transaction_history', datatypes: ['accounts', 'transactions'],
+   *   fields: ['booked_at', 'amount', 'currency'], period: { lookback_days: 90 },
+   *   purpose: 'credit_assessment', expires_in: 30 * 86400,
+   * }] })
+   * session.pending = pending
+   * return Response.redirect(url, 303)
+   * ```
+   */
+  startLink(options: StartLinkOptions): Promise<StartLinkResult>
+  /**
+   * Finish a link from the callback URL: checks `iss` and `state`, exchanges the code with DPoP, stores
+   * the tokens and returns the {@link Link}. Throws {@link LinkDeniedError} (`link_denied`) if the person
+   * declined, {@link IssuerMismatchError} / {@link StateMismatchError} on a forged or mixed-up callback.
+   *
+   * @example
+   * ```ts
+   * const link = await client.completeLink(request.url, session.pending)
+   * await db.saveGrantId(user.id, link.grantId)
+   * ```
+   */
+  completeLink(callbackUrl: string | URL, pending: PendingLink): Promise<Link>
+  /**
+   * Re-open a stored link. Throws {@link LinkNotFoundError} if the token store has no such grant.
+   *
+   * @example
+   * ```ts
+   * const link = await client.link(grantId)
+   * ```
+   */
+  link(grantId: string): Promise<Link>
+  /**
+   * Verify a pushed Security Event Token against the issuer's JWKS and return the grant-ended event.
+   *
+   * @example
+   * ```ts
+   * const { grantId, status } = await client.verifyEvent(await request.text())
+   * ```
+   */
+  verifyEvent(jwt: string): Promise<GrantEndedEvent>
+  /**
+   * A `Request → Response` webhook handler: verifies the event, deletes the ended link from the token
+   * store, calls `onEvent`, answers `202` (or `400` for a bad token).
+   *
+   * @example
+   * ```ts
+   * const webhook = client.webhookHandler(async ({ grantId, status }) => markEnded(grantId, status))
+   * app.post('/consentry/events', (req) => webhook(req))
+   * ```
+   */
+  webhookHandler(
+    onEvent: (event: GrantEndedEvent) => void | Promise<void>,
+  ): (request: Request) => Promise<Response>
+}
+
+const STATE_RE = /^[\x21-\x7e]{1,512}$/
+
+/**
+ * Create the recipient's client. Nothing is fetched until first use; discovery is cached.
+ *
+ * @example
+ * ```ts
+ * const client = createConsentClient({
+ *   issuer: 'https://pay.example',
+ *   clientId: 'cl_123',
+ *   privateKey: savedPrivateJwk,
+ *   redirectUri: 'https://lender.example/callback',
+ *   tokenStore: myDatabaseStore,
+ * })
+ * ```
+ */
+export function createConsentClient(options: ConsentClientOptions): ConsentClient {
+  if (!options || typeof options !== 'object') throw new ConfigurationError('options are required')
+  const transport = createTransport({
+    issuer: options.issuer,
+    ...(options.fetch ? { fetch: options.fetch as FetchFn } : {}),
+    ...(options.dangerouslyAllowInsecureHttp ? { dangerouslyAllowInsecureHttp: true } : {}),
+  })
+  if (typeof options.clientId !== 'string' || options.clientId.length === 0)
+    throw new ConfigurationError('clientId is required')
+  if (!options.privateKey) throw new ConfigurationError('privateKey is required')
+  if (
+    typeof options.redirectUri !== 'string' ||
+    !(isSecureUrl(options.redirectUri) || options.dangerouslyAllowInsecureHttp)
+  )
+    throw new ConfigurationError('redirectUri must be https, or http on a loopback host')
+  if (options.resource !== undefined && typeof options.resource !== 'string')
+    throw new ConfigurationError('resource must be a URL')
+  const skew = options.refreshSkewSeconds ?? 30
+  if (!Number.isFinite(skew) || skew < 0)
+    throw new ConfigurationError('refreshSkewSeconds must be a non-negative number')
+  const clock = options.clock ?? (() => Date.now())
+  const ctx = new ClientContext({
+    transport,
+    clientId: options.clientId,
+    privateKey: options.privateKey,
+    ...(options.privateKeyKid ? { privateKeyKid: options.privateKeyKid } : {}),
+    ...(options.alg ? { alg: options.alg } : {}),
+    redirectUri: options.redirectUri,
+    tokenStore: options.tokenStore ?? memoryTokenStore(),
+    clock,
+    ...(options.resource ? { resource: options.resource } : {}),
+    ...(options.customerIpAddress ? { customerIpAddress: options.customerIpAddress } : {}),
+    ...(options.detailTypes ? { detailTypes: options.detailTypes } : {}),
+    refreshSkewSeconds: skew,
+  })
+  const detailTypes = [...builtInDetailTypes, ...(options.detailTypes ?? [])]
+
+  let jwks: JWTVerifyGetKey | undefined
+  const verify = async (jwt: string): Promise<GrantEndedEvent> => {
+    const as = await ctx.metadata()
+    if (!as.jwks_uri) throw new ProtocolError('the server does not announce jwks_uri')
+    // One remote key set per client (cached, refetched on an unknown kid), fetched through the client's fetch.
+    jwks ??= createRemoteJWKSet(new URL(as.jwks_uri), { [customFetch]: transport.fetch as never })
+    return verifyEvent(jwt, { issuer: transport.issuer, clientId: ctx.clientId, jwks, clock })
+  }
+
+  return {
+    issuer: transport.issuer,
+    clientId: options.clientId,
+
+    async startLink({ authorizationDetails, state }: StartLinkOptions): Promise<StartLinkResult> {
+      const parsed = parseAuthorizationDetails(authorizationDetails, detailTypes)
+      if (!parsed.success) throw new InvalidRequestError(parsed.error)
+      if (state !== undefined && (typeof state !== 'string' || !STATE_RE.test(state)))
+        throw new InvalidRequestError('state must be 1 to 512 printable ASCII characters')
+      const [as, auth] = await Promise.all([ctx.metadata(), ctx.auth()])
+      const codeVerifier = oauth.generateRandomCodeVerifier()
+      const linkState = state ?? oauth.generateRandomState()
+      const dpopKey = await generateDPoPKey()
+      const params = new URLSearchParams({
+        response_type: 'code',
+        redirect_uri: ctx.redirectUri,
+        state: linkState,
+        code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        authorization_details: JSON.stringify(parsed.data),
+        dpop_jkt: await thumbprint(dpopKey.publicKey),
+      })
+      let requestUri: string
+      try {
+        const response = await oauth.pushedAuthorizationRequest(
+          as,
+          ctx.oauthClient,
+          auth,
+          params,
+          transport.opts,
+        )
+        requestUri = (await oauth.processPushedAuthorizationResponse(as, ctx.oauthClient, response))
+          .request_uri
+      } catch (err) {
+        throw mapError(err, 'the pushed authorization response is malformed', clock())
+      }
+      const url = new URL(as.authorization_endpoint as string)
+      url.search = ''
+      url.searchParams.set('client_id', ctx.clientId)
+      url.searchParams.set('request_uri', requestUri)
+      return {
+        url: url.href,
+        pending: {
+          version: 1,
+          issuer: transport.issuer,
+          clientId: ctx.clientId,
+          redirectUri: ctx.redirectUri,
+          state: linkState,
+          codeVerifier,
+          dpopKey,
+          authorizationDetails: parsed.data,
+          createdAt: clock(),
+        },
+      }
+    },
+
+    async completeLink(callbackUrl: string | URL, pending: PendingLink): Promise<Link> {
+      checkPending(pending, transport.issuer, ctx.clientId)
+      let url: URL
+      try {
+        url = new URL(callbackUrl)
+      } catch {
+        throw new CallbackError('the callback URL is malformed')
+      }
+      const as = await ctx.metadata()
+      const params = url.searchParams
+      if (params.getAll('iss').length !== 1 || params.get('iss') !== as.issuer)
+        throw new IssuerMismatchError()
+      if (params.getAll('state').length !== 1 || params.get('state') !== pending.state)
+        throw new StateMismatchError()
+      let callback: URLSearchParams
+      try {
+        callback = oauth.validateAuthResponse(as, ctx.oauthClient, params, pending.state)
+      } catch (err) {
+        if (err instanceof oauth.AuthorizationResponseError) {
+          if (err.error === 'access_denied') throw new LinkDeniedError({ serverError: 'access_denied' })
+          throw new CallbackError('the authorization server returned an error', { serverError: err.error })
+        }
+        throw new CallbackError('the callback is not a valid authorization response')
+      }
+      if (!callback.get('code')) throw new CallbackError('the callback has no authorization code')
+      const [auth, pair] = await Promise.all([ctx.auth(), importDPoPKey(pending.dpopKey)])
+      const dpop = oauth.DPoP(ctx.oauthClient, pair)
+      let response: oauth.TokenEndpointResponse
+      try {
+        response = await withNonceRetry(async () =>
+          oauth.processAuthorizationCodeResponse(
+            as,
+            ctx.oauthClient,
+            await oauth.authorizationCodeGrantRequest(
+              as,
+              ctx.oauthClient,
+              auth,
+              callback,
+              pending.redirectUri,
+              pending.codeVerifier,
+              {
+                DPoP: dpop,
+                ...transport.opts,
+              },
+            ),
+          ),
+        )
+      } catch (err) {
+        throw mapError(err, 'the token response is malformed', clock())
+      }
+      const state = ctx.applyTokenResponse(response, undefined, { dpopKey: pending.dpopKey })
+      const requestedTypes = new Set(pending.authorizationDetails.map((d) => d.type))
+      if (!state.authorizationDetails.every((d) => requestedTypes.has(d.type)))
+        throw new ProtocolError('the server granted a detail type that was not requested')
+      await ctx.store.set(state.grantId, state)
+      await ctx.adoptDPoP(state, dpop)
+      return new LinkImpl(ctx, state)
+    },
+
+    async link(grantId: string): Promise<Link> {
+      if (typeof grantId !== 'string' || grantId.length === 0)
+        throw new InvalidRequestError('grantId is required')
+      const state = await ctx.loadState(grantId)
+      if (state.issuer !== transport.issuer || state.clientId !== ctx.clientId)
+        throw new InvalidRequestError('the stored link belongs to another issuer or client')
+      return new LinkImpl(ctx, state)
+    },
+
+    verifyEvent: verify,
+
+    webhookHandler(onEvent) {
+      return createWebhookHandler(verify, async (event) => {
+        await ctx.store.delete(event.grantId)
+        ctx.forgetGrant(event.grantId)
+        await onEvent(event)
+      })
+    },
+  }
+}
+
+function checkPending(pending: PendingLink, issuer: string, clientId: string): void {
+  const ok =
+    pending &&
+    typeof pending === 'object' &&
+    pending.version === 1 &&
+    typeof pending.state === 'string' &&
+    typeof pending.codeVerifier === 'string' &&
+    typeof pending.redirectUri === 'string' &&
+    pending.dpopKey &&
+    typeof pending.dpopKey === 'object' &&
+    Array.isArray(pending.authorizationDetails)
+  if (!ok) throw new InvalidRequestError('pending is not a PendingLink from startLink')
+  if (pending.issuer !== issuer || pending.clientId !== clientId)
+    throw new InvalidRequestError('pending was started with another issuer or client')
+}

@@ -1,0 +1,40 @@
+/**
+ * `@consentry/client` — the recipient's (lender's, processor's) side of Consentry. Link a person's
+ * account with PAR + PKCE + DPoP, read their transaction history within what they consented to,
+ * refresh and revoke, and receive signed "grant ended" events. Web APIs only (fetch + Web Crypto):
+ * Node 20+, Deno, Bun, workers.
+ *
+ * @example
+ * ```ts
+ * import { createConsentClient } from '@consentry/client'
+ *
+ * const client = createConsentClient(savedConfig)
+ * const { url, pending } = await client.startLink({ authorizationDetails: [detail] })
+ * // … person consents, browser comes back to your redirect URI …
+ * const link = await client.completeLink(callbackUrl, pending)
+ * for await (const tx of link.transactions({ accountId: link.grant.accounts[0]! })) console.log(tx)
+ * ```
+ */
+
+export type { Account, AuthorizationDetail, Transaction, TransactionPage } from '@consentry/core'
+export {
+  type ConsentClient,
+  type ConsentClientOptions,
+  createConsentClient,
+  type PendingLink,
+  type StartLinkOptions,
+  type StartLinkResult,
+} from './client.ts'
+export * from './errors.ts'
+export {
+  createWebhookHandler,
+  GRANT_ENDED_EVENT,
+  type GrantEndedEvent,
+  parseEvent,
+  type VerifyEventOptions,
+  verifyEvent,
+  type WebhookHandlerOptions,
+} from './events.ts'
+export type { GrantStatusInfo, Link, LinkGrant, ReadOptions, TransactionsOptions } from './link.ts'
+export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'
+export { type DPoPKeyJwks, type LinkState, memoryTokenStore, type TokenStore } from './token-store.ts'

@@ -1,0 +1,407 @@
+import {
+  type Account,
+  type AuthorizationDetail,
+  accountListSchema,
+  type GrantStatus,
+  grantResponseSchema,
+  isoDate,
+  MAX_PAGE_SIZE,
+  type Period,
+  type Transaction,
+  type TransactionPage,
+  transactionPageSchema,
+} from '@consentry/core'
+import * as oauth from 'oauth4webapi'
+import type { z } from 'zod'
+import type { ClientContext } from './context.ts'
+import {
+  ConsentryClientError,
+  InvalidRequestError,
+  NotFoundError,
+  OutsideConsentError,
+  ProtocolError,
+  RateLimitedError,
+} from './errors.ts'
+import type { LinkState } from './token-store.ts'
+import { discard, fromOAuthError, fromStatus, mapError, parseRetryAfter, readJson } from './transport.ts'
+
+/** What the account holder granted, in one flat view (from the granted `authorization_details`). */
+export interface LinkGrant {
+  grantId: string
+  /** The concrete account ids the person shared. */
+  accounts: string[]
+  /** The consented transaction period (`{from,to}` or `{lookback_days}`), if transactions were granted. */
+  period?: Period
+  /** The transaction fields the person left ticked. */
+  fields: string[]
+  datatypes: string[]
+  purpose?: string
+  maxReadsPerDay?: number
+  /**
+   * Best-known grant expiry: the granted `expires_in` counted from when the link completed (the server's
+   * own expiry is never later). `link.status()` gives the authoritative `expiresAt`.
+   */
+  expiresAt?: Date
+  /** The granted details exactly as the server sent them. */
+  authorizationDetails: AuthorizationDetail[]
+}
+
+/** Per-call options of a read. */
+export interface ReadOptions {
+  /**
+   * The account holder's IP address when they are present (sent as `x-fapi-customer-ip-address`): the
+   * read is then *attended* and does not count against `max_reads_per_day`. Omit for background reads.
+   */
+  customerIpAddress?: string
+}
+
+/** Options of `link.transactions()` / `link.transactionPages()`. */
+export interface TransactionsOptions extends ReadOptions {
+  accountId: string
+  /** First day, `YYYY-MM-DD` (the server clamps to the consented period). */
+  from?: string
+  /** Last day, `YYYY-MM-DD`. */
+  to?: string
+  /** Transactions per page, 1‥500 (server default 100). */
+  pageSize?: number
+}
+
+/** Grant management's view of a grant (`GET /grants/{id}`). */
+export interface GrantStatusInfo {
+  grantId: string
+  status: GrantStatus
+  clientId: string
+  authorizationDetails: AuthorizationDetail[]
+  createdAt: Date
+  expiresAt: Date
+  endedAt?: Date
+  endedReason?: string
+}
+
+/** One linked grant: read what it allows, check it, end it. Obtain it from `completeLink` or `client.link(grantId)`. */
+export interface Link {
+  readonly grantId: string
+  /** What was granted (accounts, period, fields, datatypes, purpose, expiry). */
+  readonly grant: LinkGrant
+  /**
+   * The shared accounts.
+   *
+   * @example
+   * ```ts
+   * for (const account of await link.accounts()) console.log(account.id, account.name)
+   * ```
+   */
+  accounts(options?: ReadOptions): Promise<Account[]>
+  /**
+   * Every transaction of an account in the consented period, newest first, across all pages.
+   *
+   * @example
+   * ```ts
+   * for await (const tx of link.transactions({ accountId: 'acc_1', from: '2025-01-01' })) rows.push(tx)
+   * ```
+   */
+  transactions(options: TransactionsOptions): AsyncGenerator<Transaction, void, undefined>
+  /**
+   * The same listing page by page (follows `next_cursor`).
+   *
+   * @example
+   * ```ts
+   * for await (const page of link.transactionPages({ accountId: 'acc_1', pageSize: 500 })) await save(page.data)
+   * ```
+   */
+  transactionPages(options: TransactionsOptions): AsyncGenerator<TransactionPage, void, undefined>
+  /**
+   * The grant's status from grant management (`GET /grants/{id}`).
+   *
+   * @example
+   * ```ts
+   * const { status, expiresAt } = await link.status()
+   * ```
+   */
+  status(): Promise<GrantStatusInfo>
+  /**
+   * End the grant (`DELETE /grants/{id}`; RFC 7009 revocation of the refresh token if grant management
+   * is unavailable) and delete the link from the token store.
+   *
+   * @example
+   * ```ts
+   * await link.revoke()
+   * ```
+   */
+  revoke(): Promise<void>
+  /**
+   * Refresh the access token now (normally automatic). Rotates and stores the refresh token.
+   *
+   * @example
+   * ```ts
+   * await link.refresh()
+   * ```
+   */
+  refresh(): Promise<void>
+}
+
+/** Flatten granted details into the {@link LinkGrant} view. */
+export function grantView(state: LinkState): LinkGrant {
+  const details = state.authorizationDetails
+  const th = details.filter((d) => d.type === 'transaction_history')
+  const union = (key: string) => [
+    ...new Set(
+      th.flatMap((d) =>
+        Array.isArray(d[key]) ? (d[key] as unknown[]).filter((v): v is string => typeof v === 'string') : [],
+      ),
+    ),
+  ]
+  const first = th[0]
+  const grant: LinkGrant = {
+    grantId: state.grantId,
+    accounts: union('accounts'),
+    fields: union('fields'),
+    datatypes: union('datatypes'),
+    authorizationDetails: structuredClone(details),
+  }
+  if (first?.period && typeof first.period === 'object')
+    grant.period = structuredClone(first.period) as Period
+  if (typeof first?.purpose === 'string') grant.purpose = first.purpose
+  if (typeof first?.max_reads_per_day === 'number') grant.maxReadsPerDay = first.max_reads_per_day
+  if (state.grantExpiresAt !== undefined) grant.expiresAt = new Date(state.grantExpiresAt)
+  return grant
+}
+
+const IP_RE = /^[0-9A-Fa-f:.]{2,45}$/
+
+function ipHeader(ctx: ClientContext, options?: ReadOptions): Record<string, string> {
+  const ip = options?.customerIpAddress ?? ctx.options.customerIpAddress
+  if (ip === undefined) return {}
+  if (typeof ip !== 'string' || !IP_RE.test(ip))
+    throw new InvalidRequestError('customerIpAddress must be an IPv4 or IPv6 address')
+  return { 'x-fapi-customer-ip-address': ip }
+}
+
+/** Turn a resource response into its validated JSON body, or the documented typed error. */
+async function resourceJson<S extends z.ZodType>(
+  ctx: ClientContext,
+  response: Response,
+  schema: S,
+  grantId: string,
+): Promise<z.output<S>> {
+  if (response.status === 200) {
+    const parsed = schema.safeParse(await readJson(response))
+    if (!parsed.success)
+      throw new ProtocolError('the resource answer does not match the protocol', { status: 200, grantId })
+    return parsed.data
+  }
+  const status = response.status
+  let code: string | undefined
+  let detail: string | undefined
+  if (status >= 400 && status < 500) {
+    try {
+      const body = (await readJson(response)) as {
+        code?: unknown
+        error?: unknown
+        detail?: unknown
+        error_description?: unknown
+      }
+      code =
+        typeof body.code === 'string' ? body.code : typeof body.error === 'string' ? body.error : undefined
+      const d = body.detail ?? body.error_description
+      if (typeof d === 'string') detail = d
+    } catch {
+      // no usable body: judge by status alone
+    }
+  } else {
+    discard(response)
+  }
+  const details = {
+    status,
+    grantId,
+    ...(code ? { serverError: code } : {}),
+    ...(detail ? { description: detail } : {}),
+  }
+  if (status === 429)
+    throw new RateLimitedError(parseRetryAfter(response.headers.get('retry-after'), ctx.clock()), details)
+  if (status === 403 && (code === undefined || code === 'outside_consent'))
+    throw new OutsideConsentError(details)
+  if (status === 404) throw new NotFoundError('the server has no such resource', details)
+  if (code && status >= 400 && status < 500) {
+    const err = fromOAuthError(code, status, detail) as ConsentryClientError
+    throw Object.assign(err, { grantId })
+  }
+  throw fromStatus(response, ctx.clock())
+}
+
+function validateTransactionsOptions(options: TransactionsOptions): void {
+  if (
+    !options ||
+    typeof options.accountId !== 'string' ||
+    options.accountId.length === 0 ||
+    options.accountId.length > 128
+  )
+    throw new InvalidRequestError('accountId is required')
+  for (const key of ['from', 'to'] as const) {
+    const value = options[key]
+    if (value !== undefined && !isoDate.safeParse(value).success)
+      throw new InvalidRequestError(`${key} must be a date as YYYY-MM-DD`)
+  }
+  if (options.from && options.to && options.from > options.to)
+    throw new InvalidRequestError('from must not be after to')
+  const size = options.pageSize
+  if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE))
+    throw new InvalidRequestError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}`)
+}
+
+/** The Link implementation over a client context. */
+export class LinkImpl implements Link {
+  readonly grantId: string
+  #ctx: ClientContext
+  #snapshot: LinkState
+
+  constructor(ctx: ClientContext, state: LinkState) {
+    this.#ctx = ctx
+    this.grantId = state.grantId
+    this.#snapshot = state
+  }
+
+  get grant(): LinkGrant {
+    return grantView(this.#snapshot)
+  }
+
+  async #get(url: URL, options?: ReadOptions): Promise<Response> {
+    const response = await this.#ctx.linkRequest(this.grantId, 'GET', url, ipHeader(this.#ctx, options))
+    const latest = await this.#ctx.store.get(this.grantId)
+    if (latest) this.#snapshot = latest
+    return response
+  }
+
+  async accounts(options?: ReadOptions): Promise<Account[]> {
+    ipHeader(this.#ctx, options)
+    const url = new URL(`${await this.#ctx.resourceBase()}/accounts`)
+    const body = await resourceJson(this.#ctx, await this.#get(url, options), accountListSchema, this.grantId)
+    return body.data
+  }
+
+  async *transactionPages(options: TransactionsOptions): AsyncGenerator<TransactionPage, void, undefined> {
+    validateTransactionsOptions(options)
+    ipHeader(this.#ctx, options)
+    const base = `${await this.#ctx.resourceBase()}/accounts/${encodeURIComponent(options.accountId)}/transactions`
+    const seen = new Set<string>()
+    let cursor: string | undefined
+    do {
+      const url = new URL(base)
+      if (options.from) url.searchParams.set('from', options.from)
+      if (options.to) url.searchParams.set('to', options.to)
+      if (options.pageSize !== undefined) url.searchParams.set('limit', String(options.pageSize))
+      if (cursor !== undefined) url.searchParams.set('cursor', cursor)
+      const page = await resourceJson(
+        this.#ctx,
+        await this.#get(url, options),
+        transactionPageSchema,
+        this.grantId,
+      )
+      yield page
+      cursor = page.next_cursor
+      if (cursor !== undefined) {
+        if (cursor.length === 0 || seen.has(cursor))
+          throw new ProtocolError('the server repeated a pagination cursor', { grantId: this.grantId })
+        seen.add(cursor)
+      }
+    } while (cursor !== undefined)
+  }
+
+  async *transactions(options: TransactionsOptions): AsyncGenerator<Transaction, void, undefined> {
+    for await (const page of this.transactionPages(options)) yield* page.data
+  }
+
+  async status(): Promise<GrantStatusInfo> {
+    const response = await this.#ctx.grantRequest(this.grantId, 'GET')
+    if (response.status === 200) {
+      const parsed = grantResponseSchema.safeParse(await readJson(response))
+      if (!parsed.success || parsed.data.grant_id !== this.grantId)
+        throw new ProtocolError('the grant management answer does not match the protocol', {
+          grantId: this.grantId,
+        })
+      const g = parsed.data
+      const info: GrantStatusInfo = {
+        grantId: g.grant_id,
+        status: g.status,
+        clientId: g.client_id,
+        authorizationDetails: g.authorization_details as AuthorizationDetail[],
+        createdAt: toDate(g.created_at, this.grantId),
+        expiresAt: toDate(g.expires_at, this.grantId),
+      }
+      if (g.ended_at) info.endedAt = toDate(g.ended_at, this.grantId)
+      if (g.ended_reason) info.endedReason = g.ended_reason
+      await this.#noteExpiry(info.expiresAt.getTime())
+      return info
+    }
+    if (response.status === 404) {
+      discard(response)
+      throw new NotFoundError('grant management does not know this grant', {
+        status: 404,
+        grantId: this.grantId,
+      })
+    }
+    return resourceJson(this.#ctx, response, grantResponseSchema, this.grantId) as never
+  }
+
+  async #noteExpiry(expiresAt: number): Promise<void> {
+    const state = await this.#ctx.store.get(this.grantId)
+    if (!state || state.grantExpiresAt === expiresAt) return
+    const next = { ...state, grantExpiresAt: expiresAt, updatedAt: this.#ctx.clock() }
+    await this.#ctx.store.set(this.grantId, next)
+    this.#snapshot = next
+  }
+
+  async revoke(): Promise<void> {
+    const ctx = this.#ctx
+    const as = await ctx.metadata()
+    let done = false
+    if (as.grant_management_endpoint) {
+      let response: Response | undefined
+      try {
+        response = await ctx.grantRequest(this.grantId, 'DELETE')
+      } catch (err) {
+        // The server refused the client_credentials grant (or the scope): fall back to RFC 7009.
+        const code = err instanceof ConsentryClientError ? err.code : undefined
+        if (code !== 'request_rejected' && code !== 'invalid_request' && code !== 'unauthorized') throw err
+      }
+      if (response) {
+        discard(response)
+        if (response.status === 204 || response.status === 200 || response.status === 404) done = true
+        else throw fromStatus(response, ctx.clock())
+      }
+    }
+    if (!done) {
+      const state = await ctx.store.get(this.grantId)
+      const token = state?.refreshToken ?? state?.accessToken
+      if (token) {
+        const auth = await ctx.auth()
+        try {
+          await oauth.processRevocationResponse(
+            await oauth.revocationRequest(as, ctx.oauthClient, auth, token, {
+              additionalParameters: {
+                token_type_hint: state?.refreshToken ? 'refresh_token' : 'access_token',
+              },
+              ...ctx.t.opts,
+            }),
+          )
+        } catch (err) {
+          throw mapError(err, 'the revocation answer is malformed', ctx.clock())
+        }
+      }
+    }
+    await ctx.store.delete(this.grantId)
+    ctx.forgetGrant(this.grantId)
+  }
+
+  async refresh(): Promise<void> {
+    const state = await this.#ctx.loadState(this.grantId)
+    this.#snapshot = await this.#ctx.refresh(this.grantId, state.accessToken)
+  }
+}
+
+function toDate(value: string, grantId: string): Date {
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime()))
+    throw new ProtocolError('the grant management answer has a malformed date', { grantId })
+  return d
+}
