@@ -1,0 +1,41 @@
+import { pgliteStore, postgresStore } from '@consentry/store-postgres'
+import { DEMO_INITIAL_ACCESS_TOKEN, startHarborPay } from './app.ts'
+
+/**
+ * Start Harbor Pay, the demo data holder: embedded PostgreSQL (PGlite) in `.consentry/` by default,
+ * a real PostgreSQL when `DATABASE_URL` is set.
+ */
+export async function main(env: NodeJS.ProcessEnv = process.env) {
+  const port = Number(env.PORT ?? 4000)
+  const store = env.DATABASE_URL
+    ? await postgresStore({ connectionString: env.DATABASE_URL })
+    : await pgliteStore({ dataDir: env.CONSENTRY_DATA_DIR ?? '.consentry/harbor-pay' })
+  const initialAccessToken = env.CONSENTRY_INITIAL_ACCESS_TOKEN ?? DEMO_INITIAL_ACCESS_TOKEN
+  const holder = await startHarborPay({ store, port, initialAccessToken, ...(env.HARBOR_PAY_ISSUER ? { issuer: env.HARBOR_PAY_ISSUER } : {}) })
+  const demoToken = initialAccessToken === DEMO_INITIAL_ACCESS_TOKEN
+  console.log(
+    [
+      '',
+      `Harbor Pay (demo data holder) is running at ${holder.issuer}`,
+      `  storage:          ${env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PostgreSQL (PGlite) in .consentry/harbor-pay'}`,
+      `  metadata:         ${holder.issuer}/.well-known/oauth-authorization-server`,
+      `  connected apps:   ${holder.issuer}/consents`,
+      '  account holders:  alice / alice (wallet + savings), bob / bob (wallet)',
+      `  registration:     POST ${holder.issuer}/register with "Authorization: Bearer ${demoToken ? initialAccessToken : '<CONSENTRY_INITIAL_ACCESS_TOKEN>'}"`,
+      demoToken ? '                    (a DEMO token: set CONSENTRY_INITIAL_ACCESS_TOKEN for anything real)' : '',
+      '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  )
+  const shutdown = async () => {
+    await holder.close()
+    await store.close()
+  }
+  return { holder, shutdown }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { shutdown } = await main()
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void shutdown().then(() => process.exit(0)))
+}
