@@ -1,0 +1,25 @@
+import type { Command } from '../io.ts'
+
+/**
+ * The text of `consentry help`: every command with its summary.
+ *
+ * @example
+ * ```ts
+ * io.stdout(helpText(commands))
+ * ```
+ */
+export function helpText(commands: readonly Command[]): string {
+  const names = commands.map((c) => c.name.join(' '))
+  const width = Math.max(4, ...names.map((n) => n.length))
+  const rows = commands.map((c, i) => `  ${names[i]!.padEnd(width)}  ${c.summary}`)
+  return `consentry — delegated, scoped, revocable consent for sharing financial history
+
+Usage: consentry <command> [options]
+
+Commands:
+${rows.join('\n')}
+  ${'help'.padEnd(width)}  show this help, or a command's: consentry help <command>
+
+Exit status: 0 success, 1 failure (e.g. a tampered audit export), 2 usage error.
+`
+}
