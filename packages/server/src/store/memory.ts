@@ -190,6 +190,12 @@ export function memoryStore(): Store {
       // Used codes are kept until expiry + a day so reuse is still detected, then dropped.
       for (const [k, v] of codes) if (v.expiresAt + 86_400_000 <= now) codes.delete(k)
       for (const [k, v] of jtis) if (v <= now) jtis.delete(k)
+      // Read-quota entries older than 48 hours can no longer count in any (at most daily) window.
+      for (const [k, v] of reads) {
+        const kept = v.filter((t) => t > now - 48 * 3_600_000)
+        if (kept.length) reads.set(k, kept)
+        else reads.delete(k)
+      }
     },
     async close() {},
   }

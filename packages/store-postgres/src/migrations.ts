@@ -1,0 +1,160 @@
+import { type Db, quoteIdent } from './db.ts'
+
+/**
+ * A schema change. Migrations are append-only: never edit a released one, add the next version.
+ * `sql` receives the quoted schema name; every table is schema-qualified so the store works on any
+ * pool without touching the connections' `search_path`. (SQL lives here rather than in `.sql` files
+ * so the built package needs no file copying.)
+ */
+export interface Migration {
+  version: number
+  name: string
+  sql: (s: string) => string
+}
+
+/**
+ * Times are epoch milliseconds in `bigint` columns. JSON-valued members are `json` (not `jsonb`):
+ * `json` keeps the exact text it was given, so a stored audit event comes back byte-identical, and
+ * it accepts every string `JSON.stringify` produces (jsonb refuses `\u0000`).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: (s) => `
+      CREATE TABLE ${s}.clients (
+        client_id text PRIMARY KEY,
+        record json NOT NULL,
+        created_at bigint NOT NULL
+      );
+
+      CREATE TABLE ${s}.pushed_requests (
+        request_uri text PRIMARY KEY,
+        record json NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX pushed_requests_expires_at ON ${s}.pushed_requests (expires_at);
+
+      CREATE TABLE ${s}.interactions (
+        id text PRIMARY KEY,
+        record json NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX interactions_expires_at ON ${s}.interactions (expires_at);
+
+      CREATE TABLE ${s}.codes (
+        code_hash text PRIMARY KEY,
+        record json NOT NULL,
+        expires_at bigint NOT NULL,
+        used_at bigint
+      );
+      CREATE INDEX codes_expires_at ON ${s}.codes (expires_at);
+
+      CREATE TABLE ${s}.grants (
+        id text PRIMARY KEY,
+        client_id text NOT NULL,
+        subject text NOT NULL,
+        status text NOT NULL,
+        authorization_details json NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        ended_at bigint,
+        ended_reason text
+      );
+      CREATE INDEX grants_subject ON ${s}.grants (subject, created_at DESC);
+      CREATE INDEX grants_client ON ${s}.grants (client_id, created_at DESC);
+      CREATE INDEX grants_expiring ON ${s}.grants (expires_at) WHERE status = 'active';
+
+      CREATE TABLE ${s}.refresh_tokens (
+        token_hash text PRIMARY KEY,
+        grant_id text NOT NULL,
+        client_id text NOT NULL,
+        jkt text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        used_at bigint,
+        revoked_at bigint
+      );
+      CREATE INDEX refresh_tokens_grant ON ${s}.refresh_tokens (grant_id);
+
+      CREATE TABLE ${s}.jtis (
+        key text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX jtis_expires_at ON ${s}.jtis (expires_at);
+
+      CREATE TABLE ${s}.read_quota (
+        id bigserial PRIMARY KEY,
+        grant_id text NOT NULL,
+        at bigint NOT NULL
+      );
+      CREATE INDEX read_quota_grant_at ON ${s}.read_quota (grant_id, at);
+      CREATE INDEX read_quota_at ON ${s}.read_quota (at);
+
+      CREATE TABLE ${s}.secrets (
+        name text PRIMARY KEY,
+        value text NOT NULL
+      );
+
+      -- The sealed event is kept verbatim in "event"; the other columns exist for lookups. The
+      -- primary key on seq makes a forked chain impossible even if the append lock were bypassed.
+      CREATE TABLE ${s}.audit_events (
+        seq bigint PRIMARY KEY,
+        hash text NOT NULL,
+        type text NOT NULL,
+        grant_id text,
+        client_id text,
+        subject text,
+        event json NOT NULL
+      );
+      CREATE INDEX audit_events_grant ON ${s}.audit_events (grant_id, seq);
+      CREATE INDEX audit_events_subject ON ${s}.audit_events (subject, seq);
+      CREATE INDEX audit_events_client ON ${s}.audit_events (client_id, seq);
+
+      CREATE TABLE ${s}.audit_checkpoints (
+        id bigserial PRIMARY KEY,
+        size bigint NOT NULL,
+        head text NOT NULL,
+        created_at bigint NOT NULL,
+        jws text NOT NULL
+      );
+    `,
+  },
+]
+
+/**
+ * Bring `schema` up to date. Safe when several instances start at once: everything runs in ONE
+ * transaction that first takes a transaction-scoped advisory lock keyed on the schema, so a second
+ * instance waits, then sees the committed `schema_migrations` rows and applies nothing. A failed
+ * migration rolls back completely (PostgreSQL DDL is transactional).
+ */
+export async function migrate(db: Db, schema: string): Promise<void> {
+  const s = quoteIdent(schema)
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`consentry:migrate:${schema}`])
+    // Checked first so a role without CREATE on the database can still use an existing schema.
+    const exists = await tx.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+    if (exists.length === 0) await tx.exec(`CREATE SCHEMA ${s}`)
+    await tx.exec(`
+      CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+    `)
+    const applied = new Set(
+      (await tx.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`)).map(
+        (r) => r.version,
+      ),
+    )
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue
+      await tx.exec(m.sql(s))
+      await tx.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        m.version,
+        m.name,
+      ])
+    }
+  })
+}

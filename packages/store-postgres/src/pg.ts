@@ -1,0 +1,104 @@
+import type { Store } from '@consentry/server'
+import pg from 'pg'
+import type { Db, Queryable, Row } from './db.ts'
+import { migrate } from './migrations.ts'
+import { sqlStore } from './store.ts'
+
+const INT8 = 20
+const JSON_OID = 114
+const JSONB_OID = 3802
+
+/**
+ * Per-query type parsing, so a pool handed in by the application keeps its own global settings:
+ * int8 (our epoch-ms and seq columns, `count(*)`) as a JS number, json parsed.
+ */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8) return (value: string) => Number(value)
+    if (oid === JSON_OID || oid === JSONB_OID) return (value: string) => JSON.parse(value)
+    return pg.types.getTypeParser(oid, format)
+  }) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+type PgRunner = Pick<pg.Pool | pg.PoolClient, 'query'>
+
+function queryable(runner: PgRunner): Queryable {
+  return {
+    async query<R = Row>(sql: string, params: readonly unknown[] = []) {
+      const result = await runner.query({ text: sql, values: [...params], types })
+      return result.rows as R[]
+    },
+    async exec(sql) {
+      // No parameters: the simple-query protocol, which accepts several statements.
+      await runner.query(sql)
+    },
+  }
+}
+
+/** A {@link Db} over a `pg` pool; ends the pool on close only if `owned`. */
+export function pgDb(pool: pg.Pool, owned: boolean): Db {
+  return {
+    ...queryable(pool),
+    async transaction(fn) {
+      const client = await pool.connect()
+      let broken: Error | undefined
+      try {
+        await client.query('BEGIN')
+        const result = await fn(queryable(client))
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e // the connection is unusable: destroy it instead of returning it to the pool
+        })
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    },
+    async close() {
+      if (owned) await pool.end()
+    },
+  }
+}
+
+export interface PostgresStoreOptions {
+  /** e.g. `postgres://user@db.internal:5432/consentry`; used when no `pool` is given. */
+  connectionString?: string
+  /** An existing pool to use; it is not ended by `close()`. */
+  pool?: pg.Pool
+  /** Schema holding Consentry's tables; created if missing. Default `public`. */
+  schema?: string
+}
+
+/**
+ * A {@link Store} on PostgreSQL, shared safely by any number of server instances. Runs pending
+ * migrations (serialised by an advisory lock) before resolving.
+ *
+ * @example
+ * ```ts
+ * import { postgresStore } from '@consentry/store-postgres'
+ * const store = await postgresStore({ connectionString: process.env.DATABASE_URL, schema: 'consentry' })
+ * const server = createConsentServer({ ...config, store })
+ * // on shutdown
+ * await store.close()
+ * ```
+ */
+export async function postgresStore(options: PostgresStoreOptions = {}): Promise<Store> {
+  const schema = options.schema ?? 'public'
+  const owned = !options.pool
+  const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString })
+  if (owned) {
+    // An idle connection dropped by the server emits 'error' on the pool; unhandled, that would
+    // crash the process. The pool discards the connection and the next query opens a new one.
+    pool.on('error', () => {})
+  }
+  const db = pgDb(pool, owned)
+  try {
+    await migrate(db, schema)
+  } catch (error) {
+    await db.close()
+    throw error
+  }
+  return sqlStore(db, schema)
+}

@@ -1,0 +1,408 @@
+import { type AuditEvent, type ClientRecord, type Grant, type GrantStatus, sealEvent } from '@consentry/core'
+import type {
+  AuthorizationCode,
+  Interaction,
+  PushedRequest,
+  RefreshTokenRecord,
+  Store,
+  StoredCheckpoint,
+} from '@consentry/server'
+import { type Db, int8, type Queryable, quoteIdent, type Row } from './db.ts'
+
+/** Used codes stay this long past expiry so a replay is still reported as `reused`. */
+const USED_CODE_GRACE_MS = 86_400_000
+/** Read-quota rows older than this are dropped by `deleteExpired` (quota windows are at most a day). */
+const READ_QUOTA_RETENTION_MS = 48 * 3_600_000
+
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505'
+const isUniqueViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === UNIQUE_VIOLATION
+
+const json = (value: unknown) => JSON.stringify(value)
+/** `null` columns become absent members, as in the memory store. */
+const opt = (value: unknown) => (value === null || value === undefined ? undefined : int8(value))
+const optText = (value: unknown) => (value === null || value === undefined ? undefined : String(value))
+
+function toGrant(r: Row): Grant {
+  const g: Grant = {
+    id: String(r.id),
+    clientId: String(r.client_id),
+    subject: String(r.subject),
+    status: r.status as GrantStatus,
+    authorizationDetails: r.authorization_details as Grant['authorizationDetails'],
+    createdAt: int8(r.created_at),
+    updatedAt: int8(r.updated_at),
+    expiresAt: int8(r.expires_at),
+  }
+  const endedAt = opt(r.ended_at)
+  const endedReason = optText(r.ended_reason)
+  if (endedAt !== undefined) g.endedAt = endedAt
+  if (endedReason !== undefined) g.endedReason = endedReason
+  return g
+}
+
+function toRefreshToken(r: Row): RefreshTokenRecord {
+  const t: RefreshTokenRecord = {
+    tokenHash: String(r.token_hash),
+    grantId: String(r.grant_id),
+    clientId: String(r.client_id),
+    jkt: String(r.jkt),
+    createdAt: int8(r.created_at),
+    expiresAt: int8(r.expires_at),
+  }
+  const usedAt = opt(r.used_at)
+  const revokedAt = opt(r.revoked_at)
+  if (usedAt !== undefined) t.usedAt = usedAt
+  if (revokedAt !== undefined) t.revokedAt = revokedAt
+  return t
+}
+
+const toCheckpoint = (r: Row): StoredCheckpoint => ({
+  size: int8(r.size),
+  head: String(r.head),
+  createdAt: int8(r.created_at),
+  jws: String(r.jws),
+})
+
+/**
+ * The {@link Store} over any {@link Db} (pg pool or PGlite), on tables in `schema` (already migrated).
+ * Every atomic operation is one conditional statement or one transaction holding a lock; see the
+ * package README for the list.
+ */
+export function sqlStore(db: Db, schema: string): Store {
+  const s = quoteIdent(schema)
+  const t = (table: string) => `${s}.${table}`
+  const lockKey = (name: string) => `consentry:${schema}:${name}`
+
+  const upsertRefreshToken = (q: Queryable, r: RefreshTokenRecord) =>
+    q.query(
+      `INSERT INTO ${t('refresh_tokens')}
+         (token_hash, grant_id, client_id, jkt, created_at, expires_at, used_at, revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (token_hash) DO UPDATE SET
+         grant_id = excluded.grant_id, client_id = excluded.client_id, jkt = excluded.jkt,
+         created_at = excluded.created_at, expires_at = excluded.expires_at,
+         used_at = excluded.used_at, revoked_at = excluded.revoked_at`,
+      [
+        r.tokenHash,
+        r.grantId,
+        r.clientId,
+        r.jkt,
+        r.createdAt,
+        r.expiresAt,
+        r.usedAt ?? null,
+        r.revokedAt ?? null,
+      ],
+    )
+
+  return {
+    // ---- clients ------------------------------------------------------------------------------
+    async createClient(client) {
+      try {
+        await db.query(
+          `INSERT INTO ${t('clients')} (client_id, record, created_at) VALUES ($1, $2::json, $3)`,
+          [client.clientId, json(client), client.createdAt],
+        )
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new Error('client already exists')
+        throw e
+      }
+    },
+    async getClient(clientId) {
+      const [r] = await db.query(`SELECT record FROM ${t('clients')} WHERE client_id = $1`, [clientId])
+      return r ? (r.record as ClientRecord) : null
+    },
+
+    // ---- pushed authorization requests --------------------------------------------------------
+    async savePushedRequest(request) {
+      await db.query(
+        `INSERT INTO ${t('pushed_requests')} (request_uri, record, expires_at) VALUES ($1, $2::json, $3)
+         ON CONFLICT (request_uri) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at`,
+        [request.requestUri, json(request), request.expiresAt],
+      )
+    },
+    async consumePushedRequest(requestUri, now) {
+      // DELETE … RETURNING: of concurrent callers exactly one gets the row. An expired row is
+      // deleted too (it is dead either way) but not returned.
+      const [r] = await db.query(
+        `DELETE FROM ${t('pushed_requests')} WHERE request_uri = $1 RETURNING record, expires_at`,
+        [requestUri],
+      )
+      return r && int8(r.expires_at) > now ? (r.record as PushedRequest) : null
+    },
+
+    // ---- interactions -------------------------------------------------------------------------
+    async saveInteraction(interaction) {
+      await db.query(
+        `INSERT INTO ${t('interactions')} (id, record, expires_at) VALUES ($1, $2::json, $3)
+         ON CONFLICT (id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at`,
+        [interaction.id, json(interaction), interaction.expiresAt],
+      )
+    },
+    async getInteraction(id, now) {
+      const [r] = await db.query(
+        `SELECT record FROM ${t('interactions')} WHERE id = $1 AND expires_at > $2`,
+        [id, now],
+      )
+      return r ? (r.record as Interaction) : null
+    },
+    async consumeInteraction(id, now) {
+      const [r] = await db.query(
+        `DELETE FROM ${t('interactions')} WHERE id = $1 RETURNING record, expires_at`,
+        [id],
+      )
+      return r && int8(r.expires_at) > now ? (r.record as Interaction) : null
+    },
+
+    // ---- authorization codes ------------------------------------------------------------------
+    async saveCode(code) {
+      await db.query(
+        `INSERT INTO ${t('codes')} (code_hash, record, expires_at) VALUES ($1, $2::json, $3)
+         ON CONFLICT (code_hash) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at,
+           used_at = NULL`,
+        [code.codeHash, json(code), code.expiresAt],
+      )
+    },
+    async consumeCode(codeHash, now) {
+      // The conditional UPDATE is the single-use gate: under concurrency PostgreSQL re-checks
+      // `used_at IS NULL` after the winner commits, so exactly one caller gets the row.
+      const [won] = await db.query(
+        `UPDATE ${t('codes')} SET used_at = $2
+         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING record`,
+        [codeHash, now],
+      )
+      if (won) return { status: 'ok', code: won.record as AuthorizationCode }
+      // Lost or not eligible: tell "already used" (reuse, report it) from unknown/expired.
+      const [r] = await db.query(`SELECT record, used_at FROM ${t('codes')} WHERE code_hash = $1`, [codeHash])
+      return r && r.used_at !== null ? { status: 'reused', code: r.record as AuthorizationCode } : null
+    },
+
+    // ---- grants -------------------------------------------------------------------------------
+    async createGrant(g) {
+      try {
+        await db.query(
+          `INSERT INTO ${t('grants')} (id, client_id, subject, status, authorization_details,
+             created_at, updated_at, expires_at, ended_at, ended_reason)
+           VALUES ($1, $2, $3, $4, $5::json, $6, $7, $8, $9, $10)`,
+          [
+            g.id,
+            g.clientId,
+            g.subject,
+            g.status,
+            json(g.authorizationDetails),
+            g.createdAt,
+            g.updatedAt,
+            g.expiresAt,
+            g.endedAt ?? null,
+            g.endedReason ?? null,
+          ],
+        )
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new Error('grant already exists')
+        throw e
+      }
+    },
+    async getGrant(grantId) {
+      const [r] = await db.query(`SELECT * FROM ${t('grants')} WHERE id = $1`, [grantId])
+      return r ? toGrant(r) : null
+    },
+    async transitionGrant(grantId, from, patch) {
+      // Compare-and-set in one statement; absent patch members keep the stored value.
+      const [r] = await db.query(
+        `UPDATE ${t('grants')} SET
+           status = COALESCE($3, status),
+           authorization_details = COALESCE($4::json, authorization_details),
+           expires_at = COALESCE($5, expires_at),
+           updated_at = $6,
+           ended_at = COALESCE($7, ended_at),
+           ended_reason = COALESCE($8, ended_reason)
+         WHERE id = $1 AND status = ANY($2::text[])
+         RETURNING *`,
+        [
+          grantId,
+          [...from],
+          patch.status ?? null,
+          patch.authorizationDetails === undefined ? null : json(patch.authorizationDetails),
+          patch.expiresAt ?? null,
+          patch.updatedAt,
+          patch.endedAt ?? null,
+          patch.endedReason ?? null,
+        ],
+      )
+      return r ? toGrant(r) : null
+    },
+    async listGrants({ subject, clientId }) {
+      const where: string[] = []
+      const params: unknown[] = []
+      if (subject !== undefined) where.push(`subject = $${params.push(subject)}`)
+      if (clientId !== undefined) where.push(`client_id = $${params.push(clientId)}`)
+      const rows = await db.query(
+        `SELECT * FROM ${t('grants')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at DESC, id`,
+        params,
+      )
+      return rows.map(toGrant)
+    },
+    async listExpiringGrants(now, limit) {
+      const rows = await db.query(
+        `SELECT * FROM ${t('grants')} WHERE status = 'active' AND expires_at <= $1
+         ORDER BY expires_at, id LIMIT $2`,
+        [now, limit],
+      )
+      return rows.map(toGrant)
+    },
+
+    // ---- refresh tokens -----------------------------------------------------------------------
+    async saveRefreshToken(token) {
+      await upsertRefreshToken(db, token)
+    },
+    async getRefreshToken(tokenHash) {
+      const [r] = await db.query(`SELECT * FROM ${t('refresh_tokens')} WHERE token_hash = $1`, [tokenHash])
+      return r ? toRefreshToken(r) : null
+    },
+    rotateRefreshToken(oldHash, next, now) {
+      return db.transaction(async (tx) => {
+        // The conditional UPDATE takes the row lock; a concurrent rotation waits, re-checks
+        // `used_at IS NULL` once we commit, and falls through to `reused`.
+        const [won] = await tx.query(
+          `UPDATE ${t('refresh_tokens')} SET used_at = $2
+           WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+           RETURNING *`,
+          [oldHash, now],
+        )
+        if (won) {
+          await upsertRefreshToken(tx, next)
+          return { status: 'ok' as const, token: toRefreshToken(won) }
+        }
+        const [r] = await tx.query(`SELECT * FROM ${t('refresh_tokens')} WHERE token_hash = $1`, [oldHash])
+        if (!r || r.revoked_at !== null) return null
+        return r.used_at !== null ? { status: 'reused' as const, token: toRefreshToken(r) } : null
+      })
+    },
+    async revokeRefreshTokens(grantId, now) {
+      await db.query(
+        `UPDATE ${t('refresh_tokens')} SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL`,
+        [grantId, now],
+      )
+    },
+
+    // ---- replay protection --------------------------------------------------------------------
+    async recordJti(key, expiresAt) {
+      const rows = await db.query(
+        `INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`,
+        [key, expiresAt],
+      )
+      return rows.length === 1
+    },
+
+    // ---- rate limits --------------------------------------------------------------------------
+    consumeReadQuota(grantId, now, limit, windowMs) {
+      return db.transaction(async (tx) => {
+        // Serialise per grant (the grant row may not exist, so an advisory lock rather than FOR
+        // UPDATE); released at COMMIT. Count, then record, inside the lock.
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(`quota:${grantId}`)])
+        const [c] = await tx.query(
+          `SELECT count(*) AS used, min(at) AS oldest FROM ${t('read_quota')} WHERE grant_id = $1 AND at > $2`,
+          [grantId, now - windowMs],
+        )
+        const used = int8(c?.used ?? 0)
+        if (used >= limit) {
+          const oldest = c?.oldest === null || c?.oldest === undefined ? now : int8(c.oldest)
+          return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
+        }
+        await tx.query(`INSERT INTO ${t('read_quota')} (grant_id, at) VALUES ($1, $2)`, [grantId, now])
+        return { allowed: true as const, used: used + 1 }
+      })
+    },
+
+    // ---- server secrets -----------------------------------------------------------------------
+    async getOrCreateSecret(name, create) {
+      const select = `SELECT value FROM ${t('secrets')} WHERE name = $1`
+      const [existing] = await db.query(select, [name])
+      if (existing) return String(existing.value)
+      // Insert-if-absent decides the race; the loser reads the winner's value.
+      const [inserted] = await db.query(
+        `INSERT INTO ${t('secrets')} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value`,
+        [name, create()],
+      )
+      if (inserted) return String(inserted.value)
+      const [winner] = await db.query(select, [name])
+      if (!winner) throw new Error('server secret vanished while being created')
+      return String(winner.value)
+    },
+
+    // ---- audit trail --------------------------------------------------------------------------
+    appendAuditEvent(draft) {
+      return db.transaction(async (tx) => {
+        // One appender at a time per schema, across every instance: the lock is held until COMMIT,
+        // so the head we read is the head we extend. (The seq primary key backs this up.)
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey('audit')])
+        const [head] = await tx.query<{ seq: number; hash: string }>(
+          `SELECT seq, hash FROM ${t('audit_events')} ORDER BY seq DESC LIMIT 1`,
+        )
+        const sealed = await sealEvent(head ? { seq: int8(head.seq), hash: head.hash } : null, draft)
+        const [r] = await tx.query(
+          `INSERT INTO ${t('audit_events')} (seq, hash, type, grant_id, client_id, subject, event)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::json) RETURNING event`,
+          [
+            sealed.seq,
+            sealed.hash,
+            sealed.type,
+            sealed.grant_id ?? null,
+            sealed.client_id ?? null,
+            sealed.subject ?? null,
+            json(sealed),
+          ],
+        )
+        return r!.event as AuditEvent
+      })
+    },
+    async listAuditEvents(q) {
+      const where: string[] = []
+      const params: unknown[] = []
+      if (q.afterSeq !== undefined) where.push(`seq > $${params.push(q.afterSeq)}`)
+      if (q.grantId !== undefined) where.push(`grant_id = $${params.push(q.grantId)}`)
+      if (q.subject !== undefined) where.push(`subject = $${params.push(q.subject)}`)
+      if (q.clientId !== undefined) where.push(`client_id = $${params.push(q.clientId)}`)
+      if (q.types !== undefined) where.push(`type = ANY($${params.push([...q.types])}::text[])`)
+      const limit = q.limit !== undefined ? `LIMIT $${params.push(q.limit)}` : ''
+      const rows = await db.query(
+        `SELECT event FROM ${t('audit_events')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY seq ${limit}`,
+        params,
+      )
+      return rows.map((r) => r.event as AuditEvent)
+    },
+    async saveCheckpoint(cp) {
+      await db.query(
+        `INSERT INTO ${t('audit_checkpoints')} (size, head, created_at, jws) VALUES ($1, $2, $3, $4)`,
+        [cp.size, cp.head, cp.createdAt, cp.jws],
+      )
+    },
+    async listCheckpoints() {
+      const rows = await db.query(
+        `SELECT size, head, created_at, jws FROM ${t('audit_checkpoints')} ORDER BY id`,
+      )
+      return rows.map(toCheckpoint)
+    },
+
+    // ---- housekeeping -------------------------------------------------------------------------
+    async deleteExpired(now) {
+      await db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM ${t('pushed_requests')} WHERE expires_at <= $1`, [now])
+        await tx.query(`DELETE FROM ${t('interactions')} WHERE expires_at <= $1`, [now])
+        // Unused expired codes can go now (they only ever give `null`); used ones stay a day past
+        // expiry so a replay is still detected as reuse.
+        await tx.query(
+          `DELETE FROM ${t('codes')} WHERE (used_at IS NULL AND expires_at <= $1) OR expires_at <= $2`,
+          [now, now - USED_CODE_GRACE_MS],
+        )
+        await tx.query(`DELETE FROM ${t('jtis')} WHERE expires_at <= $1`, [now])
+        await tx.query(`DELETE FROM ${t('read_quota')} WHERE at <= $1`, [now - READ_QUOTA_RETENTION_MS])
+      })
+    },
+    close() {
+      return db.close()
+    },
+  }
+}

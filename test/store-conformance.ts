@@ -1,0 +1,738 @@
+/**
+ * The one conformance suite every {@link Store} must pass: the documented behaviour of each method
+ * (see packages/server/src/store/store.ts) and its atomicity under concurrent callers.
+ *
+ * @example
+ * ```ts
+ * import { memoryStore } from '@consentry/server'
+ * import { describeStoreConformance } from './store-conformance.ts'
+ * describeStoreConformance('memory', async () => memoryStore())
+ * ```
+ */
+import {
+  type AuditEvent,
+  type AuditEventDraft,
+  type ClientRecord,
+  GENESIS_HASH,
+  type Grant,
+  type GrantStatus,
+  hashEvent,
+} from '@consentry/core'
+import type {
+  AuthorizationCode,
+  AuthorizationRequest,
+  Interaction,
+  PushedRequest,
+  RefreshTokenRecord,
+  Store,
+} from '@consentry/server'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+export interface ConformanceOptions {
+  /** Runs after each test, once its stores are closed (drop its schema, remove its directory…). */
+  cleanup?: () => Promise<void>
+  /**
+   * Opens a second, independent instance (its own connections) on the same storage as the store
+   * `factory` returned last. When given, the concurrency cases run again split across both.
+   */
+  openSecond?: () => Promise<Store>
+}
+
+/** A fixed clock: stores never read the wall clock, so neither do these tests. */
+const T = 1_700_000_000_000
+const MINUTE = 60_000
+const DAY = 86_400_000
+const PARALLEL = 50
+const HOOK_TIMEOUT = 60_000
+
+const request = (overrides: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
+  clientId: 'client-1',
+  redirectUri: 'https://lender.example/callback',
+  state: 'state-1',
+  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  authorizationDetails: [
+    {
+      type: 'transaction_history',
+      actions: ['read'],
+      fields: ['amount', 'date'],
+      period: { lookback_days: 90 },
+      max_reads_per_day: 4,
+    },
+  ],
+  dpopJkt: 'jkt-1',
+  ...overrides,
+})
+
+const client = (clientId = 'client-1'): ClientRecord => ({
+  clientId,
+  clientName: 'Beacon Lending',
+  redirectUris: ['https://lender.example/callback'],
+  jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] },
+  webhookUri: 'https://lender.example/events',
+  createdAt: T,
+})
+
+const pushed = (
+  requestUri = 'urn:ietf:params:oauth:request_uri:r1',
+  expiresAt = T + MINUTE,
+): PushedRequest => ({
+  requestUri,
+  request: request(),
+  expiresAt,
+})
+
+const interaction = (id = 'i1', expiresAt = T + 10 * MINUTE): Interaction => ({
+  id,
+  request: request(),
+  cookieHash: 'cookie-hash',
+  csrf: 'csrf-token',
+  expiresAt,
+})
+
+const code = (codeHash = 'code-hash-1', expiresAt = T + MINUTE): AuthorizationCode => ({
+  codeHash,
+  clientId: 'client-1',
+  grantId: 'g1',
+  subject: 'alice',
+  redirectUri: 'https://lender.example/callback',
+  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  dpopJkt: 'jkt-1',
+  expiresAt,
+})
+
+const grant = (overrides: Partial<Grant> = {}): Grant => ({
+  id: 'g1',
+  clientId: 'client-1',
+  subject: 'alice',
+  status: 'pending',
+  authorizationDetails: request().authorizationDetails,
+  createdAt: T,
+  updatedAt: T,
+  expiresAt: T + 90 * DAY,
+  ...overrides,
+})
+
+const refreshToken = (overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+  tokenHash: 'rt-1',
+  grantId: 'g1',
+  clientId: 'client-1',
+  jkt: 'jkt-1',
+  createdAt: T,
+  expiresAt: T + 30 * DAY,
+  ...overrides,
+})
+
+const draft = (overrides: Partial<AuditEventDraft> = {}): AuditEventDraft => ({
+  id: `evt-${Math.random().toString(36).slice(2)}`,
+  at: new Date(T).toISOString(),
+  type: 'data.read',
+  actor: { type: 'client', id: 'client-1' },
+  grant_id: 'g1',
+  client_id: 'client-1',
+  subject: 'alice',
+  data: { accounts: 2, transactions: 118, from: '2024-01-01', to: '2024-03-31' },
+  ...overrides,
+})
+
+/** Every event links to the one before, seqs run 1..n, and each hash recomputes. */
+async function expectValidChain(events: AuditEvent[]): Promise<void> {
+  for (const [i, e] of events.entries()) {
+    expect(e.seq).toBe(i + 1)
+    expect(e.prev_hash).toBe(i === 0 ? GENESIS_HASH : events[i - 1]!.hash)
+    const { hash, ...rest } = e
+    expect(await hashEvent(rest)).toBe(hash)
+  }
+}
+
+const times = <R>(n: number, fn: (i: number) => Promise<R>) =>
+  Promise.all(Array.from({ length: n }, (_, i) => fn(i)))
+
+export function describeStoreConformance(
+  name: string,
+  factory: () => Promise<Store>,
+  options: ConformanceOptions = {},
+): void {
+  // Explicit limits: the integration project does not inherit the root config's timeouts, and
+  // embedded or remote databases can be slow on a loaded machine (no test depends on speed).
+  describe(`Store conformance: ${name}`, { timeout: 30_000 }, () => {
+    let store: Store
+    let opened: Store[] = []
+
+    beforeEach(async () => {
+      store = await factory()
+      opened = [store]
+    }, HOOK_TIMEOUT)
+    afterEach(async () => {
+      for (const s of opened) await s.close()
+      opened = []
+      await options.cleanup?.()
+    }, HOOK_TIMEOUT)
+
+    describe('clients', () => {
+      it('creates and reads a client; unknown is null', async () => {
+        await store.createClient(client())
+        expect(await store.getClient('client-1')).toEqual(client())
+        expect(await store.getClient('nope')).toBeNull()
+      })
+      it('refuses a duplicate client id', async () => {
+        await store.createClient(client())
+        await expect(store.createClient({ ...client(), clientName: 'Other' })).rejects.toThrow()
+        expect((await store.getClient('client-1'))?.clientName).toBe('Beacon Lending')
+      })
+      it('stores and returns copies', async () => {
+        const input = client()
+        await store.createClient(input)
+        input.redirectUris.push('https://evil.example/cb')
+        const out = (await store.getClient('client-1'))!
+        out.redirectUris.push('https://evil.example/cb2')
+        out.clientName = 'changed'
+        expect(await store.getClient('client-1')).toEqual(client())
+      })
+    })
+
+    describe('pushed requests', () => {
+      it('is consumed once while unexpired, then null', async () => {
+        await store.savePushedRequest(pushed())
+        expect(await store.consumePushedRequest(pushed().requestUri, T)).toEqual(pushed())
+        expect(await store.consumePushedRequest(pushed().requestUri, T)).toBeNull()
+      })
+      it('is null when unknown or expired (expiresAt <= now), and stays gone', async () => {
+        expect(await store.consumePushedRequest('urn:unknown', T)).toBeNull()
+        await store.savePushedRequest(pushed('urn:r2', T + 5))
+        expect(await store.consumePushedRequest('urn:r2', T + 5)).toBeNull()
+        expect(await store.consumePushedRequest('urn:r2', T)).toBeNull()
+      })
+      it('stores a copy', async () => {
+        const input = pushed()
+        await store.savePushedRequest(input)
+        input.request.redirectUri = 'https://evil.example/cb'
+        input.request.authorizationDetails.push({ type: 'extra' })
+        expect(await store.consumePushedRequest(input.requestUri, T)).toEqual(pushed())
+      })
+    })
+
+    describe('interactions', () => {
+      it('reads without consuming while unexpired; null when expired or unknown', async () => {
+        await store.saveInteraction(interaction('i1', T + 100))
+        expect(await store.getInteraction('i1', T)).toEqual(interaction('i1', T + 100))
+        expect(await store.getInteraction('i1', T + 99)).toEqual(interaction('i1', T + 100))
+        expect(await store.getInteraction('i1', T + 100)).toBeNull()
+        expect(await store.getInteraction('unknown', T)).toBeNull()
+      })
+      it('saving again updates it (sign-in, pending grant)', async () => {
+        await store.saveInteraction(interaction())
+        await store.saveInteraction({ ...interaction(), subject: 'alice', grantId: 'g1' })
+        expect(await store.getInteraction('i1', T)).toEqual({
+          ...interaction(),
+          subject: 'alice',
+          grantId: 'g1',
+        })
+      })
+      it('is consumed once, then gone', async () => {
+        await store.saveInteraction(interaction())
+        expect(await store.consumeInteraction('i1', T)).toEqual(interaction())
+        expect(await store.consumeInteraction('i1', T)).toBeNull()
+        expect(await store.getInteraction('i1', T)).toBeNull()
+      })
+      it('an expired interaction cannot be consumed', async () => {
+        await store.saveInteraction(interaction('i2', T + 10))
+        expect(await store.consumeInteraction('i2', T + 10)).toBeNull()
+        expect(await store.consumeInteraction('unknown', T)).toBeNull()
+      })
+      it('returns copies', async () => {
+        await store.saveInteraction(interaction())
+        const out = (await store.getInteraction('i1', T))!
+        out.csrf = 'changed'
+        out.request.authorizationDetails[0]!.type = 'changed'
+        expect(await store.getInteraction('i1', T)).toEqual(interaction())
+      })
+    })
+
+    describe('authorization codes', () => {
+      it('first consume is ok, every later one is reused', async () => {
+        await store.saveCode(code())
+        const first = await store.consumeCode('code-hash-1', T)
+        expect(first?.status).toBe('ok')
+        expect(first?.code).toMatchObject(code())
+        for (const now of [T, T + 1, T + 2 * MINUTE]) {
+          const again = await store.consumeCode('code-hash-1', now)
+          expect(again?.status).toBe('reused')
+          expect(again?.code).toMatchObject(code())
+        }
+      })
+      it('unknown or expired (expiresAt <= now) gives null', async () => {
+        expect(await store.consumeCode('unknown', T)).toBeNull()
+        await store.saveCode(code('c2', T + 10))
+        expect(await store.consumeCode('c2', T + 10)).toBeNull()
+        expect(await store.consumeCode('c2', T + 11)).toBeNull()
+      })
+      it('returns copies', async () => {
+        await store.saveCode(code())
+        const first = (await store.consumeCode('code-hash-1', T))!
+        first.code.grantId = 'changed'
+        expect((await store.consumeCode('code-hash-1', T))?.code.grantId).toBe('g1')
+      })
+    })
+
+    describe('grants', () => {
+      it('creates and reads a grant; unknown is null; duplicates are refused', async () => {
+        await store.createGrant(grant())
+        expect(await store.getGrant('g1')).toEqual(grant())
+        expect(await store.getGrant('nope')).toBeNull()
+        await expect(store.createGrant(grant({ subject: 'mallory' }))).rejects.toThrow()
+        expect((await store.getGrant('g1'))?.subject).toBe('alice')
+      })
+      it('keeps optional members', async () => {
+        const ended = grant({
+          id: 'g2',
+          status: 'revoked',
+          endedAt: T + 5,
+          endedReason: 'revoked_by_subject',
+        })
+        await store.createGrant(ended)
+        expect(await store.getGrant('g2')).toEqual(ended)
+      })
+      it('stores and returns copies', async () => {
+        const input = grant()
+        await store.createGrant(input)
+        input.authorizationDetails.push({ type: 'extra' })
+        input.status = 'active'
+        const out = (await store.getGrant('g1'))!
+        out.authorizationDetails[0]!.type = 'changed'
+        const [listed] = await store.listGrants({ subject: 'alice' })
+        listed!.status = 'revoked'
+        expect(await store.getGrant('g1')).toEqual(grant())
+      })
+      it('transitionGrant applies the patch only from a listed status', async () => {
+        await store.createGrant(grant())
+        const narrowed = [{ type: 'transaction_history', fields: ['amount'] }]
+        const active = await store.transitionGrant('g1', ['pending'], {
+          status: 'active',
+          authorizationDetails: narrowed,
+          expiresAt: T + 30 * DAY,
+          updatedAt: T + 1,
+        })
+        const expected = grant({
+          status: 'active',
+          authorizationDetails: narrowed,
+          expiresAt: T + 30 * DAY,
+          updatedAt: T + 1,
+        })
+        expect(active).toEqual(expected)
+        expect(await store.getGrant('g1')).toEqual(expected)
+
+        // Status does not match: nothing changes.
+        expect(
+          await store.transitionGrant('g1', ['pending', 'denied'], { status: 'denied', updatedAt: T + 2 }),
+        ).toBeNull()
+        expect(await store.getGrant('g1')).toEqual(expected)
+        expect(
+          await store.transitionGrant('unknown', ['pending'], { status: 'active', updatedAt: T }),
+        ).toBeNull()
+
+        const revoked = await store.transitionGrant('g1', ['active'], {
+          status: 'revoked',
+          updatedAt: T + 3,
+          endedAt: T + 3,
+          endedReason: 'revoked_by_subject',
+        })
+        expect(revoked).toEqual({
+          ...expected,
+          status: 'revoked',
+          updatedAt: T + 3,
+          endedAt: T + 3,
+          endedReason: 'revoked_by_subject',
+        })
+        expect(await store.getGrant('g1')).toEqual(revoked)
+        // A terminal grant accepts only transitions that list its status.
+        expect(
+          await store.transitionGrant('g1', ['pending', 'active'], { status: 'expired', updatedAt: T + 4 }),
+        ).toBeNull()
+      })
+      it('transitionGrant with an empty `from` never applies', async () => {
+        await store.createGrant(grant())
+        expect(await store.transitionGrant('g1', [], { status: 'active', updatedAt: T + 1 })).toBeNull()
+        expect((await store.getGrant('g1'))?.status).toBe('pending')
+      })
+      it('listGrants filters by subject and/or client, newest first', async () => {
+        await store.createGrant(grant({ id: 'a1', subject: 'alice', clientId: 'c1', createdAt: T + 1 }))
+        await store.createGrant(grant({ id: 'a2', subject: 'alice', clientId: 'c2', createdAt: T + 3 }))
+        await store.createGrant(grant({ id: 'a3', subject: 'alice', clientId: 'c1', createdAt: T + 2 }))
+        await store.createGrant(grant({ id: 'b1', subject: 'bob', clientId: 'c1', createdAt: T + 4 }))
+        const ids = (gs: Grant[]) => gs.map((g) => g.id)
+        expect(ids(await store.listGrants({ subject: 'alice' }))).toEqual(['a2', 'a3', 'a1'])
+        expect(ids(await store.listGrants({ clientId: 'c1' }))).toEqual(['b1', 'a3', 'a1'])
+        expect(ids(await store.listGrants({ subject: 'alice', clientId: 'c1' }))).toEqual(['a3', 'a1'])
+        expect(ids(await store.listGrants({}))).toEqual(['b1', 'a2', 'a3', 'a1'])
+        expect(await store.listGrants({ subject: 'carol' })).toEqual([])
+        expect((await store.listGrants({ subject: 'bob' }))[0]).toEqual(
+          grant({ id: 'b1', subject: 'bob', clientId: 'c1', createdAt: T + 4 }),
+        )
+      })
+      it('listExpiringGrants: active with expiresAt <= now, oldest first, limited', async () => {
+        const mk = (id: string, status: GrantStatus, expiresAt: number) =>
+          store.createGrant(grant({ id, status, expiresAt }))
+        await mk('late', 'active', T + 30)
+        await mk('due', 'active', T + 20)
+        await mk('first', 'active', T + 10)
+        await mk('boundary', 'active', T + 40)
+        await mk('future', 'active', T + 41)
+        await mk('pending', 'pending', T)
+        await mk('revoked', 'revoked', T)
+        const ids = (gs: Grant[]) => gs.map((g) => g.id)
+        expect(ids(await store.listExpiringGrants(T + 40, 10))).toEqual(['first', 'due', 'late', 'boundary'])
+        expect(ids(await store.listExpiringGrants(T + 40, 2))).toEqual(['first', 'due'])
+        expect(await store.listExpiringGrants(T, 10)).toEqual([])
+        await store.transitionGrant('first', ['active'], {
+          status: 'expired',
+          updatedAt: T + 50,
+          endedAt: T + 50,
+        })
+        expect(ids(await store.listExpiringGrants(T + 40, 10))).toEqual(['due', 'late', 'boundary'])
+      })
+    })
+
+    describe('refresh tokens', () => {
+      it('saves and reads; unknown is null; copies', async () => {
+        await store.saveRefreshToken(refreshToken())
+        const out = (await store.getRefreshToken('rt-1'))!
+        expect(out).toEqual(refreshToken())
+        out.grantId = 'changed'
+        expect(await store.getRefreshToken('rt-1')).toEqual(refreshToken())
+        expect(await store.getRefreshToken('nope')).toBeNull()
+      })
+      it('rotation marks the old token used and saves the next one', async () => {
+        await store.saveRefreshToken(refreshToken())
+        const next = refreshToken({ tokenHash: 'rt-2', createdAt: T + 5 })
+        const result = await store.rotateRefreshToken('rt-1', next, T + 5)
+        expect(result).toEqual({ status: 'ok', token: refreshToken({ usedAt: T + 5 }) })
+        expect(await store.getRefreshToken('rt-1')).toEqual(refreshToken({ usedAt: T + 5 }))
+        expect(await store.getRefreshToken('rt-2')).toEqual(next)
+      })
+      it('rotating a used token reports reuse and saves nothing', async () => {
+        await store.saveRefreshToken(refreshToken())
+        await store.rotateRefreshToken('rt-1', refreshToken({ tokenHash: 'rt-2' }), T + 5)
+        const again = await store.rotateRefreshToken('rt-1', refreshToken({ tokenHash: 'rt-3' }), T + 6)
+        expect(again).toEqual({ status: 'reused', token: refreshToken({ usedAt: T + 5 }) })
+        expect(await store.getRefreshToken('rt-3')).toBeNull()
+      })
+      it('unknown, expired (expiresAt <= now) or revoked tokens give null and save nothing', async () => {
+        expect(await store.rotateRefreshToken('nope', refreshToken({ tokenHash: 'n1' }), T)).toBeNull()
+        await store.saveRefreshToken(refreshToken({ tokenHash: 'old', expiresAt: T + 10 }))
+        expect(await store.rotateRefreshToken('old', refreshToken({ tokenHash: 'n2' }), T + 10)).toBeNull()
+        await store.saveRefreshToken(refreshToken({ tokenHash: 'revoked', revokedAt: T }))
+        expect(await store.rotateRefreshToken('revoked', refreshToken({ tokenHash: 'n3' }), T + 1)).toBeNull()
+        for (const h of ['n1', 'n2', 'n3']) expect(await store.getRefreshToken(h)).toBeNull()
+        expect((await store.getRefreshToken('old'))?.usedAt).toBeUndefined()
+      })
+      it('revokeRefreshTokens revokes every token of the grant; rotation then gives null', async () => {
+        await store.saveRefreshToken(refreshToken({ tokenHash: 'a' }))
+        await store.saveRefreshToken(refreshToken({ tokenHash: 'b', revokedAt: T - 1 }))
+        await store.saveRefreshToken(refreshToken({ tokenHash: 'other', grantId: 'g2' }))
+        await store.rotateRefreshToken('a', refreshToken({ tokenHash: 'c' }), T + 1)
+        await store.revokeRefreshTokens('g1', T + 2)
+        expect((await store.getRefreshToken('a'))?.revokedAt).toBe(T + 2)
+        expect((await store.getRefreshToken('b'))?.revokedAt).toBe(T - 1) // already revoked: unchanged
+        expect((await store.getRefreshToken('c'))?.revokedAt).toBe(T + 2)
+        expect((await store.getRefreshToken('other'))?.revokedAt).toBeUndefined()
+        // Revoked wins over used: no reuse report, no new token.
+        expect(await store.rotateRefreshToken('a', refreshToken({ tokenHash: 'd' }), T + 3)).toBeNull()
+        expect(await store.rotateRefreshToken('c', refreshToken({ tokenHash: 'e' }), T + 3)).toBeNull()
+        expect(await store.getRefreshToken('e')).toBeNull()
+        expect(
+          (await store.rotateRefreshToken('other', refreshToken({ tokenHash: 'f', grantId: 'g2' }), T + 3))
+            ?.status,
+        ).toBe('ok')
+      })
+    })
+
+    describe('replay protection', () => {
+      it('recordJti is true once per key, false on replay', async () => {
+        expect(await store.recordJti('client-1:jti-1', T + MINUTE)).toBe(true)
+        expect(await store.recordJti('client-1:jti-1', T + MINUTE)).toBe(false)
+        expect(await store.recordJti('client-1:jti-1', T + 2 * MINUTE)).toBe(false)
+        expect(await store.recordJti('client-2:jti-1', T + MINUTE)).toBe(true)
+      })
+    })
+
+    describe('read quota', () => {
+      it('allows `limit` reads in the sliding window (now - windowMs, now], then says when to retry', async () => {
+        expect(await store.consumeReadQuota('g1', T, 3, 1000)).toEqual({ allowed: true, used: 1 })
+        expect(await store.consumeReadQuota('g1', T + 100, 3, 1000)).toEqual({ allowed: true, used: 2 })
+        expect(await store.consumeReadQuota('g1', T + 200, 3, 1000)).toEqual({ allowed: true, used: 3 })
+        expect(await store.consumeReadQuota('g1', T + 300, 3, 1000)).toEqual({
+          allowed: false,
+          retryAfterMs: 700,
+        })
+        // Refused reads are not counted.
+        expect(await store.consumeReadQuota('g1', T + 999, 3, 1000)).toEqual({
+          allowed: false,
+          retryAfterMs: 1,
+        })
+        // At T + 1000 the read at T has left the window.
+        expect(await store.consumeReadQuota('g1', T + 1000, 3, 1000)).toEqual({ allowed: true, used: 3 })
+        expect(await store.consumeReadQuota('g1', T + 1001, 3, 1000)).toEqual({
+          allowed: false,
+          retryAfterMs: 99,
+        })
+      })
+      it('counts each grant separately', async () => {
+        expect(await store.consumeReadQuota('g1', T, 1, DAY)).toEqual({ allowed: true, used: 1 })
+        expect((await store.consumeReadQuota('g1', T + 1, 1, DAY)).allowed).toBe(false)
+        expect(await store.consumeReadQuota('g2', T + 1, 1, DAY)).toEqual({ allowed: true, used: 1 })
+      })
+      it('a limit of 0 refuses everything with a positive retryAfterMs', async () => {
+        const r = await store.consumeReadQuota('g1', T, 0, DAY)
+        expect(r.allowed).toBe(false)
+        if (!r.allowed) expect(r.retryAfterMs).toBeGreaterThanOrEqual(1)
+      })
+    })
+
+    describe('server secrets', () => {
+      it('creates once and returns the stored value after', async () => {
+        let calls = 0
+        const create = () => `secret-${++calls}`
+        expect(await store.getOrCreateSecret('cookie-key', create)).toBe('secret-1')
+        expect(await store.getOrCreateSecret('cookie-key', create)).toBe('secret-1')
+        expect(calls).toBe(1)
+        expect(await store.getOrCreateSecret('other', () => 'x')).toBe('x')
+      })
+    })
+
+    describe('audit trail', () => {
+      it('appends a sealed, hash-chained event', async () => {
+        const d = draft()
+        const first = await store.appendAuditEvent(d)
+        expect(first).toMatchObject({ ...d, seq: 1, prev_hash: GENESIS_HASH })
+        const second = await store.appendAuditEvent(draft({ type: 'grant.revoked', data: {} }))
+        expect(second.seq).toBe(2)
+        expect(second.prev_hash).toBe(first.hash)
+        await expectValidChain([first, second])
+      })
+      it('stores events exactly: listing reproduces the sealed JSON and the hashes re-verify', async () => {
+        const tricky = {
+          zeta: 1,
+          alpha: [3, 2.5, -0.1, 1e21, 9007199254740991, 0, -7, true, false, null],
+          nested: { b: { d: 'x', c: 'y' }, a: [] as never[], e: {} },
+          text: 'Zoë — 中文 \u{1F600} "quotes" \\ \n\t <b>&amp;</b> \u0001 \u0000',
+          '': 'empty key',
+          small: 1e-7,
+          negZero: -0,
+        }
+        const appended = [
+          await store.appendAuditEvent(draft({ data: tricky })),
+          await store.appendAuditEvent(draft({ actor: { type: 'system' }, grant_id: undefined, data: {} })),
+          await store.appendAuditEvent(
+            draft({ type: 'holder.custom_event', actor: { type: 'holder', id: 'ops' } }),
+          ),
+        ]
+        const listed = await store.listAuditEvents({})
+        expect(listed.map((e) => JSON.stringify(e))).toEqual(appended.map((e) => JSON.stringify(e)))
+        await expectValidChain(listed)
+      })
+      it('returns copies and does not keep the draft by reference', async () => {
+        const d = draft()
+        const sealed = await store.appendAuditEvent(d)
+        d.data.accounts = 99
+        sealed.data.accounts = 98
+        sealed.actor.id = 'changed'
+        const [listed] = await store.listAuditEvents({})
+        expect(listed!.data.accounts).toBe(2)
+        expect(listed!.actor.id).toBe('client-1')
+        listed!.data.accounts = 97
+        expect((await store.listAuditEvents({}))[0]!.data.accounts).toBe(2)
+      })
+      it('lists in seq order with filters, afterSeq paging and limit', async () => {
+        await store.appendAuditEvent(
+          draft({ grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'grant.created' }),
+        )
+        await store.appendAuditEvent(
+          draft({ grant_id: 'g2', subject: 'bob', client_id: 'c1', type: 'grant.created' }),
+        )
+        await store.appendAuditEvent(
+          draft({ grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'data.read' }),
+        )
+        await store.appendAuditEvent(
+          draft({ grant_id: 'g3', subject: 'alice', client_id: 'c2', type: 'data.read' }),
+        )
+        await store.appendAuditEvent(
+          draft({ grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'grant.revoked' }),
+        )
+        await store.appendAuditEvent(
+          draft({ grant_id: undefined, subject: undefined, client_id: 'c2', type: 'client.registered' }),
+        )
+        const seqs = async (q: Parameters<Store['listAuditEvents']>[0]) =>
+          (await store.listAuditEvents(q)).map((e) => e.seq)
+        expect(await seqs({})).toEqual([1, 2, 3, 4, 5, 6])
+        expect(await seqs({ grantId: 'g1' })).toEqual([1, 3, 5])
+        expect(await seqs({ subject: 'alice' })).toEqual([1, 3, 4, 5])
+        expect(await seqs({ clientId: 'c2' })).toEqual([4, 6])
+        expect(await seqs({ types: ['data.read', 'grant.revoked'] })).toEqual([3, 4, 5])
+        expect(await seqs({ types: [] })).toEqual([])
+        expect(await seqs({ afterSeq: 2 })).toEqual([3, 4, 5, 6])
+        expect(await seqs({ afterSeq: 6 })).toEqual([])
+        expect(await seqs({ limit: 2 })).toEqual([1, 2])
+        expect(await seqs({ afterSeq: 2, limit: 2 })).toEqual([3, 4])
+        expect(await seqs({ subject: 'alice', afterSeq: 1, limit: 2 })).toEqual([3, 4])
+        expect(await seqs({ subject: 'alice', clientId: 'c1', types: ['data.read'] })).toEqual([3])
+        expect(await seqs({ grantId: 'nope' })).toEqual([])
+      })
+      it('keeps checkpoints oldest first, as copies', async () => {
+        const cps = [1, 2, 3].map((n) => ({
+          size: n * 10,
+          head: String(n).repeat(64),
+          createdAt: T + n,
+          jws: `h.p${n}.s`,
+        }))
+        for (const cp of cps) await store.saveCheckpoint(cp)
+        const listed = await store.listCheckpoints()
+        expect(listed).toEqual(cps)
+        listed[0]!.jws = 'changed'
+        expect(await store.listCheckpoints()).toEqual(cps)
+      })
+      it('an empty trail lists nothing', async () => {
+        expect(await store.listAuditEvents({})).toEqual([])
+        expect(await store.listCheckpoints()).toEqual([])
+      })
+    })
+
+    describe('deleteExpired', () => {
+      it('removes expired requests and interactions, keeps live ones', async () => {
+        await store.savePushedRequest(pushed('urn:dead', T + 100))
+        await store.savePushedRequest(pushed('urn:live', T + 101))
+        await store.saveInteraction(interaction('dead', T + 100))
+        await store.saveInteraction(interaction('live', T + 101))
+        await store.deleteExpired(T + 100)
+        // Asking "as of" an earlier time shows whether the row is still stored.
+        expect(await store.consumePushedRequest('urn:dead', T)).toBeNull()
+        expect(await store.getInteraction('dead', T)).toBeNull()
+        expect(await store.consumePushedRequest('urn:live', T)).not.toBeNull()
+        expect(await store.getInteraction('live', T)).not.toBeNull()
+      })
+      it('keeps used codes a day past expiry so reuse is still reported', async () => {
+        await store.saveCode(code('used', T + MINUTE))
+        await store.saveCode(code('live', T + 2 * DAY))
+        await store.consumeCode('used', T)
+        await store.deleteExpired(T + MINUTE + DAY - 1)
+        expect((await store.consumeCode('used', T + MINUTE + DAY - 1))?.status).toBe('reused')
+        await store.deleteExpired(T + MINUTE + DAY)
+        expect(await store.consumeCode('used', T + MINUTE + DAY)).toBeNull()
+        expect((await store.consumeCode('live', T))?.status).toBe('ok')
+      })
+      it('forgets expired jtis only', async () => {
+        await store.recordJti('dead', T + 100)
+        await store.recordJti('live', T + 101)
+        await store.deleteExpired(T + 100)
+        expect(await store.recordJti('dead', T + 200)).toBe(true)
+        expect(await store.recordJti('live', T + 200)).toBe(false)
+      })
+      it('drops read-quota rows older than 48 hours', async () => {
+        const window = 100 * 3_600_000 // longer than the retention, to observe the deletion
+        await store.consumeReadQuota('g1', T, 2, window)
+        await store.consumeReadQuota('g1', T + 47 * 3_600_000, 2, window)
+        await store.deleteExpired(T + 48 * 3_600_000 + 1)
+        expect(await store.consumeReadQuota('g1', T + 48 * 3_600_000 + 1, 2, window)).toEqual({
+          allowed: true,
+          used: 2,
+        })
+      })
+      it('never touches grants, refresh tokens, secrets or the audit trail', async () => {
+        await store.createGrant(grant({ status: 'active', expiresAt: T }))
+        await store.saveRefreshToken(refreshToken({ expiresAt: T }))
+        await store.getOrCreateSecret('k', () => 'v')
+        const e = await store.appendAuditEvent(draft())
+        await store.deleteExpired(T + 365 * DAY)
+        expect(await store.getGrant('g1')).not.toBeNull()
+        expect(await store.getRefreshToken('rt-1')).not.toBeNull()
+        expect(await store.getOrCreateSecret('k', () => 'other')).toBe('v')
+        expect(await store.listAuditEvents({})).toEqual([e])
+      })
+    })
+
+    describeConcurrency('one instance', async () => [store])
+    if (options.openSecond) {
+      const openSecond = options.openSecond
+      describeConcurrency('two instances', async () => {
+        const second = await openSecond()
+        opened.push(second)
+        return [store, second]
+      })
+    }
+  })
+}
+
+/** 50 callers at once; with several instances, call i goes through instance i mod n. */
+function describeConcurrency(label: string, instances: () => Promise<Store[]>): void {
+  describe(`concurrency (${label})`, () => {
+    let stores: Store[]
+    const via = (i: number) => stores[i % stores.length]!
+    beforeEach(async () => {
+      stores = await instances()
+    }, HOOK_TIMEOUT)
+
+    it('consumeCode: exactly one ok, the rest reused', async () => {
+      await via(0).saveCode(code())
+      const results = await times(PARALLEL, (i) => via(i).consumeCode('code-hash-1', T))
+      expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
+      expect(results.filter((r) => r?.status === 'reused')).toHaveLength(PARALLEL - 1)
+    })
+    it('consumePushedRequest and consumeInteraction: exactly one winner', async () => {
+      await via(0).savePushedRequest(pushed())
+      await via(0).saveInteraction(interaction())
+      const requests = await times(PARALLEL, (i) => via(i).consumePushedRequest(pushed().requestUri, T))
+      const interactions = await times(PARALLEL, (i) => via(i).consumeInteraction('i1', T))
+      expect(requests.filter((r) => r !== null)).toEqual([pushed()])
+      expect(interactions.filter((r) => r !== null)).toEqual([interaction()])
+    })
+    it('recordJti: exactly one true', async () => {
+      const results = await times(PARALLEL, (i) => via(i).recordJti('client-1:jti-x', T + MINUTE))
+      expect(results.filter(Boolean)).toHaveLength(1)
+    })
+    it('rotateRefreshToken: exactly one ok and exactly one successor saved', async () => {
+      await via(0).saveRefreshToken(refreshToken())
+      const results = await times(PARALLEL, (i) =>
+        via(i).rotateRefreshToken('rt-1', refreshToken({ tokenHash: `next-${i}` }), T + 1),
+      )
+      expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
+      expect(results.filter((r) => r?.status === 'reused')).toHaveLength(PARALLEL - 1)
+      const saved = await times(PARALLEL, (i) => via(0).getRefreshToken(`next-${i}`))
+      expect(saved.filter((t) => t !== null)).toHaveLength(1)
+      expect(saved.findIndex((t) => t !== null)).toBe(results.findIndex((r) => r?.status === 'ok'))
+    })
+    it('consumeReadQuota: exactly `limit` reads allowed', async () => {
+      const results = await times(PARALLEL, (i) => via(i).consumeReadQuota('g1', T, 4, DAY))
+      const allowed = results.filter((r) => r.allowed)
+      expect(allowed).toHaveLength(4)
+      expect(allowed.map((r) => (r.allowed ? r.used : 0)).sort()).toEqual([1, 2, 3, 4])
+      expect(results.filter((r) => !r.allowed).every((r) => !r.allowed && r.retryAfterMs === DAY)).toBe(true)
+    })
+    it('transitionGrant: exactly one compare-and-set wins', async () => {
+      await via(0).createGrant(grant())
+      const results = await times(PARALLEL, (i) =>
+        via(i).transitionGrant('g1', ['pending'], { status: i % 2 ? 'active' : 'denied', updatedAt: T + i }),
+      )
+      const winners = results.filter((g) => g !== null)
+      expect(winners).toHaveLength(1)
+      expect(await via(1).getGrant('g1')).toEqual(winners[0])
+    })
+    it('getOrCreateSecret: everyone gets the same value', async () => {
+      const results = await times(PARALLEL, (i) =>
+        via(i).getOrCreateSecret('signing-key', () => `value-${i}`),
+      )
+      expect(new Set(results).size).toBe(1)
+      expect(await via(0).getOrCreateSecret('signing-key', () => 'late')).toBe(results[0])
+    })
+    it('appendAuditEvent: one unforked chain 1..50', async () => {
+      const sealed = await times(PARALLEL, (i) =>
+        via(i).appendAuditEvent(draft({ id: `evt-${i}`, data: { i } })),
+      )
+      expect(sealed.map((e) => e.seq).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: PARALLEL }, (_, i) => i + 1),
+      )
+      const listed = await via(0).listAuditEvents({})
+      expect(listed).toHaveLength(PARALLEL)
+      await expectValidChain(listed)
+      expect(new Set(listed.map((e) => e.id)).size).toBe(PARALLEL)
+    })
+  })
+}

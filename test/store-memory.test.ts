@@ -1,0 +1,4 @@
+import { memoryStore } from '@consentry/server'
+import { describeStoreConformance } from './store-conformance.ts'
+
+describeStoreConformance('memory', async () => memoryStore())
