@@ -25,7 +25,31 @@ export {
   type StartLinkOptions,
   type StartLinkResult,
 } from './client.ts'
-export * from './errors.ts'
+export {
+  CallbackError,
+  CLIENT_ERROR_CODES,
+  ClientAuthenticationError,
+  type ClientErrorCode,
+  ConfigurationError,
+  ConsentryClientError,
+  type ErrorDetails,
+  GrantExpiredError,
+  GrantRevokedError,
+  InvalidEventError,
+  InvalidRequestError,
+  IssuerMismatchError,
+  LinkDeniedError,
+  LinkNotFoundError,
+  NetworkError,
+  NotFoundError,
+  OutsideConsentError,
+  ProtocolError,
+  RateLimitedError,
+  RequestRejectedError,
+  ServerError,
+  StateMismatchError,
+  UnauthorizedError,
+} from './errors.ts'
 export {
   createWebhookHandler,
   GRANT_ENDED_EVENT,

@@ -12,7 +12,6 @@ import {
   transactionPageSchema,
 } from '@consentry/core'
 import * as oauth from 'oauth4webapi'
-import type { z } from 'zod'
 import type { ClientContext } from './context.ts'
 import {
   ConsentryClientError,
@@ -177,13 +176,18 @@ function ipHeader(ctx: ClientContext, options?: ReadOptions): Record<string, str
   return { 'x-fapi-customer-ip-address': ip }
 }
 
+/** The part of a zod schema used here (keeps zod out of this package's dependencies). */
+interface Schema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false }
+}
+
 /** Turn a resource response into its validated JSON body, or the documented typed error. */
-async function resourceJson<S extends z.ZodType>(
+async function resourceJson<T>(
   ctx: ClientContext,
   response: Response,
-  schema: S,
+  schema: Schema<T>,
   grantId: string,
-): Promise<z.output<S>> {
+): Promise<T> {
   if (response.status === 200) {
     const parsed = schema.safeParse(await readJson(response))
     if (!parsed.success)
