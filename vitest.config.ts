@@ -18,11 +18,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       ...['core', 'server', 'client', 'store-postgres', 'cli'].map((name) => ({
-        resolve: { alias },
+        extends: true,
         test: { name: `@consentry/${name}`, include: [`packages/${name}/test/**/*.test.ts`] },
       })),
       {
-        resolve: { alias },
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
