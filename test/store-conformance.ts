@@ -584,11 +584,30 @@ export function describeStoreConformance(
           createdAt: T + n,
           jws: `h.p${n}.s`,
         }))
-        for (const cp of cps) await store.saveCheckpoint(cp)
+        let prev: number | null = null
+        for (const cp of cps) {
+          expect(await store.saveCheckpoint(cp, prev)).toBe(true)
+          prev = cp.size
+        }
         const listed = await store.listCheckpoints()
         expect(listed).toEqual(cps)
         listed[0]!.jws = 'changed'
         expect(await store.listCheckpoints()).toEqual(cps)
+      })
+      it('saves a checkpoint only on top of the newest one (compare-and-set)', async () => {
+        const cp = (n: number) => ({ size: n, head: 'a'.repeat(64), createdAt: T + n, jws: `h.p${n}.s` })
+        expect(await store.saveCheckpoint(cp(5), null)).toBe(true)
+        expect(await store.saveCheckpoint(cp(6), null)).toBe(false) // stale: 5 is the newest
+        expect(await store.saveCheckpoint(cp(7), 4)).toBe(false)
+        expect(await store.saveCheckpoint(cp(8), 5)).toBe(true)
+        expect((await store.listCheckpoints()).map((c) => c.size)).toEqual([5, 8])
+      })
+      it('lets exactly one of 20 concurrent checkpoints on the same head win', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.saveCheckpoint({ size: 10 + i, head: 'b'.repeat(64), createdAt: T, jws: `h.c${i}.s` }, null)),
+        )
+        expect(results.filter(Boolean)).toHaveLength(1)
+        expect(await store.listCheckpoints()).toHaveLength(1)
       })
       it('an empty trail lists nothing', async () => {
         expect(await store.listAuditEvents({})).toEqual([])

@@ -1,4 +1,4 @@
-import { postgresStore } from '@consentry/store-postgres'
+import { MIGRATIONS, postgresStore } from '@consentry/store-postgres'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { describeStoreConformance } from './store-conformance.ts'
@@ -49,7 +49,7 @@ describe('postgresStore', { timeout: 30_000 }, () => {
     )
     try {
       const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations`)
-      expect(rows.map((r) => r.version)).toEqual([1])
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version))
       await stores[0]!.createGrant({
         id: 'g1',
         clientId: 'c1',

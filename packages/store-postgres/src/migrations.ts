@@ -121,6 +121,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'checkpoint_chain_cas',
+    sql: (s) => `
+      -- Each checkpoint names the size of its predecessor (-1 for the first); unique, so concurrent
+      -- checkpoints from several instances cannot fork the checkpoint chain.
+      ALTER TABLE ${s}.audit_checkpoints ADD COLUMN prev_size bigint;
+      CREATE UNIQUE INDEX audit_checkpoints_prev ON ${s}.audit_checkpoints (prev_size);
+    `,
+  },
 ]
 
 /**

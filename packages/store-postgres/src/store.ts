@@ -373,11 +373,17 @@ export function sqlStore(db: Db, schema: string): Store {
       )
       return rows.map((r) => r.event as AuditEvent)
     },
-    async saveCheckpoint(cp) {
-      await db.query(
-        `INSERT INTO ${t('audit_checkpoints')} (size, head, created_at, jws) VALUES ($1, $2, $3, $4)`,
-        [cp.size, cp.head, cp.createdAt, cp.jws],
+    async saveCheckpoint(cp, previousSize) {
+      // prev_size is unique: two checkpoints can never share a predecessor, whoever inserts first wins.
+      const rows = await db.query(
+        `INSERT INTO ${t('audit_checkpoints')} (size, head, created_at, jws, prev_size)
+         SELECT $1, $2, $3, $4, $5
+         WHERE COALESCE((SELECT size FROM ${t('audit_checkpoints')} ORDER BY id DESC LIMIT 1), -1) = $5
+         ON CONFLICT (prev_size) DO NOTHING
+         RETURNING id`,
+        [cp.size, cp.head, cp.createdAt, cp.jws, previousSize ?? -1],
       )
+      return rows.length === 1
     },
     async listCheckpoints() {
       const rows = await db.query(

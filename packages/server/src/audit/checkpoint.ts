@@ -75,8 +75,8 @@ export interface CreateCheckpointOptions {
  * Returns `null` when nothing was appended since. Before signing, the events since the last checkpoint
  * are re-verified (hashes recompute, links hold): a broken chain is never signed over — it throws.
  *
- * Calls must not overlap for one store (the trail serialises its own calls); with several server
- * instances, run checkpoints from one of them.
+ * Safe with several server instances: the store saves a checkpoint only if its predecessor is still
+ * the newest, so concurrent checkpoints never fork the chain (the loser returns `null`).
  *
  * @example
  * ```ts
@@ -119,6 +119,6 @@ export async function createCheckpoint(options: CreateCheckpointOptions): Promis
     createdAt: now,
     jws: await signCheckpoint(payload, signingKey),
   }
-  await store.saveCheckpoint(checkpoint)
-  return checkpoint
+  // Another instance may have checkpointed meanwhile: then its checkpoint stands and this one is dropped.
+  return (await store.saveCheckpoint(checkpoint, last ? last.size : null)) ? checkpoint : null
 }

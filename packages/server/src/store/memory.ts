@@ -177,8 +177,10 @@ export function memoryStore(): Store {
       }
       return out
     },
-    async saveCheckpoint(cp) {
+    async saveCheckpoint(cp, previousSize) {
+      if ((checkpoints.at(-1)?.size ?? null) !== previousSize) return false
       checkpoints.push(copy(cp))
+      return true
     },
     async listCheckpoints() {
       return checkpoints.map(copy)

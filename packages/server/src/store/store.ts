@@ -101,7 +101,12 @@ export interface Store {
   appendAuditEvent(draft: AuditEventDraft): Promise<AuditEvent>
   /** Events in `seq` order, filtered; `afterSeq` pages forward. */
   listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>
-  saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>
+  /**
+   * Atomic compare-and-set: saves `checkpoint` only if the newest stored checkpoint has size
+   * `previousSize` (`null`: none stored yet), so the checkpoint chain never forks when several
+   * instances checkpoint at once. Returns `false` when another checkpoint got there first.
+   */
+  saveCheckpoint(checkpoint: StoredCheckpoint, previousSize: number | null): Promise<boolean>
   /** All checkpoints, oldest first. */
   listCheckpoints(): Promise<StoredCheckpoint[]>
 
