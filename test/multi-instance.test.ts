@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { verifyAuditExport } from '@consentry/core'
+import { postgresStore } from '@consentry/store-postgres'
+import type { Store } from '@consentry/server'
+import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
+import { HISTORY_DETAIL, type Recipient, consent, insecure, oauth, pushRequest, registerRecipient, resourceGet } from './helpers/recipient.ts'
+
+/**
+ * Two server instances on two ports, one PostgreSQL, one public issuer (as behind a load balancer).
+ * Requests are steered to instance B by rewriting the port just before they leave: everything the
+ * client signs (DPoP htu, assertion aud) still names the public issuer.
+ */
+const url = process.env.CONSENTRY_TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const schema = `consentry_multi_${process.pid}_${Date.now().toString(36)}`
+const PRESENT = { 'x-fapi-customer-ip-address': '203.0.113.9' }
+
+let a: HarborPay
+let b: HarborPay
+let stores: Store[] = []
+let r: Recipient
+
+const viaB = (input: string | URL | Request, init?: RequestInit) => {
+  const u = new URL(input instanceof Request ? input.url : input.toString())
+  u.port = String(b.port)
+  return fetch(input instanceof Request ? new Request(u, input) : u, init)
+}
+const onB = { ...insecure, [oauth.customFetch]: viaB }
+
+beforeAll(async () => {
+  stores = [await postgresStore({ connectionString: url, schema }), await postgresStore({ connectionString: url, schema })]
+  a = await startHarborPay({ store: stores[0]!, port: 0, publicHost: '127.0.0.1', maintenance: false })
+  b = await startHarborPay({ store: stores[1]!, port: 0, issuer: a.issuer, maintenance: false })
+  r = await registerRecipient(a.issuer)
+})
+afterAll(async () => {
+  await a?.close()
+  await b?.close()
+  for (const s of stores) await s.close()
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  await admin.end()
+})
+
+/** Consent through A, exchange the code through B. */
+async function linkAcrossInstances() {
+  const pending = await pushRequest(r, [HISTORY_DETAIL])
+  const answer = await consent(a.issuer, pending, { accounts: ['acc_alice_wallet'] })
+  const params = oauth.validateAuthResponse(r.as, r.client, new URL(answer.location!), pending.state)
+  const DPoP = oauth.DPoP(r.client, pending.dpopKeys)
+  const send = () => oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, pending.verifier, { DPoP, ...onB })
+  let tokens: oauth.TokenEndpointResponse
+  try {
+    tokens = await oauth.processAuthorizationCodeResponse(r.as, r.client, await send())
+  } catch (e) {
+    if (!oauth.isDPoPNonceError(e)) throw e
+    tokens = await oauth.processAuthorizationCodeResponse(r.as, r.client, await send())
+  }
+  return { tokens, DPoP }
+}
+
+async function readOnB(token: string, path: string, DPoP: oauth.DPoPHandle) {
+  const send = async () => {
+    try {
+      return await oauth.protectedResourceRequest(token, 'GET', new URL(`${a.issuer}/api${path}`), new Headers(PRESENT), null, { DPoP, ...onB })
+    } catch (e) {
+      if (e instanceof oauth.WWWAuthenticateChallengeError) return e.response
+      throw e
+    }
+  }
+  const res = await send()
+  return res.status === 401 && res.headers.get('www-authenticate')?.includes('use_dpop_nonce') ? send() : res
+}
+
+describe('two instances, one PostgreSQL', () => {
+  it('uses on B a grant created through A, and stops it on B the very next request after A revokes', async () => {
+    const { tokens, DPoP } = await linkAcrossInstances()
+    expect((await readOnB(tokens.access_token, '/accounts', DPoP)).status).toBe(200)
+    // Revoke through A.
+    await oauth.processRevocationResponse(await oauth.revocationRequest(r.as, r.client, r.auth, tokens.refresh_token!, insecure))
+    const after = await readOnB(tokens.access_token, '/accounts/acc_alice_wallet/transactions', DPoP)
+    expect(after.status).toBe(401)
+    expect(after.headers.get('www-authenticate')).toContain('invalid_token')
+  })
+
+  it('refuses on B a DPoP proof already used on A (replay protection is shared)', async () => {
+    const { tokens, DPoP } = await linkAcrossInstances()
+    expect((await readOnB(tokens.access_token, '/accounts', DPoP)).status).toBe(200) // DPoP handle now holds a nonce
+    // Let oauth4webapi sign one request, but keep it instead of sending it.
+    let signed: Request | undefined
+    const keep = async (input: string | URL | Request, init?: RequestInit) => {
+      signed = new Request(input, init)
+      return new Response(null, { status: 204 })
+    }
+    await oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL(`${a.issuer}/api/accounts`), new Headers(PRESENT), null, { DPoP, ...insecure, [oauth.customFetch]: keep })
+    const onA = await fetch(signed!.url, { headers: signed!.headers })
+    expect(onA.status).toBe(200)
+    const replayOnB = await viaB(signed!.url, { headers: signed!.headers })
+    expect(replayOnB.status).toBe(401)
+    expect(replayOnB.headers.get('www-authenticate')).toContain('invalid_dpop_proof')
+  })
+
+  it('appends audit events from both instances at once into one chain that verifies', async () => {
+    const { tokens, DPoP } = await linkAcrossInstances()
+    const reads = Array.from({ length: 24 }, (_, i) =>
+      i % 2
+        ? readOnB(tokens.access_token, '/accounts', DPoP)
+        : resourceGet(tokens.access_token, `${a.issuer}/api/accounts`, DPoP, PRESENT),
+    )
+    const checkpoints = Array.from({ length: 6 }, (_, i) => (i % 2 ? b : a).server.audit.checkpoint())
+    const statuses = (await Promise.all(reads)).map((res) => res.status)
+    expect(statuses.every((s) => s === 200)).toBe(true)
+    await Promise.all(checkpoints)
+    await a.server.audit.checkpoint()
+    const lines: string[] = []
+    for await (const line of b.server.audit.export()) lines.push(line)
+    const report = await verifyAuditExport(lines, { keys: a.server.jwks() as never })
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([])
+    expect(report.ok).toBe(true)
+    expect(report.verifiedThrough).toBe(report.events)
+    const events = await a.server.audit.list({})
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+  })
+})
