@@ -121,4 +121,15 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     expect(first.tokens.access_token).toBeTruthy()
     await expect(exchange(r, pending, answer.location!)).rejects.toMatchObject({ error: 'invalid_grant' })
   })
+
+  it('refuses an answer that widens or empties the request, and says why', async () => {
+    const pending = await pushRequest(r, [{ ...HISTORY_DETAIL, accounts: ['acc_alice_wallet'] }])
+    const none = await consent(holder.issuer, pending, { accounts: [] })
+    expect(none.status).toBe(400)
+    expect(none.location).toBeNull()
+    const widened = await consent(holder.issuer, await pushRequest(r, [{ ...HISTORY_DETAIL, accounts: ['acc_alice_wallet'] }]), { accounts: ['acc_alice_wallet', 'acc_alice_savings'] })
+    expect(widened.status).toBe(400)
+    const moreFields = await consent(holder.issuer, await pushRequest(r), { fields: ['amount', 'counterparty'] })
+    expect(moreFields.status).toBe(400)
+  })
 })

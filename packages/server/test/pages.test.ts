@@ -520,3 +520,26 @@ describe('theme', () => {
     expect(STYLESHEET).toContain('@media (max-width: 560px)')
   })
 })
+
+describe('consent page errors', () => {
+  it('shows why an answer was refused, escaped, in an alert', async () => {
+    const { renderConsentPage } = await import('../src/pages/index.ts')
+    const page = renderConsentPage({
+      theme: { name: 'Harbor Pay' },
+      assetsUrl: '/assets',
+      action: '/authorize/x',
+      csrf: 'c',
+      subjectName: 'Alice',
+      client: { name: 'Beacon' },
+      purpose: { id: 'credit_assessment', label: 'Credit assessment', description: 'd' },
+      request: { type: 'transaction_history', datatypes: ['accounts'], purpose: 'credit_assessment', expires_in: 60, max_reads_per_day: 1 },
+      accounts: [],
+      periodText: 'p',
+      expiresAtText: 'e',
+      maxReadsPerDay: 1,
+      error: 'Choose at least one account <b>',
+    })
+    expect(page).toContain('role="alert"')
+    expect(page).toContain('Choose at least one account &lt;b&gt;')
+  })
+})

@@ -35,6 +35,8 @@ export interface ConsentView {
   maxReadsPerDay: number
   /** Other authorization details in the same request, already described in plain words. */
   otherDetails?: Array<{ type: string; lines: string[] }>
+  /** Why the last answer was not accepted (e.g. no account ticked), shown in a `role="alert"` box. */
+  error?: string
 }
 
 function accountMeta(a: ConsentAccount): string {
@@ -128,7 +130,7 @@ ${fields.map(
 
   const others = (view.otherDetails ?? []).filter((d) => d.lines.length)
 
-  const body = html`<form method="post" action="${safeUrl(view.action) ?? ''}">
+  const body = html`${view.error ? html`<div class="alert alert--error" role="alert">${view.error}</div>` : ''}<form method="post" action="${safeUrl(view.action) ?? ''}">
 <input type="hidden" name="csrf" value="${view.csrf}">
 <section class="card" aria-labelledby="consent-title">
 <div class="requester">
