@@ -18,16 +18,16 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       ...['core', 'server', 'client', 'store-postgres', 'cli'].map((name) => ({
-        extends: true,
+        extends: true as const,
         test: { name: `@consentry/${name}`, include: [`packages/${name}/test/**/*.test.ts`] },
       })),
       {
-        extends: true,
+        extends: true as const,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
-          // Browser and multi-process tests share ports and a real Chromium: keep them sequential.
-          fileParallelism: false,
+          // Browser, multi-process and multi-instance tests: one file at a time, in one worker.
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

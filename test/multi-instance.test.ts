@@ -20,10 +20,11 @@ let b: HarborPay
 let stores: Store[] = []
 let r: Recipient
 
-const viaB = (input: string | URL | Request, init?: RequestInit) => {
-  const u = new URL(input instanceof Request ? input.url : input.toString())
+/** Send to instance B what was addressed (and signed) for the public issuer. */
+const viaB = (input: string, init: oauth.CustomFetchOptions<string, unknown> | RequestInit = {}) => {
+  const u = new URL(input)
   u.port = String(b.port)
-  return fetch(input instanceof Request ? new Request(u, input) : u, init)
+  return fetch(u, init as RequestInit)
 }
 const onB = { ...insecure, [oauth.customFetch]: viaB }
 
@@ -89,8 +90,8 @@ describe('two instances, one PostgreSQL', () => {
     expect((await readOnB(tokens.access_token, '/accounts', DPoP)).status).toBe(200) // DPoP handle now holds a nonce
     // Let oauth4webapi sign one request, but keep it instead of sending it.
     let signed: Request | undefined
-    const keep = async (input: string | URL | Request, init?: RequestInit) => {
-      signed = new Request(input, init)
+    const keep = async (input: string, init: oauth.CustomFetchOptions<string, unknown>) => {
+      signed = new Request(input, init as RequestInit)
       return new Response(null, { status: 204 })
     }
     await oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL(`${a.issuer}/api/accounts`), new Headers(PRESENT), null, { DPoP, ...insecure, [oauth.customFetch]: keep })

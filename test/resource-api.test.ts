@@ -28,7 +28,7 @@ beforeAll(async () => {
   holder = await startHarborPay({ store: memoryStore(), port: 0, publicHost: '127.0.0.1', today: TODAY, maintenance: false, overrides: { now } })
   r = await registerRecipient(holder.issuer)
   // oauth4webapi signs proofs and assertions with its own clock: tell it the server's offset.
-  ;(r.client as Record<symbol, number>)[oauth.clockSkew] = Math.round((now() - Date.now()) / 1000)
+  r.client[oauth.clockSkew] = Math.round((now() - Date.now()) / 1000)
 })
 afterAll(() => holder.close())
 
@@ -149,7 +149,7 @@ describe('the transaction-history API enforces the consent', () => {
     const DPoP = oauth.DPoP(r.client, keys)
     const params = new URLSearchParams({ scope: 'grant_management_revoke' })
     let tokenRes = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, { DPoP, ...insecure })
-    let mgmt: oauth.ClientCredentialsGrantResponse
+    let mgmt: oauth.TokenEndpointResponse
     try {
       mgmt = await oauth.processClientCredentialsResponse(r.as, r.client, tokenRes)
     } catch {
