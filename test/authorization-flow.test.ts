@@ -1,3 +1,4 @@
+import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore } from '@consentry/server'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
@@ -38,6 +39,13 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     expect(p.grant_id).toBe(grantId)
     expect(p.cnf.jkt).toBeTruthy()
     expect(p.authorization_details[0].accounts).toEqual(['acc_alice_wallet'])
+
+    // The recipient receives the signed consent receipt, verifiable with the holder's JWKS.
+    const receipt = (tokens as unknown as { consent_receipt: string }).consent_receipt
+    const jwks = createLocalJWKSet(await (await fetch(r.as.jwks_uri!)).json())
+    const { payload: rc, protectedHeader } = await jwtVerify(receipt, jwks, { issuer: holder.issuer })
+    expect(protectedHeader.typ).toBe('consent-receipt+jwt')
+    expect(rc).toMatchObject({ sub: 'alice', grant_id: grantId, status: 'active', recipient: { name: 'Beacon Lending' }, purpose: { id: 'credit_assessment' } })
 
     // Refresh rotates.
     const refresh = async (rt: string) => {

@@ -9,6 +9,7 @@ import { type Form, readForm } from '../http/body.ts'
 import { json } from '../http/respond.ts'
 import { issueGrantAccessToken, issueManagementAccessToken } from '../tokens/access-token.ts'
 import { hashSecret, randomToken } from '../tokens/random.ts'
+import { issueReceipt } from '../grants/receipt.ts'
 
 const MANAGEMENT_SCOPES = ['grant_management_query', 'grant_management_revoke']
 
@@ -77,6 +78,8 @@ async function authorizationCode(ctx: Context, form: Form, client: ClientRecord,
     refresh_token: refresh,
     grant_id: grant.id,
     authorization_details: grant.authorizationDetails,
+    // (consentry) the signed consent receipt, the recipient's proof of what was consented.
+    consent_receipt: await issueReceipt(ctx, grant, client),
   }
 }
 

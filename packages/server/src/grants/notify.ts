@@ -2,14 +2,22 @@ import type { Grant } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import { randomToken } from '../tokens/random.ts'
+import { issueReceipt } from './receipt.ts'
 
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
 
 /** Build the Security Event Token (RFC 8417) telling a recipient one of its grants ended. */
-export function grantEndedEvent(ctx: Context, grant: Grant): Promise<string> {
+export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): Promise<string> {
   return new SignJWT({
     jti: randomToken(16),
-    events: { [GRANT_ENDED_EVENT]: { grant_id: grant.id, status: grant.status, reason: grant.endedReason ?? null } },
+    events: {
+      [GRANT_ENDED_EVENT]: {
+        grant_id: grant.id,
+        status: grant.status,
+        reason: grant.endedReason ?? null,
+        ...(receipt ? { consent_receipt: receipt } : {}),
+      },
+    },
   })
     .setProtectedHeader({ alg: ctx.signingKey.alg, kid: ctx.signingKey.kid, typ: 'secevent+jwt' })
     .setIssuer(ctx.urls.issuer)
@@ -25,8 +33,10 @@ export function grantEndedEvent(ctx: Context, grant: Grant): Promise<string> {
 export function notifyGrantEnded(ctx: Context, grant: Grant): void {
   void (async () => {
     const client = await ctx.store.getClient(grant.clientId)
+    // The ended grant's receipt is issued (and audited) whether or not the client listens for events.
+    const receipt = await issueReceipt(ctx, grant, client ?? { clientId: grant.clientId, clientName: grant.clientId })
     if (!client?.webhookUri) return
-    const set = await grantEndedEvent(ctx, grant)
+    const set = await grantEndedEvent(ctx, grant, receipt)
     const delays = ctx.config.webhookRetryDelaysMs
     for (let attempt = 0; attempt <= delays.length; attempt++) {
       let status = 0

@@ -1,14 +1,31 @@
-import type { ClientRecord, Grant } from '@consentry/core'
+import { type ClientRecord, type Grant, sha256Hex } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import { historyDetail } from './describe.ts'
 
 /**
+ * Issue a signed consent receipt and record that it was issued (with its digest, so the person's copy
+ * and the recipient's can later be matched against the trail).
+ *
  * A signed consent receipt (compact JWS, `typ: consent-receipt+jwt`, verifiable with the holder's
  * JWKS): who shared what with whom, why, until when, its status, and how to withdraw.
  * Issued when a grant is made, changed or ended; the person downloads it from the dashboard and the
  * recipient receives it with its tokens and events.
  */
+export async function issueReceipt(ctx: Context, grant: Grant, client: Pick<ClientRecord, 'clientId' | 'clientName'>): Promise<string> {
+  const receipt = await consentReceipt(ctx, grant, client)
+  await ctx.audit.record({
+    type: 'receipt.issued',
+    actor: { type: 'system' },
+    grantId: grant.id,
+    clientId: grant.clientId,
+    subject: grant.subject,
+    data: { status: grant.status, digest: await sha256Hex(receipt) },
+  })
+  return receipt
+}
+
+/** Sign a receipt for the grant as it stands (no audit event: see {@link issueReceipt}). */
 export async function consentReceipt(ctx: Context, grant: Grant, client: Pick<ClientRecord, 'clientId' | 'clientName'>): Promise<string> {
   const purposeId = historyDetail(grant.authorizationDetails)?.purpose
   const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
