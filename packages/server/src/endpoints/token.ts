@@ -50,8 +50,7 @@ async function authorizationCode(ctx: Context, form: Form, client: ClientRecord,
   if (form.get('redirect_uri') !== c.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')
   await checkPkceVerifier(form.get('code_verifier'), c.codeChallenge)
   if (proof.jkt !== c.dpopJkt) throw new OAuthError('invalid_grant', 'the DPoP key is not the one bound at the authorization request')
-  const grant = await usableGrant(ctx, c.grantId)
-  if (!grant) throw new OAuthError('invalid_grant', 'the grant is no longer active')
+  const { grant, raced } = await grantForIssuance(ctx, c.grantId, 'authorization_code_reuse')
 
   const access = await issueGrantAccessToken(ctx, grant, proof.jkt)
   const refresh = randomToken(32)
@@ -62,6 +61,7 @@ async function authorizationCode(ctx: Context, form: Form, client: ClientRecord,
     jkt: proof.jkt,
     createdAt: ctx.now(),
     expiresAt: grant.expiresAt,
+    ...(raced ? { revokedAt: ctx.now() } : {}),
   })
   await ctx.audit.record({
     type: 'token.issued',
@@ -102,8 +102,8 @@ async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proo
     throw new OAuthError('invalid_grant', 'the refresh token was already used; the grant has been revoked')
   }
   if (!rotated) throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
-  const grant = await usableGrant(ctx, record.grantId)
-  if (!grant) throw new OAuthError('invalid_grant', 'the grant is no longer active')
+  const { grant, raced } = await grantForIssuance(ctx, record.grantId, 'refresh_token_reuse')
+  if (raced) await ctx.store.revokeRefreshTokens(grant.id, ctx.now()) // the rotated-in token too
   const access = await issueGrantAccessToken(ctx, grant, proof.jkt)
   await ctx.audit.record({
     type: 'token.refreshed',
@@ -121,6 +121,20 @@ async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proo
     grant_id: grant.id,
     authorization_details: grant.authorizationDetails,
   }
+}
+
+/**
+ * check_grant_for_issuance: the grant must be usable — except in one race. The caller has just won a
+ * single-use redemption (code or refresh token) while concurrent replays of the same secret revoked
+ * the grant for its reuse (RFC 6749 §4.1.2 / RFC 9700 §4.14: deny the replays, revoke what the secret
+ * issued). The winner still completes, but everything it issues is born revoked.
+ */
+async function grantForIssuance(ctx: Context, grantId: string, reuseReason: string) {
+  const stored = await ctx.store.getGrant(grantId)
+  if (stored?.status === 'revoked' && stored.endedReason === reuseReason) return { grant: stored, raced: true }
+  const grant = await usableGrant(ctx, grantId, stored)
+  if (!grant) throw new OAuthError('invalid_grant', 'the grant is no longer active')
+  return { grant, raced: false }
 }
 
 async function clientCredentials(ctx: Context, form: Form, client: ClientRecord, proof: DpopProof) {

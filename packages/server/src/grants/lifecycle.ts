@@ -40,8 +40,8 @@ export async function endGrant(
  * "revocation works on the very next request": tokens are only as good as their grant's stored status.
  * An active grant found past its expiry is ended on the spot.
  */
-export async function usableGrant(ctx: Context, grantId: string): Promise<Grant | null> {
-  const grant = await ctx.store.getGrant(grantId)
+export async function usableGrant(ctx: Context, grantId: string, loaded?: Grant | null): Promise<Grant | null> {
+  const grant = loaded === undefined ? await ctx.store.getGrant(grantId) : loaded
   if (!grant) return null
   const status = effectiveStatus(grant, ctx.now())
   if (status === 'active') return grant
