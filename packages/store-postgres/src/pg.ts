@@ -1,8 +1,7 @@
 import type { Store } from '@consentry/server'
 import pg from 'pg'
 import type { Db, Queryable, Row } from './db.ts'
-import { migrate } from './migrations.ts'
-import { sqlStore } from './store.ts'
+import { openStore } from './store.ts'
 
 const INT8 = 20
 const JSON_OID = 114
@@ -93,12 +92,5 @@ export async function postgresStore(options: PostgresStoreOptions = {}): Promise
     // crash the process. The pool discards the connection and the next query opens a new one.
     pool.on('error', () => {})
   }
-  const db = pgDb(pool, owned)
-  try {
-    await migrate(db, schema)
-  } catch (error) {
-    await db.close()
-    throw error
-  }
-  return sqlStore(db, schema)
+  return openStore(pgDb(pool, owned), schema)
 }

@@ -2,8 +2,7 @@ import { mkdirSync } from 'node:fs'
 import type { Store } from '@consentry/server'
 import type { PGlite, Transaction } from '@electric-sql/pglite'
 import type { Db, Queryable, Row } from './db.ts'
-import { migrate } from './migrations.ts'
-import { sqlStore } from './store.ts'
+import { openStore } from './store.ts'
 
 /** Where the embedded database lives unless told otherwise (relative to the working directory). */
 export const DEFAULT_PGLITE_DIR = '.consentry/db'
@@ -92,12 +91,5 @@ export async function pgliteStore(options: PgliteStoreOptions = {}): Promise<Sto
   let pg = options.pglite
   const owned = !pg
   if (!pg) pg = await openPglite(options.dataDir ?? DEFAULT_PGLITE_DIR)
-  const db = pgliteDb(pg, owned)
-  try {
-    await migrate(db, schema)
-  } catch (error) {
-    await db.close()
-    throw error
-  }
-  return sqlStore(db, schema)
+  return openStore(pgliteDb(pg, owned), schema)
 }

@@ -8,6 +8,7 @@ import type {
   StoredCheckpoint,
 } from '@consentry/server'
 import { type Db, int8, type Queryable, quoteIdent, type Row } from './db.ts'
+import { migrate } from './migrations.ts'
 
 /** Used codes stay this long past expiry so a replay is still reported as `reused`. */
 const USED_CODE_GRACE_MS = 86_400_000
@@ -63,6 +64,17 @@ const toCheckpoint = (r: Row): StoredCheckpoint => ({
   createdAt: int8(r.created_at),
   jws: String(r.jws),
 })
+
+/** Migrate `schema`, then serve it as a {@link Store}; the connection is closed if migration fails. */
+export async function openStore(db: Db, schema: string): Promise<Store> {
+  try {
+    await migrate(db, schema)
+  } catch (error) {
+    await db.close()
+    throw error
+  }
+  return sqlStore(db, schema)
+}
 
 /**
  * The {@link Store} over any {@link Db} (pg pool or PGlite), on tables in `schema` (already migrated).
