@@ -25,7 +25,12 @@ const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
 const prefix = (p: string) => (path: string) => (path.startsWith(`${p}/`) ? path.slice(p.length) : path === p ? '' : undefined)
 const param = (p: string) => (path: string) => {
   const m = path.startsWith(`${p}/`) ? path.slice(p.length + 1) : undefined
-  return m && !m.includes('/') ? decodeURIComponent(m) : undefined
+  if (!m || m.includes('/')) return undefined
+  try {
+    return decodeURIComponent(m)
+  } catch {
+    throw new ProblemError('not_found', 'no such endpoint') // a malformed %-escape names nothing
+  }
 }
 
 /** Every route of the authorization server, the pages and the API, relative to the issuer's path. */
@@ -39,6 +44,7 @@ function routes(ctx: Context): Route[] {
     { match: exact('/.well-known/oauth-authorization-server'), methods: { GET: discovery } },
     { match: exact(wellKnownRs), methods: { GET: protectedResourceMetadata } },
     { match: exact('/jwks'), methods: { GET: jwks } },
+    { match: exact('/favicon.ico'), methods: { GET: () => new Response(null, { status: 204 }) } },
     { match: exact('/register'), methods: { POST: register } },
     { match: exact('/par'), methods: { POST: par } },
     { match: exact('/authorize'), methods: { GET: authorize } },

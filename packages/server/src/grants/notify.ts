@@ -14,7 +14,7 @@ export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): P
       [GRANT_ENDED_EVENT]: {
         grant_id: grant.id,
         status: grant.status,
-        reason: grant.endedReason ?? null,
+        reason: grant.endedReason ?? 'unspecified',
         ...(receipt ? { consent_receipt: receipt } : {}),
       },
     },
