@@ -1,14 +1,29 @@
+import { memoryStore } from '@consentry/server'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { memoryStore } from '@consentry/server'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
-import { HISTORY_DETAIL, type Recipient, consent, exchange, insecure, link, oauth, pushRequest, registerRecipient } from './helpers/recipient.ts'
+import {
+  consent,
+  exchange,
+  HISTORY_DETAIL,
+  insecure,
+  link,
+  oauth,
+  pushRequest,
+  type Recipient,
+  registerRecipient,
+} from './helpers/recipient.ts'
 
 let holder: HarborPay
 let r: Recipient
 
 beforeAll(async () => {
-  holder = await startHarborPay({ store: memoryStore(), port: 0, publicHost: '127.0.0.1', maintenance: false })
+  holder = await startHarborPay({
+    store: memoryStore(),
+    port: 0,
+    publicHost: '127.0.0.1',
+    maintenance: false,
+  })
   r = await registerRecipient(holder.issuer)
 })
 afterAll(() => holder.close())
@@ -25,16 +40,22 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
   })
 
   it('registers, pushes, signs in, consents, exchanges, refreshes, introspects, revokes', async () => {
-    const { tokens, DPoP } = await link(holder.issuer, r, [HISTORY_DETAIL], { accounts: ['acc_alice_wallet'] })
+    const { tokens, DPoP } = await link(holder.issuer, r, [HISTORY_DETAIL], {
+      accounts: ['acc_alice_wallet'],
+    })
     expect(tokens.token_type.toLowerCase()).toBe('dpop')
     expect(tokens.refresh_token).toBeTruthy()
-    const granted = (tokens as unknown as { authorization_details: Array<Record<string, unknown>> }).authorization_details
+    const granted = (tokens as unknown as { authorization_details: Array<Record<string, unknown>> })
+      .authorization_details
     expect(granted[0]!.accounts).toEqual(['acc_alice_wallet'])
     const grantId = (tokens as unknown as { grant_id: string }).grant_id
     expect(grantId).toMatch(/^gr_/)
 
     // The access token is an RFC 9068 JWT bound to the DPoP key.
-    const [h, p] = tokens.access_token.split('.').slice(0, 2).map((s) => JSON.parse(Buffer.from(s, 'base64url').toString()))
+    const [h, p] = tokens.access_token
+      .split('.')
+      .slice(0, 2)
+      .map((s) => JSON.parse(Buffer.from(s, 'base64url').toString()))
     expect(h.typ).toBe('at+jwt')
     expect(p.grant_id).toBe(grantId)
     expect(p.cnf.jkt).toBeTruthy()
@@ -45,7 +66,13 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     const jwks = createLocalJWKSet(await (await fetch(r.as.jwks_uri!)).json())
     const { payload: rc, protectedHeader } = await jwtVerify(receipt, jwks, { issuer: holder.issuer })
     expect(protectedHeader.typ).toBe('consent-receipt+jwt')
-    expect(rc).toMatchObject({ sub: 'alice', grant_id: grantId, status: 'active', recipient: { name: 'Beacon Lending' }, purpose: { id: 'credit_assessment' } })
+    expect(rc).toMatchObject({
+      sub: 'alice',
+      grant_id: grantId,
+      status: 'active',
+      recipient: { name: 'Beacon Lending' },
+      purpose: { id: 'credit_assessment' },
+    })
 
     // Refresh rotates.
     const refresh = async (rt: string) => {
@@ -62,18 +89,36 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token)
 
     // Introspection shows the grant and the binding.
-    const intro = await oauth.processIntrospectionResponse(r.as, r.client, await oauth.introspectionRequest(r.as, r.client, r.auth, refreshed.access_token, insecure))
+    const intro = await oauth.processIntrospectionResponse(
+      r.as,
+      r.client,
+      await oauth.introspectionRequest(r.as, r.client, r.auth, refreshed.access_token, insecure),
+    )
     expect(intro.active).toBe(true)
     expect(intro.grant_id).toBe(grantId)
     expect((intro.cnf as { jkt: string }).jkt).toBe(p.cnf.jkt)
 
     // Revocation ends the grant: the refresh token and introspection both see it at once.
-    await oauth.processRevocationResponse(await oauth.revocationRequest(r.as, r.client, r.auth, refreshed.refresh_token!, insecure))
-    const after = await oauth.processIntrospectionResponse(r.as, r.client, await oauth.introspectionRequest(r.as, r.client, r.auth, refreshed.access_token, insecure))
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(r.as, r.client, r.auth, refreshed.refresh_token!, insecure),
+    )
+    const after = await oauth.processIntrospectionResponse(
+      r.as,
+      r.client,
+      await oauth.introspectionRequest(r.as, r.client, r.auth, refreshed.access_token, insecure),
+    )
     expect(after.active).toBe(false)
     await expect(refresh(refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' })
     const events = await holder.server.audit.list({ grantId })
-    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['grant.created', 'grant.approved', 'token.issued', 'token.refreshed', 'grant.revoked']))
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'grant.created',
+        'grant.approved',
+        'token.issued',
+        'token.refreshed',
+        'grant.revoked',
+      ]),
+    )
   })
 
   it('answers a denial with access_denied, state and iss', async () => {
@@ -94,7 +139,10 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     const DPoP = oauth.DPoP(r.client, keys)
     const cc = async () => {
       const params = new URLSearchParams({ scope: 'grant_management_query grant_management_revoke' })
-      let res = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, { DPoP, ...insecure })
+      let res = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, {
+        DPoP,
+        ...insecure,
+      })
       try {
         return await oauth.processClientCredentialsResponse(r.as, r.client, res)
       } catch (e) {
@@ -107,10 +155,16 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     const call = async (method: string) => {
       const url = new URL(`${holder.issuer}/grants/${grantId}`)
       try {
-        return await oauth.protectedResourceRequest(mgmt.access_token, method, url, new Headers(), null, { DPoP, ...insecure })
+        return await oauth.protectedResourceRequest(mgmt.access_token, method, url, new Headers(), null, {
+          DPoP,
+          ...insecure,
+        })
       } catch (e) {
         if (e instanceof oauth.WWWAuthenticateChallengeError && oauth.isDPoPNonceError(e))
-          return oauth.protectedResourceRequest(mgmt.access_token, method, url, new Headers(), null, { DPoP, ...insecure })
+          return oauth.protectedResourceRequest(mgmt.access_token, method, url, new Headers(), null, {
+            DPoP,
+            ...insecure,
+          })
         throw e
       }
     }
@@ -119,7 +173,11 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     expect(await got.json()).toMatchObject({ grant_id: grantId, status: 'active' })
     expect((await call('DELETE')).status).toBe(204)
     const again = await call('GET')
-    expect(await again.json()).toMatchObject({ grant_id: grantId, status: 'revoked', ended_reason: 'revoked_by_client' })
+    expect(await again.json()).toMatchObject({
+      grant_id: grantId,
+      status: 'revoked',
+      ended_reason: 'revoked_by_client',
+    })
   })
 
   it('exchanges a code only once, with the right verifier and DPoP key', async () => {
@@ -135,9 +193,15 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     const none = await consent(holder.issuer, pending, { accounts: [] })
     expect(none.status).toBe(400)
     expect(none.location).toBeNull()
-    const widened = await consent(holder.issuer, await pushRequest(r, [{ ...HISTORY_DETAIL, accounts: ['acc_alice_wallet'] }]), { accounts: ['acc_alice_wallet', 'acc_alice_savings'] })
+    const widened = await consent(
+      holder.issuer,
+      await pushRequest(r, [{ ...HISTORY_DETAIL, accounts: ['acc_alice_wallet'] }]),
+      { accounts: ['acc_alice_wallet', 'acc_alice_savings'] },
+    )
     expect(widened.status).toBe(400)
-    const moreFields = await consent(holder.issuer, await pushRequest(r), { fields: ['amount', 'counterparty'] })
+    const moreFields = await consent(holder.issuer, await pushRequest(r), {
+      fields: ['amount', 'counterparty'],
+    })
     expect(moreFields.status).toBe(400)
   })
 })

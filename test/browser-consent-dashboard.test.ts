@@ -1,12 +1,19 @@
 import { mkdirSync } from 'node:fs'
-import { type Server, createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
 import { memoryStore } from '@consentry/server'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { hasChromium, launchChromium } from './helpers/chromium.ts'
-import { HISTORY_DETAIL, type Recipient, exchange, pushRequest, registerRecipient, resourceGet } from './helpers/recipient.ts'
+import {
+  exchange,
+  HISTORY_DETAIL,
+  pushRequest,
+  type Recipient,
+  registerRecipient,
+  resourceGet,
+} from './helpers/recipient.ts'
 
 const SHOTS = 'test/artifacts/screenshots'
 let holder: HarborPay
@@ -20,14 +27,22 @@ let callbacks: string[] = []
 describe.skipIf(!hasChromium)('the account holder in a real browser (Chromium)', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true })
-    holder = await startHarborPay({ store: memoryStore(), port: 0, publicHost: '127.0.0.1', maintenance: false })
+    holder = await startHarborPay({
+      store: memoryStore(),
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+    })
     callbackServer = createServer((req, res) => {
       if (req.url?.startsWith('/callback')) callbacks.push(new URL(req.url, 'http://127.0.0.1').href)
       res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Back at Beacon Lending</h1>')
     })
     await new Promise<void>((ok) => callbackServer.listen(0, '127.0.0.1', ok))
     const port = (callbackServer.address() as AddressInfo).port
-    r = await registerRecipient(holder.issuer, { name: 'Beacon Lending', redirectUri: `http://127.0.0.1:${port}/callback` })
+    r = await registerRecipient(holder.issuer, {
+      name: 'Beacon Lending',
+      redirectUri: `http://127.0.0.1:${port}/callback`,
+    })
     browser = await launchChromium()
   })
   afterAll(async () => {
@@ -70,10 +85,16 @@ describe.skipIf(!hasChromium)('the account holder in a real browser (Chromium)',
   it('consents with the keyboard only, then reads, and the grant shows the narrowed choice', async () => {
     const page = await browser.newPage()
     const { tokens, DPoP } = await consentInBrowser(page, { keyboard: true, screenshot: 'consent-page.png' })
-    const granted = (tokens as unknown as { authorization_details: Array<{ accounts: string[]; fields: string[] }> }).authorization_details[0]!
+    const granted = (
+      tokens as unknown as { authorization_details: Array<{ accounts: string[]; fields: string[] }> }
+    ).authorization_details[0]!
     expect(granted.accounts).toEqual(['acc_alice_wallet'])
     expect(granted.fields).not.toContain('description')
-    const res = await resourceGet(tokens.access_token, `${holder.issuer}/api/accounts/acc_alice_wallet/transactions?limit=3`, DPoP)
+    const res = await resourceGet(
+      tokens.access_token,
+      `${holder.issuer}/api/accounts/acc_alice_wallet/transactions?limit=3`,
+      DPoP,
+    )
     expect(res.status).toBe(200)
     await page.close()
   })

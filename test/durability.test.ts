@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
 import { verifyAuditExport } from '@consentry/core'
 import { exportAuditTrail } from '@consentry/server'
 import { pgliteStore } from '@consentry/store-postgres'
+import { afterAll, describe, expect, it } from 'vitest'
 import { HISTORY_DETAIL, insecure, link, oauth, registerRecipient, resourceGet } from './helpers/recipient.ts'
 
 /**
@@ -32,10 +32,19 @@ async function freePort(): Promise<number> {
 
 /** Start the demo holder (its real entry point) and wait until it says it is running. */
 async function startDemo(port: number): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/payment-provider/src/main.ts'], {
-    env: { ...process.env, PORT: String(port), CONSENTRY_DATA_DIR: dir, HARBOR_PAY_ISSUER: `http://127.0.0.1:${port}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const proc = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', 'examples/payment-provider/src/main.ts'],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        CONSENTRY_DATA_DIR: dir,
+        HARBOR_PAY_ISSUER: `http://127.0.0.1:${port}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
   await new Promise<void>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
@@ -57,43 +66,51 @@ async function kill(proc: ChildProcess) {
 }
 
 describe('durability of the embedded store', () => {
-  it('keeps grants, revocations and a verifiable audit trail across SIGKILL', { timeout: 120_000 }, async () => {
-    const port = await freePort()
-    const issuer = `http://127.0.0.1:${port}`
-    child = await startDemo(port)
-    const r = await registerRecipient(issuer)
-    const kept = await link(issuer, r, [HISTORY_DETAIL])
-    const ended = await link(issuer, r, [HISTORY_DETAIL])
-    const keptGrant = (kept.tokens as unknown as { grant_id: string }).grant_id
-    const endedGrant = (ended.tokens as unknown as { grant_id: string }).grant_id
-    expect((await resourceGet(kept.tokens.access_token, `${issuer}/api/accounts`, kept.DPoP)).status).toBe(200)
-    await oauth.processRevocationResponse(await oauth.revocationRequest(r.as, r.client, r.auth, ended.tokens.refresh_token!, insecure))
-    const jwks = await (await fetch(`${issuer}/jwks`)).json()
-    await kill(child) // no shutdown hook runs: only what was committed survives
+  it(
+    'keeps grants, revocations and a verifiable audit trail across SIGKILL',
+    { timeout: 120_000 },
+    async () => {
+      const port = await freePort()
+      const issuer = `http://127.0.0.1:${port}`
+      child = await startDemo(port)
+      const r = await registerRecipient(issuer)
+      const kept = await link(issuer, r, [HISTORY_DETAIL])
+      const ended = await link(issuer, r, [HISTORY_DETAIL])
+      const keptGrant = (kept.tokens as unknown as { grant_id: string }).grant_id
+      const endedGrant = (ended.tokens as unknown as { grant_id: string }).grant_id
+      expect((await resourceGet(kept.tokens.access_token, `${issuer}/api/accounts`, kept.DPoP)).status).toBe(
+        200,
+      )
+      await oauth.processRevocationResponse(
+        await oauth.revocationRequest(r.as, r.client, r.auth, ended.tokens.refresh_token!, insecure),
+      )
+      const jwks = await (await fetch(`${issuer}/jwks`)).json()
+      await kill(child) // no shutdown hook runs: only what was committed survives
 
-    child = await startDemo(port)
-    // The same signing key, the same active grant: the unexpired access token still reads.
-    expect(await (await fetch(`${issuer}/jwks`)).json()).toEqual(jwks)
-    const read = await resourceGet(kept.tokens.access_token, `${issuer}/api/accounts`, kept.DPoP)
-    expect(read.status).toBe(200)
-    // The revoked grant stays revoked.
-    const refused = await resourceGet(ended.tokens.access_token, `${issuer}/api/accounts`, ended.DPoP)
-    expect(refused.status).toBe(401)
-    await kill(child)
-    child = undefined
+      child = await startDemo(port)
+      // The same signing key, the same active grant: the unexpired access token still reads.
+      expect(await (await fetch(`${issuer}/jwks`)).json()).toEqual(jwks)
+      const read = await resourceGet(kept.tokens.access_token, `${issuer}/api/accounts`, kept.DPoP)
+      expect(read.status).toBe(200)
+      // The revoked grant stays revoked.
+      const refused = await resourceGet(ended.tokens.access_token, `${issuer}/api/accounts`, ended.DPoP)
+      expect(refused.status).toBe(401)
+      await kill(child)
+      child = undefined
 
-    // Open the directory offline and verify the whole trail.
-    const store = await pgliteStore({ dataDir: dir })
-    const grant = await store.getGrant(endedGrant)
-    expect(grant?.status).toBe('revoked')
-    expect((await store.getGrant(keptGrant))?.status).toBe('active')
-    const lines: string[] = []
-    for await (const line of exportAuditTrail({ store, logId: issuer })) lines.push(line)
-    await store.close()
-    const report = await verifyAuditExport(lines, { keys: jwks })
-    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([])
-    const types = lines.slice(1).map((l) => JSON.parse(l).type)
-    expect(types).toEqual(expect.arrayContaining(['grant.approved', 'data.read', 'grant.revoked']))
-    expect(types.filter((t) => t === 'data.read')).toHaveLength(2)
-  })
+      // Open the directory offline and verify the whole trail.
+      const store = await pgliteStore({ dataDir: dir })
+      const grant = await store.getGrant(endedGrant)
+      expect(grant?.status).toBe('revoked')
+      expect((await store.getGrant(keptGrant))?.status).toBe('active')
+      const lines: string[] = []
+      for await (const line of exportAuditTrail({ store, logId: issuer })) lines.push(line)
+      await store.close()
+      const report = await verifyAuditExport(lines, { keys: jwks })
+      expect(report.problems.filter((p) => p.severity === 'error')).toEqual([])
+      const types = lines.slice(1).map((l) => JSON.parse(l).type)
+      expect(types).toEqual(expect.arrayContaining(['grant.approved', 'data.read', 'grant.revoked']))
+      expect(types.filter((t) => t === 'data.read')).toHaveLength(2)
+    },
+  )
 })

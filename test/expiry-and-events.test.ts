@@ -1,10 +1,17 @@
-import { type Server, createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { GRANT_ENDED_EVENT, memoryStore } from '@consentry/server'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GRANT_ENDED_EVENT, memoryStore } from '@consentry/server'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
-import { HISTORY_DETAIL, type Recipient, link, oauth, registerRecipient, resourceGet } from './helpers/recipient.ts'
+import {
+  HISTORY_DETAIL,
+  link,
+  oauth,
+  type Recipient,
+  registerRecipient,
+  resourceGet,
+} from './helpers/recipient.ts'
 
 /** A recipient's webhook endpoint over real HTTP that fails the first `failFirst` deliveries. */
 let hook: Server
@@ -28,7 +35,11 @@ async function until<T>(check: () => T | undefined | Promise<T | undefined>, wha
 beforeAll(async () => {
   hook = createServer((req, res) => {
     let body = ''
-    req.on('data', (d) => (body += d)).on('end', () => {
+    req.setEncoding('utf8')
+    req.on('data', (d: string) => {
+      body += d
+    })
+    req.on('end', () => {
       if (failFirst > 0) {
         failFirst--
         return res.writeHead(503).end()
@@ -45,7 +56,9 @@ beforeAll(async () => {
     maintenance: false,
     overrides: { now, webhookRetryDelaysMs: [20, 20, 20] },
   })
-  r = await registerRecipient(holder.issuer, { webhookUri: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/events` })
+  r = await registerRecipient(holder.issuer, {
+    webhookUri: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/events`,
+  })
 })
 afterAll(async () => {
   await holder?.close()
@@ -54,9 +67,18 @@ afterAll(async () => {
 
 async function verifyEvent(set: string) {
   const jwks = createLocalJWKSet(holder.server.jwks() as never)
-  const { payload, protectedHeader } = await jwtVerify(set, jwks, { issuer: holder.issuer, audience: r.client.client_id, currentDate: new Date(now()) })
+  const { payload, protectedHeader } = await jwtVerify(set, jwks, {
+    issuer: holder.issuer,
+    audience: r.client.client_id,
+    currentDate: new Date(now()),
+  })
   expect(protectedHeader.typ).toBe('secevent+jwt')
-  return (payload.events as Record<string, { grant_id: string; status: string; reason: string; consent_receipt: string }>)[GRANT_ENDED_EVENT]!
+  return (
+    payload.events as Record<
+      string,
+      { grant_id: string; status: string; reason: string; consent_receipt: string }
+    >
+  )[GRANT_ENDED_EVENT]!
 }
 
 describe('grants end on their own, and recipients are told', () => {
@@ -65,13 +87,25 @@ describe('grants end on their own, and recipients are told', () => {
     failFirst = 2
     const { tokens } = await link(holder.issuer, r, [HISTORY_DETAIL])
     const grantId = (tokens as unknown as { grant_id: string }).grant_id
-    await oauth.processRevocationResponse(await oauth.revocationRequest(r.as, r.client, r.auth, tokens.refresh_token!, { [oauth.allowInsecureRequests]: true }))
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(r.as, r.client, r.auth, tokens.refresh_token!, {
+        [oauth.allowInsecureRequests]: true,
+      }),
+    )
     const set = await until(() => received[0], 'the event')
     const event = await verifyEvent(set)
     expect(event).toMatchObject({ grant_id: grantId, status: 'revoked', reason: 'revoked_by_client' })
-    const { payload: receipt } = await jwtVerify(event.consent_receipt, createLocalJWKSet(holder.server.jwks() as never), { currentDate: new Date(now()) })
+    const { payload: receipt } = await jwtVerify(
+      event.consent_receipt,
+      createLocalJWKSet(holder.server.jwks() as never),
+      { currentDate: new Date(now()) },
+    )
     expect(receipt).toMatchObject({ grant_id: grantId, status: 'revoked', ended_reason: 'revoked_by_client' })
-    await until(async () => ((await holder.server.audit.list({ grantId, types: ['webhook.delivered'] })).length ? true : undefined), 'the delivery to be audited')
+    await until(
+      async () =>
+        (await holder.server.audit.list({ grantId, types: ['webhook.delivered'] })).length ? true : undefined,
+      'the delivery to be audited',
+    )
     const log = await holder.server.audit.list({ grantId, types: ['webhook.failed', 'webhook.delivered'] })
     expect(log.map((e) => e.type)).toEqual(['webhook.failed', 'webhook.failed', 'webhook.delivered'])
   })
@@ -87,7 +121,10 @@ describe('grants end on their own, and recipients are told', () => {
     const res = await resourceGet(tokens.access_token, `${holder.issuer}/api/accounts`, DPoP)
     expect(res.status).toBe(401) // the access token itself expired too; either way, refused
     await holder.server.maintain()
-    expect(await holder.server.store.getGrant(grantId)).toMatchObject({ status: 'expired', endedReason: 'lifetime_elapsed' })
+    expect(await holder.server.store.getGrant(grantId)).toMatchObject({
+      status: 'expired',
+      endedReason: 'lifetime_elapsed',
+    })
     const event = await verifyEvent(await until(() => received.find(Boolean), 'the expiry event'))
     expect(event).toMatchObject({ grant_id: grantId, status: 'expired' })
     expect((await holder.server.audit.list({ grantId, types: ['grant.expired'] })).length).toBe(1)

@@ -1,17 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import pg from 'pg'
 import { verifyAuditExport } from '@consentry/core'
-import { postgresStore } from '@consentry/store-postgres'
 import type { Store } from '@consentry/server'
+import { postgresStore } from '@consentry/store-postgres'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
-import { HISTORY_DETAIL, type Recipient, consent, insecure, oauth, pushRequest, registerRecipient, resourceGet } from './helpers/recipient.ts'
+import {
+  consent,
+  HISTORY_DETAIL,
+  insecure,
+  oauth,
+  pushRequest,
+  type Recipient,
+  registerRecipient,
+  resourceGet,
+} from './helpers/recipient.ts'
 
 /**
  * Two server instances on two ports, one PostgreSQL, one public issuer (as behind a load balancer).
  * Requests are steered to instance B by rewriting the port just before they leave: everything the
  * client signs (DPoP htu, assertion aud) still names the public issuer.
  */
-const url = process.env.CONSENTRY_TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const url =
+  process.env.CONSENTRY_TEST_DATABASE_URL ??
+  process.env.DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test'
 const schema = `consentry_multi_${process.pid}_${Date.now().toString(36)}`
 const PRESENT = { 'x-fapi-customer-ip-address': '203.0.113.9' }
 
@@ -29,7 +41,10 @@ const viaB = (input: string, init: oauth.CustomFetchOptions<string, unknown> | R
 const onB = { ...insecure, [oauth.customFetch]: viaB }
 
 beforeAll(async () => {
-  stores = [await postgresStore({ connectionString: url, schema }), await postgresStore({ connectionString: url, schema })]
+  stores = [
+    await postgresStore({ connectionString: url, schema }),
+    await postgresStore({ connectionString: url, schema }),
+  ]
   a = await startHarborPay({ store: stores[0]!, port: 0, publicHost: '127.0.0.1', maintenance: false })
   b = await startHarborPay({ store: stores[1]!, port: 0, issuer: a.issuer, maintenance: false })
   r = await registerRecipient(a.issuer)
@@ -50,7 +65,11 @@ async function linkAcrossInstances() {
   const answer = await consent(a.issuer, pending, { accounts: ['acc_alice_wallet'] })
   const params = oauth.validateAuthResponse(r.as, r.client, new URL(answer.location!), pending.state)
   const DPoP = oauth.DPoP(r.client, pending.dpopKeys)
-  const send = () => oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, pending.verifier, { DPoP, ...onB })
+  const send = () =>
+    oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, pending.verifier, {
+      DPoP,
+      ...onB,
+    })
   let tokens: oauth.TokenEndpointResponse
   try {
     tokens = await oauth.processAuthorizationCodeResponse(r.as, r.client, await send())
@@ -64,7 +83,14 @@ async function linkAcrossInstances() {
 async function readOnB(token: string, path: string, DPoP: oauth.DPoPHandle) {
   const send = async () => {
     try {
-      return await oauth.protectedResourceRequest(token, 'GET', new URL(`${a.issuer}/api${path}`), new Headers(PRESENT), null, { DPoP, ...onB })
+      return await oauth.protectedResourceRequest(
+        token,
+        'GET',
+        new URL(`${a.issuer}/api${path}`),
+        new Headers(PRESENT),
+        null,
+        { DPoP, ...onB },
+      )
     } catch (e) {
       if (e instanceof oauth.WWWAuthenticateChallengeError) return e.response
       throw e
@@ -79,7 +105,9 @@ describe('two instances, one PostgreSQL', () => {
     const { tokens, DPoP } = await linkAcrossInstances()
     expect((await readOnB(tokens.access_token, '/accounts', DPoP)).status).toBe(200)
     // Revoke through A.
-    await oauth.processRevocationResponse(await oauth.revocationRequest(r.as, r.client, r.auth, tokens.refresh_token!, insecure))
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(r.as, r.client, r.auth, tokens.refresh_token!, insecure),
+    )
     const after = await readOnB(tokens.access_token, '/accounts/acc_alice_wallet/transactions', DPoP)
     expect(after.status).toBe(401)
     expect(after.headers.get('www-authenticate')).toContain('invalid_token')
@@ -94,7 +122,14 @@ describe('two instances, one PostgreSQL', () => {
       signed = new Request(input, init as RequestInit)
       return new Response(null, { status: 204 })
     }
-    await oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL(`${a.issuer}/api/accounts`), new Headers(PRESENT), null, { DPoP, ...insecure, [oauth.customFetch]: keep })
+    await oauth.protectedResourceRequest(
+      tokens.access_token,
+      'GET',
+      new URL(`${a.issuer}/api/accounts`),
+      new Headers(PRESENT),
+      null,
+      { DPoP, ...insecure, [oauth.customFetch]: keep },
+    )
     const onA = await fetch(signed!.url, { headers: signed!.headers })
     expect(onA.status).toBe(200)
     const replayOnB = await viaB(signed!.url, { headers: signed!.headers })

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore } from '@consentry/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { createDemoData } from '../examples/payment-provider/src/data.ts'
-import { type Recipient, insecure, link, oauth, registerRecipient, resourceGet } from './helpers/recipient.ts'
+import { insecure, link, oauth, type Recipient, registerRecipient, resourceGet } from './helpers/recipient.ts'
 
 const TODAY = '2026-11-20'
 const DAY = 86_400_000
@@ -25,7 +25,14 @@ const now = () => Date.parse(`${TODAY}T12:00:00Z`) + (Date.now() - started)
 const started = Date.now()
 
 beforeAll(async () => {
-  holder = await startHarborPay({ store: memoryStore(), port: 0, publicHost: '127.0.0.1', today: TODAY, maintenance: false, overrides: { now } })
+  holder = await startHarborPay({
+    store: memoryStore(),
+    port: 0,
+    publicHost: '127.0.0.1',
+    today: TODAY,
+    maintenance: false,
+    overrides: { now },
+  })
   r = await registerRecipient(holder.issuer)
   // oauth4webapi signs proofs and assertions with its own clock: tell it the server's offset.
   r.client[oauth.clockSkew] = Math.round((now() - Date.now()) / 1000)
@@ -37,7 +44,12 @@ const api = (path: string) => `${holder.issuer}/api${path}`
 async function consented() {
   // alice ticks only her wallet (of the two asked) and keeps the fields offered (no description).
   const l = await link(holder.issuer, r, [NO_DESCRIPTION], { accounts: ['acc_alice_wallet'] })
-  return { token: l.tokens.access_token, DPoP: l.DPoP, grantId: (l.tokens as unknown as { grant_id: string }).grant_id, refresh: l.tokens.refresh_token! }
+  return {
+    token: l.tokens.access_token,
+    DPoP: l.DPoP,
+    grantId: (l.tokens as unknown as { grant_id: string }).grant_id,
+    refresh: l.tokens.refresh_token!,
+  }
 }
 
 describe('the transaction-history API enforces the consent', () => {
@@ -49,7 +61,12 @@ describe('the transaction-history API enforces the consent', () => {
     expect(list.map((a: { id: string }) => a.id)).toEqual(['acc_alice_wallet'])
     expect(list[0].balance).toBeUndefined() // balances were not asked
 
-    const page = await resourceGet(g.token, api('/accounts/acc_alice_wallet/transactions?from=2020-01-01&to=2030-01-01&limit=500'), g.DPoP, PRESENT)
+    const page = await resourceGet(
+      g.token,
+      api('/accounts/acc_alice_wallet/transactions?from=2020-01-01&to=2030-01-01&limit=500'),
+      g.DPoP,
+      PRESENT,
+    )
     expect(page.status).toBe(200)
     const body = await page.json()
     const from = new Date(Date.parse(`${TODAY}T00:00:00Z`) - 89 * DAY).toISOString().slice(0, 10)
@@ -58,7 +75,15 @@ describe('the transaction-history API enforces the consent', () => {
     for (const t of body.data) {
       expect(t.account_id).toBe('acc_alice_wallet')
       expect(t.booked_at.slice(0, 10) >= from && t.booked_at.slice(0, 10) <= TODAY).toBe(true)
-      expect(Object.keys(t).sort()).toEqual(['account_id', 'amount', 'booked_at', 'category', 'counterparty', 'currency', 'id'])
+      expect(Object.keys(t).sort()).toEqual([
+        'account_id',
+        'amount',
+        'booked_at',
+        'category',
+        'counterparty',
+        'currency',
+        'id',
+      ])
     }
   })
 
@@ -74,9 +99,19 @@ describe('the transaction-history API enforces the consent', () => {
 
   it('refuses a period wholly outside the consent and clamps one that overlaps', async () => {
     const g = await consented()
-    const outside = await resourceGet(g.token, api('/accounts/acc_alice_wallet/transactions?from=2025-01-01&to=2025-02-01'), g.DPoP, PRESENT)
+    const outside = await resourceGet(
+      g.token,
+      api('/accounts/acc_alice_wallet/transactions?from=2025-01-01&to=2025-02-01'),
+      g.DPoP,
+      PRESENT,
+    )
     expect(outside.status).toBe(403)
-    const overlap = await resourceGet(g.token, api(`/accounts/acc_alice_wallet/transactions?from=2024-01-01&to=${TODAY}&limit=1`), g.DPoP, PRESENT)
+    const overlap = await resourceGet(
+      g.token,
+      api(`/accounts/acc_alice_wallet/transactions?from=2024-01-01&to=${TODAY}&limit=1`),
+      g.DPoP,
+      PRESENT,
+    )
     expect((await overlap.json()).period.from).not.toBe('2024-01-01')
   })
 
@@ -93,12 +128,20 @@ describe('the transaction-history API enforces the consent', () => {
       seen.push(...body.data)
       pages++
       if (!body.next_cursor) break
-      url = api(`/accounts/acc_alice_wallet/transactions?limit=7&cursor=${encodeURIComponent(body.next_cursor)}`)
+      url = api(
+        `/accounts/acc_alice_wallet/transactions?limit=7&cursor=${encodeURIComponent(body.next_cursor)}`,
+      )
     }
     expect(pages).toBeGreaterThan(3)
     // Ground truth straight from the holder's data, for the same 90 days.
     const from = new Date(Date.parse(`${TODAY}T00:00:00Z`) - 89 * DAY).toISOString().slice(0, 10)
-    const truth = await createDemoData({ today: TODAY }).dataSource.listTransactions({ subject: 'alice', accountId: 'acc_alice_wallet', from, to: TODAY, limit: 100_000 })
+    const truth = await createDemoData({ today: TODAY }).dataSource.listTransactions({
+      subject: 'alice',
+      accountId: 'acc_alice_wallet',
+      from,
+      to: TODAY,
+      limit: 100_000,
+    })
     expect(seen.map((t) => t.id)).toEqual(truth.map((t) => t.id))
     expect(new Set(seen.map((t) => t.id)).size).toBe(seen.length)
     const events = await holder.server.audit.list({ grantId: g.grantId, types: ['data.read'] })
@@ -109,12 +152,19 @@ describe('the transaction-history API enforces the consent', () => {
 
   it('rejects a forged or altered cursor with 400', async () => {
     const g = await consented()
-    const first = await (await resourceGet(g.token, api('/accounts/acc_alice_wallet/transactions?limit=2'), g.DPoP, PRESENT)).json()
+    const first = await (
+      await resourceGet(g.token, api('/accounts/acc_alice_wallet/transactions?limit=2'), g.DPoP, PRESENT)
+    ).json()
     const cursor: string = first.next_cursor
     const [body, mac] = cursor.split('.')
     const altered = `${body!.slice(0, -2)}${body!.slice(-2) === 'AA' ? 'AB' : 'AA'}.${mac}`
     for (const bad of [altered, `${body}.${'x'.repeat(mac!.length)}`, 'garbage', `${cursor}.x`]) {
-      const res = await resourceGet(g.token, api(`/accounts/acc_alice_wallet/transactions?cursor=${encodeURIComponent(bad)}`), g.DPoP, PRESENT)
+      const res = await resourceGet(
+        g.token,
+        api(`/accounts/acc_alice_wallet/transactions?cursor=${encodeURIComponent(bad)}`),
+        g.DPoP,
+        PRESENT,
+      )
       expect(res.status).toBe(400)
       expect((await res.json()).code).toBe('invalid_cursor')
     }
@@ -131,13 +181,18 @@ describe('the transaction-history API enforces the consent', () => {
     expect(retry).toBeLessThanOrEqual(86_400)
     expect((await fifth.json()).code).toBe('read_limit_exceeded')
     // The person being present is not an unattended read.
-    expect((await resourceGet(g.token, api('/accounts/acc_alice_wallet/transactions?limit=1'), g.DPoP, PRESENT)).status).toBe(200)
+    expect(
+      (await resourceGet(g.token, api('/accounts/acc_alice_wallet/transactions?limit=1'), g.DPoP, PRESENT))
+        .status,
+    ).toBe(200)
   })
 
   it('stops a revoked grant on the very next request, while the access token is still unexpired', async () => {
     const g = await consented()
     expect((await resourceGet(g.token, api('/accounts'), g.DPoP)).status).toBe(200)
-    await oauth.processRevocationResponse(await oauth.revocationRequest(r.as, r.client, r.auth, g.refresh, insecure))
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(r.as, r.client, r.auth, g.refresh, insecure),
+    )
     const after = await resourceGet(g.token, api('/accounts'), g.DPoP)
     expect(after.status).toBe(401)
     expect(after.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/)
@@ -148,12 +203,18 @@ describe('the transaction-history API enforces the consent', () => {
     const keys = await oauth.generateKeyPair('ES256')
     const DPoP = oauth.DPoP(r.client, keys)
     const params = new URLSearchParams({ scope: 'grant_management_revoke' })
-    let tokenRes = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, { DPoP, ...insecure })
+    let tokenRes = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, {
+      DPoP,
+      ...insecure,
+    })
     let mgmt: oauth.TokenEndpointResponse
     try {
       mgmt = await oauth.processClientCredentialsResponse(r.as, r.client, tokenRes)
     } catch {
-      tokenRes = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, { DPoP, ...insecure })
+      tokenRes = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, {
+        DPoP,
+        ...insecure,
+      })
       mgmt = await oauth.processClientCredentialsResponse(r.as, r.client, tokenRes)
     }
     const del = await resourceDelete(mgmt.access_token, `${holder.issuer}/grants/${g.grantId}`, DPoP)
@@ -166,7 +227,10 @@ describe('the transaction-history API enforces the consent', () => {
 async function resourceDelete(token: string, url: string, DPoP: oauth.DPoPHandle) {
   const send = async () => {
     try {
-      return await oauth.protectedResourceRequest(token, 'DELETE', new URL(url), new Headers(), null, { DPoP, ...insecure })
+      return await oauth.protectedResourceRequest(token, 'DELETE', new URL(url), new Headers(), null, {
+        DPoP,
+        ...insecure,
+      })
     } catch (e) {
       if (e instanceof oauth.WWWAuthenticateChallengeError) return e.response
       throw e

@@ -604,7 +604,12 @@ export function describeStoreConformance(
       })
       it('lets exactly one of 20 concurrent checkpoints on the same head win', async () => {
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.saveCheckpoint({ size: 10 + i, head: 'b'.repeat(64), createdAt: T, jws: `h.c${i}.s` }, null)),
+          Array.from({ length: 20 }, (_, i) =>
+            store.saveCheckpoint(
+              { size: 10 + i, head: 'b'.repeat(64), createdAt: T, jws: `h.c${i}.s` },
+              null,
+            ),
+          ),
         )
         expect(results.filter(Boolean)).toHaveLength(1)
         expect(await store.listCheckpoints()).toHaveLength(1)

@@ -8,7 +8,12 @@ export class FormBrowser {
 
   private cookieHeader(url: URL): string {
     return [...this.jar.entries()]
-      .filter(([, c]) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
+      .filter(
+        ([, c]) =>
+          url.pathname === c.path ||
+          url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) ||
+          c.path === '/',
+      )
       .map(([k, c]) => `${k}=${c.value}`)
       .join('; ')
   }
@@ -27,7 +32,10 @@ export class FormBrowser {
     }
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string | string[]> } = {}): Promise<Response> {
+  async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string | string[]> } = {},
+  ): Promise<Response> {
     const u = new URL(url)
     const headers: Record<string, string> = { cookie: this.cookieHeader(u) }
     let body: string | undefined
@@ -37,13 +45,22 @@ export class FormBrowser {
       body = p.toString()
       headers['content-type'] = 'application/x-www-form-urlencoded'
     }
-    const res = await fetch(u, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' })
+    const res = await fetch(u, {
+      method: init.method ?? (body ? 'POST' : 'GET'),
+      headers,
+      body,
+      redirect: 'manual',
+    })
     this.remember(res)
     return res
   }
 
   /** GET `url` and follow redirects while they stay under `origin`; returns the last response and its URL. */
-  async follow(url: string, origin: string, init: { method?: string; form?: Record<string, string | string[]> } = {}) {
+  async follow(
+    url: string,
+    origin: string,
+    init: { method?: string; form?: Record<string, string | string[]> } = {},
+  ) {
     let res = await this.request(url, init)
     let current = url
     for (let hops = 0; hops < 10 && res.status >= 300 && res.status < 400; hops++) {
@@ -58,9 +75,16 @@ export class FormBrowser {
 
 /** The value of a hidden input in a page. */
 export function hiddenInput(html: string, name: string): string {
-  const m = new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(html) ?? new RegExp(`<input[^>]*value="([^"]*)"[^>]*name="${name}"`).exec(html)
+  const m =
+    new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(html) ??
+    new RegExp(`<input[^>]*value="([^"]*)"[^>]*name="${name}"`).exec(html)
   if (!m) throw new Error(`no hidden input ${name} in page`)
-  return m[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>')
+  return m[1]!
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
 }
 
 /** The action of the first form in a page. */

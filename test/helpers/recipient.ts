@@ -1,5 +1,5 @@
-import * as oauth from 'oauth4webapi'
 import { type CryptoKey, exportJWK, generateKeyPair } from 'jose'
+import * as oauth from 'oauth4webapi'
 import { FormBrowser, formAction, hiddenInput } from './browser.ts'
 
 export const INITIAL_ACCESS_TOKEN = 'demo-initial-access-token'
@@ -21,7 +21,10 @@ export async function discover(issuer: string): Promise<oauth.AuthorizationServe
   return oauth.processDiscoveryResponse(new URL(issuer), res)
 }
 
-export async function registerRecipient(issuer: string, opts: { redirectUri?: string; webhookUri?: string; alg?: 'ES256' | 'PS256' | 'EdDSA'; name?: string } = {}): Promise<Recipient> {
+export async function registerRecipient(
+  issuer: string,
+  opts: { redirectUri?: string; webhookUri?: string; alg?: 'ES256' | 'PS256' | 'EdDSA'; name?: string } = {},
+): Promise<Recipient> {
   const as = await discover(issuer)
   const alg = opts.alg ?? 'ES256'
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
@@ -68,7 +71,11 @@ export interface PendingLink {
 }
 
 /** PAR with PKCE S256 and dpop_jkt; returns the authorization URL to visit. */
-export async function pushRequest(r: Recipient, details: unknown[] = [HISTORY_DETAIL], extra: Record<string, string> = {}): Promise<PendingLink> {
+export async function pushRequest(
+  r: Recipient,
+  details: unknown[] = [HISTORY_DETAIL],
+  extra: Record<string, string> = {},
+): Promise<PendingLink> {
   const verifier = oauth.generateRandomCodeVerifier()
   const state = oauth.generateRandomState()
   const dpopKeys = await oauth.generateKeyPair('ES256', { extractable: true })
@@ -108,19 +115,34 @@ export interface ConsentChoice {
  * Play the account holder over real HTTP: open the authorization URL, sign in on the login form,
  * submit the consent form. Returns the URL the browser was sent back to (the recipient's callback).
  */
-export async function consent(issuer: string, link: PendingLink, choice: ConsentChoice = {}, browser = new FormBrowser()) {
+export async function consent(
+  issuer: string,
+  link: PendingLink,
+  choice: ConsentChoice = {},
+  browser = new FormBrowser(),
+) {
   let { res, url } = await browser.follow(link.url, issuer)
   let page = await res.text()
   if (url.includes('/login')) {
     ;({ res, url } = await browser.follow(formAction(page, url), issuer, {
-      form: { csrf: hiddenInput(page, 'csrf'), username: choice.username ?? 'alice', password: choice.password ?? 'alice' },
+      form: {
+        csrf: hiddenInput(page, 'csrf'),
+        username: choice.username ?? 'alice',
+        password: choice.password ?? 'alice',
+      },
     }))
     page = await res.text()
   }
   if (res.status !== 200) throw new Error(`consent page: ${res.status} ${page.slice(0, 300)}`)
-  const accounts = choice.accounts ?? [...page.matchAll(/name="account"[^>]*value="([^"]+)"/g)].map((m) => m[1]!)
+  const accounts =
+    choice.accounts ?? [...page.matchAll(/name="account"[^>]*value="([^"]+)"/g)].map((m) => m[1]!)
   const fields = choice.fields ?? [...page.matchAll(/name="field"[^>]*value="([^"]+)"/g)].map((m) => m[1]!)
-  const form: Record<string, string | string[]> = { csrf: hiddenInput(page, 'csrf'), decision: choice.decision ?? 'allow', account: accounts, field: fields }
+  const form: Record<string, string | string[]> = {
+    csrf: hiddenInput(page, 'csrf'),
+    decision: choice.decision ?? 'allow',
+    account: accounts,
+    field: fields,
+  }
   if (choice.balances !== false && page.includes('value="balances"')) form.datatype = 'balances'
   const answer = await browser.request(formAction(page, url), { form })
   return { status: answer.status, location: answer.headers.get('location'), page, browser }
@@ -130,7 +152,11 @@ export async function consent(issuer: string, link: PendingLink, choice: Consent
 export async function exchange(r: Recipient, link: PendingLink, callback: string) {
   const params = oauth.validateAuthResponse(r.as, r.client, new URL(callback), link.state)
   const DPoP = oauth.DPoP(r.client, link.dpopKeys)
-  const attempt = () => oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, link.verifier, { DPoP, ...insecure })
+  const attempt = () =>
+    oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, link.verifier, {
+      DPoP,
+      ...insecure,
+    })
   let res = await attempt()
   try {
     return { tokens: await oauth.processAuthorizationCodeResponse(r.as, r.client, res), DPoP }
@@ -142,7 +168,12 @@ export async function exchange(r: Recipient, link: PendingLink, callback: string
 }
 
 /** Full link: PAR → login → consent → code exchange. */
-export async function link(issuer: string, r: Recipient, details: unknown[] = [HISTORY_DETAIL], choice: ConsentChoice = {}) {
+export async function link(
+  issuer: string,
+  r: Recipient,
+  details: unknown[] = [HISTORY_DETAIL],
+  choice: ConsentChoice = {},
+) {
   const pending = await pushRequest(r, details)
   const answer = await consent(issuer, pending, choice)
   if (answer.status !== 303 || !answer.location) throw new Error(`consent answer ${answer.status}`)
@@ -154,10 +185,18 @@ export async function link(issuer: string, r: Recipient, details: unknown[] = [H
  * A resource request with DPoP and one nonce retry. oauth4webapi throws on 401 challenges; the test
  * wants the response itself, so the challenge error's response is returned.
  */
-export async function resourceGet(token: string, url: string, DPoP: oauth.DPoPHandle, headers: Record<string, string> = {}) {
+export async function resourceGet(
+  token: string,
+  url: string,
+  DPoP: oauth.DPoPHandle,
+  headers: Record<string, string> = {},
+) {
   const send = async (): Promise<Response> => {
     try {
-      return await oauth.protectedResourceRequest(token, 'GET', new URL(url), new Headers(headers), null, { DPoP, ...insecure })
+      return await oauth.protectedResourceRequest(token, 'GET', new URL(url), new Headers(headers), null, {
+        DPoP,
+        ...insecure,
+      })
     } catch (e) {
       if (e instanceof oauth.WWWAuthenticateChallengeError) return e.response
       throw e

@@ -3,12 +3,7 @@
  * deterministic transactions (seeded PRNG; the same `today` and `seed` always give the same data),
  * served through Consentry's `DataSource` interface.
  */
-import type {
-  DataSource,
-  HolderAccount,
-  HolderTransaction,
-  TransactionQuery,
-} from '@consentry/server'
+import type { DataSource, HolderAccount, HolderTransaction, TransactionQuery } from '@consentry/server'
 import { createUsers, type Users } from './users.ts'
 
 export interface DemoDataOptions {

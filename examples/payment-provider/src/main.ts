@@ -11,7 +11,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
     ? await postgresStore({ connectionString: env.DATABASE_URL })
     : await pgliteStore({ dataDir: env.CONSENTRY_DATA_DIR ?? '.consentry/harbor-pay' })
   const initialAccessToken = env.CONSENTRY_INITIAL_ACCESS_TOKEN ?? DEMO_INITIAL_ACCESS_TOKEN
-  const holder = await startHarborPay({ store, port, initialAccessToken, ...(env.HARBOR_PAY_ISSUER ? { issuer: env.HARBOR_PAY_ISSUER } : {}) })
+  const holder = await startHarborPay({
+    store,
+    port,
+    initialAccessToken,
+    ...(env.HARBOR_PAY_ISSUER ? { issuer: env.HARBOR_PAY_ISSUER } : {}),
+  })
   const demoToken = initialAccessToken === DEMO_INITIAL_ACCESS_TOKEN
   console.log(
     [
@@ -22,7 +27,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
       `  connected apps:   ${holder.issuer}/consents`,
       '  account holders:  alice / alice (wallet + savings), bob / bob (wallet)',
       `  registration:     POST ${holder.issuer}/register with "Authorization: Bearer ${demoToken ? initialAccessToken : '<CONSENTRY_INITIAL_ACCESS_TOKEN>'}"`,
-      demoToken ? '                    (a DEMO token: set CONSENTRY_INITIAL_ACCESS_TOKEN for anything real)' : '',
+      demoToken
+        ? '                    (a DEMO token: set CONSENTRY_INITIAL_ACCESS_TOKEN for anything real)'
+        : '',
       '',
     ]
       .filter((l) => l !== '')
@@ -37,5 +44,6 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { shutdown } = await main()
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void shutdown().then(() => process.exit(0)))
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => void shutdown().then(() => process.exit(0)))
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
 import type { HolderTransaction } from '@consentry/server'
+import { describe, expect, it } from 'vitest'
 import { createDemoData, formatAmount, mulberry32 } from '../src/data.ts'
 
 const TODAY = '2026-12-10'

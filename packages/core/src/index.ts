@@ -10,16 +10,17 @@
  * if (!result.success) throw new Error(result.error)
  * ```
  */
-export * from './errors.ts'
-export * from './details/common.ts'
-export * from './details/transaction-history.ts'
-export * from './details/registry.ts'
-export * from './grant.ts'
-export * from './client-metadata.ts'
-export * from './audit-event.ts'
-export * from './resource.ts'
-export * from './metadata.ts'
+
 export * from './audit/canonical.ts'
 export * from './audit/chain.ts'
 export * from './audit/checkpoint.ts'
 export * from './audit/verify.ts'
+export * from './audit-event.ts'
+export * from './client-metadata.ts'
+export * from './details/common.ts'
+export * from './details/registry.ts'
+export * from './details/transaction-history.ts'
+export * from './errors.ts'
+export * from './grant.ts'
+export * from './metadata.ts'
+export * from './resource.ts'

@@ -1,4 +1,4 @@
-import { type DetailType, builtInDetailTypes, isLoopbackHost } from '@consentry/core'
+import { builtInDetailTypes, type DetailType, isLoopbackHost } from '@consentry/core'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
 import type { DataSource } from './resource/data-source.ts'
@@ -128,13 +128,18 @@ const lifetimesSchema = z
     code: z.number().int().min(5).max(60),
     requestUri: z.number().int().min(5).max(599),
     interaction: z.number().int().min(60).max(3600),
-    maxGrant: z.number().int().min(60).max(10 * 366 * 86400),
+    maxGrant: z
+      .number()
+      .int()
+      .min(60)
+      .max(10 * 366 * 86400),
     session: z.number().int().min(60).max(86400),
   })
   .partial()
   .strict()
 
-export interface ResolvedConfig extends Omit<ConsentServerConfig, 'lifetimes' | 'purposes' | 'detailTypes' | 'theme'> {
+export interface ResolvedConfig
+  extends Omit<ConsentServerConfig, 'lifetimes' | 'purposes' | 'detailTypes' | 'theme'> {
   issuer: string
   lifetimes: Lifetimes
   purposes: Record<string, Purpose>
@@ -152,7 +157,8 @@ export interface ResolvedConfig extends Omit<ConsentServerConfig, 'lifetimes' | 
 
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
 export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
-  if (!config || typeof config !== 'object') throw new ConfigError('createConsentServer needs a configuration object')
+  if (!config || typeof config !== 'object')
+    throw new ConfigError('createConsentServer needs a configuration object')
   let issuerUrl: URL
   try {
     issuerUrl = new URL(config.issuer)
@@ -164,7 +170,10 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   if (issuerUrl.protocol !== 'https:' && !insecure) throw new ConfigError('issuer must be an https URL')
   if (insecure && !isLoopbackHost(issuerUrl.hostname) && !config.dangerouslyAllowInsecureIssuer)
     throw new ConfigError('issuer must be https (http is allowed on loopback hosts only)')
-  if (!config.store) throw new ConfigError('store is required (memoryStore() for tests, postgresStore() or pgliteStore() otherwise)')
+  if (!config.store)
+    throw new ConfigError(
+      'store is required (memoryStore() for tests, postgresStore() or pgliteStore() otherwise)',
+    )
   if (!config.dataSource) throw new ConfigError('dataSource is required')
   if (!config.accountHolders?.authenticate && !config.accountHolders?.verifyPassword)
     throw new ConfigError('accountHolders needs authenticate() or verifyPassword()')
@@ -174,7 +183,8 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   if (tokens.some((t) => typeof t !== 'string' || t.length < 16))
     throw new ConfigError('initialAccessToken must be at least 16 characters')
   const resourcePath = config.resourcePath ?? '/api'
-  if (!/^\/[a-z0-9/_-]*[a-z0-9_-]$/i.test(resourcePath)) throw new ConfigError('resourcePath must look like /api')
+  if (!/^\/[a-z0-9/_-]*[a-z0-9_-]$/i.test(resourcePath))
+    throw new ConfigError('resourcePath must look like /api')
   const theme = config.theme ?? { name: 'Consentry' }
   return {
     ...config,
@@ -188,7 +198,9 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     initialAccessTokens: tokens,
     now: config.now ?? Date.now,
     fetch: config.fetch ?? globalThis.fetch,
-    onError: config.onError ?? ((e) => console.error('[consentry] unexpected error:', e instanceof Error ? e.name : typeof e)),
+    onError:
+      config.onError ??
+      ((e) => console.error('[consentry] unexpected error:', e instanceof Error ? e.name : typeof e)),
     webhookRetryDelaysMs: config.webhookRetryDelaysMs ?? [1000, 5000, 30_000, 120_000, 600_000],
     secureCookies: !insecure,
   }

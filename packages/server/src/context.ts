@@ -1,7 +1,7 @@
 import type { AuditEventInput } from '@consentry/core'
 import { base64url } from 'jose'
 import type { ResolvedConfig } from './config.ts'
-import { type SigningKey, loadSigningKey } from './keys.ts'
+import { loadSigningKey, type SigningKey } from './keys.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
 

@@ -21,7 +21,12 @@ export class OAuthError extends Error {
 export class ResourceAuthError extends Error {
   override readonly name = 'ResourceAuthError'
   constructor(
-    readonly code: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_request' | 'insufficient_scope',
+    readonly code:
+      | 'invalid_token'
+      | 'invalid_dpop_proof'
+      | 'use_dpop_nonce'
+      | 'invalid_request'
+      | 'insufficient_scope',
     readonly description: string,
     readonly status = code === 'invalid_request' ? 400 : code === 'insufficient_scope' ? 403 : 401,
     readonly headers: Record<string, string> = {},

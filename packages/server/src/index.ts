@@ -19,20 +19,23 @@
  * createServer(nodeListener(server.fetch)).listen(4000)
  * ```
  */
-export { createConsentServer, type ConsentServer } from './server.ts'
+
+export { nodeListener } from './adapters/node.ts'
+export { type AuditSigningKey, createCheckpoint, signCheckpoint } from './audit/checkpoint.ts'
+export { exportAuditTrail } from './audit/export.ts'
+export { type AuditTrail, type AuditTrailOptions, createAuditTrail } from './audit/trail.ts'
 export {
-  type ConsentServerConfig,
   type AccountHolders,
-  type Purpose,
-  type Theme,
+  type ConsentServerConfig,
+  DEFAULT_LIFETIMES,
+  DEFAULT_PURPOSES,
   type Lifetimes,
   type PrivateJwk,
-  DEFAULT_PURPOSES,
-  DEFAULT_LIFETIMES,
+  type Purpose,
+  type Theme,
 } from './config.ts'
-export { OAuthError, ResourceAuthError, ProblemError, ConfigError } from './errors.ts'
-export * from './store/store.ts'
-export { memoryStore } from './store/memory.ts'
+export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
+export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type {
   DataSource,
   HolderAccount,
@@ -40,8 +43,6 @@ export type {
   HolderTransaction,
   TransactionQuery,
 } from './resource/data-source.ts'
-export { nodeListener } from './adapters/node.ts'
-export { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit/trail.ts'
-export { type AuditSigningKey, createCheckpoint, signCheckpoint } from './audit/checkpoint.ts'
-export { exportAuditTrail } from './audit/export.ts'
-export { GRANT_ENDED_EVENT } from './grants/notify.ts'
+export { type ConsentServer, createConsentServer } from './server.ts'
+export { memoryStore } from './store/memory.ts'
+export * from './store/store.ts'

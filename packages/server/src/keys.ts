@@ -1,6 +1,6 @@
-import { type CryptoKey, type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
-import { ConfigError } from './errors.ts'
+import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
 import type { PrivateJwk } from './config.ts'
+import { ConfigError } from './errors.ts'
 import type { Store } from './store/store.ts'
 
 export interface SigningKey {

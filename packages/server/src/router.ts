@@ -22,7 +22,8 @@ interface Route {
 }
 
 const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
-const prefix = (p: string) => (path: string) => (path.startsWith(`${p}/`) ? path.slice(p.length) : path === p ? '' : undefined)
+const prefix = (p: string) => (path: string) =>
+  path.startsWith(`${p}/`) ? path.slice(p.length) : path === p ? '' : undefined
 const param = (p: string) => (path: string) => {
   const m = path.startsWith(`${p}/`) ? path.slice(p.length + 1) : undefined
   if (!m || m.includes('/')) return undefined
@@ -48,16 +49,28 @@ function routes(ctx: Context): Route[] {
     { match: exact('/register'), methods: { POST: register } },
     { match: exact('/par'), methods: { POST: par } },
     { match: exact('/authorize'), methods: { GET: authorize } },
-    { match: param('/authorize'), methods: { GET: (c, r, _u, id) => interaction(c, r, id), POST: (c, r, _u, id) => interaction(c, r, id) } },
+    {
+      match: param('/authorize'),
+      methods: {
+        GET: (c, r, _u, id) => interaction(c, r, id),
+        POST: (c, r, _u, id) => interaction(c, r, id),
+      },
+    },
     { match: exact('/token'), methods: { POST: token } },
     { match: exact('/revoke'), methods: { POST: revoke } },
     { match: exact('/introspect'), methods: { POST: introspect } },
-    { match: param('/grants'), methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) } },
+    {
+      match: param('/grants'),
+      methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
+    },
     { match: exact('/login'), methods: { GET: login, POST: login } },
     { match: exact('/logout'), methods: { POST: logout } },
     { match: prefix('/consents'), methods: { GET: consents, POST: consents } },
     { match: prefix('/assets'), methods: { GET: (c, _r, _u, name) => assets(c, name) } },
-    { match: prefix(ctx.config.resourcePath), methods: { GET: resource, POST: resource, PUT: resource, DELETE: resource, PATCH: resource } },
+    {
+      match: prefix(ctx.config.resourcePath),
+      methods: { GET: resource, POST: resource, PUT: resource, DELETE: resource, PATCH: resource },
+    },
   ]
 }
 
@@ -65,17 +78,27 @@ function routes(ctx: Context): Route[] {
 export function createRouter(ctx: Context, only?: 'resource'): (request: Request) => Promise<Response> {
   const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
   const all = routes(ctx)
-  const table = only === 'resource' ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata) : all
+  const table =
+    only === 'resource'
+      ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata)
+      : all
   return async (request) => {
     try {
       const url = new URL(request.url)
-      const path = url.pathname.startsWith('/.well-known/') ? url.pathname : url.pathname === base || url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) || '/' : null
+      const path = url.pathname.startsWith('/.well-known/')
+        ? url.pathname
+        : url.pathname === base || url.pathname.startsWith(`${base}/`)
+          ? url.pathname.slice(base.length) || '/'
+          : null
       if (path === null) throw new ProblemError('not_found', 'no such endpoint')
       for (const route of table) {
         const p = route.match(path)
         if (p === undefined) continue
         const handler = route.methods[request.method === 'HEAD' ? 'GET' : request.method]
-        if (!handler) throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, { allow: Object.keys(route.methods).join(', ') })
+        if (!handler)
+          throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, {
+            allow: Object.keys(route.methods).join(', '),
+          })
         return await handler(ctx, request, url, p)
       }
       throw new ProblemError('not_found', 'no such endpoint')

@@ -55,7 +55,12 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   audit = createAuditTrail({
     store: resolved.store,
     logId: resolved.issuer,
-    signingKey: { privateKey: ctx.signingKey.privateKey, publicKey: ctx.signingKey.publicKey, kid: ctx.signingKey.kid, alg: ctx.signingKey.alg },
+    signingKey: {
+      privateKey: ctx.signingKey.privateKey,
+      publicKey: ctx.signingKey.publicKey,
+      kid: ctx.signingKey.kid,
+      alg: ctx.signingKey.alg,
+    },
     now: resolved.now,
   })
   const all = createRouter(ctx)

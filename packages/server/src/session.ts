@@ -12,7 +12,8 @@ export interface Subject {
   name?: string
 }
 
-const cookieName = (ctx: Context) => (ctx.config.secureCookies ? '__Secure-consentry-session' : 'consentry-session')
+const cookieName = (ctx: Context) =>
+  ctx.config.secureCookies ? '__Secure-consentry-session' : 'consentry-session'
 export const basePath = (ctx: Context) => new URL(ctx.urls.issuer).pathname.replace(/\/$/, '') || ''
 
 export async function currentSubject(ctx: Context, request: Request): Promise<Subject | null> {
@@ -21,7 +22,8 @@ export async function currentSubject(ctx: Context, request: Request): Promise<Su
   const raw = readCookie(request, cookieName(ctx))
   if (!raw) return null
   const [payload, sig] = raw.split('.')
-  if (!payload || !sig || !timingSafeEqual(sig, await hmac(ctx.secrets.cookie, `session:${payload}`))) return null
+  if (!payload || !sig || !timingSafeEqual(sig, await hmac(ctx.secrets.cookie, `session:${payload}`)))
+    return null
   try {
     const { sub, name, exp } = JSON.parse(new TextDecoder().decode(b64d(payload)))
     if (typeof sub !== 'string' || typeof exp !== 'number' || exp <= ctx.now()) return null
@@ -50,8 +52,13 @@ export async function sessionCsrf(ctx: Context, request: Request): Promise<strin
   return hmac(ctx.secrets.cookie, `csrf:${readCookie(request, cookieName(ctx)) ?? ''}`)
 }
 
-const b64e = (b: Uint8Array) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-const b64d = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+const b64e = (b: Uint8Array) =>
+  btoa(String.fromCharCode(...b))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
+const b64d = (s: string) =>
+  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 
 /** Only same-origin, same-base paths are valid `return_to` targets (no open redirects). */
 export function safeReturnTo(ctx: Context, value: string | null | undefined): string {
@@ -59,7 +66,8 @@ export function safeReturnTo(ctx: Context, value: string | null | undefined): st
   if (!value || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return fallback
   try {
     const u = new URL(value, ctx.urls.issuer)
-    if (u.origin !== new URL(ctx.urls.issuer).origin || !u.pathname.startsWith(`${basePath(ctx)}/`)) return fallback
+    if (u.origin !== new URL(ctx.urls.issuer).origin || !u.pathname.startsWith(`${basePath(ctx)}/`))
+      return fallback
     return u.pathname + u.search
   } catch {
     return fallback

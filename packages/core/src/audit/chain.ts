@@ -1,7 +1,8 @@
 import { type AuditEvent, GENESIS_HASH } from '../audit-event.ts'
 import { canonicalize } from './canonical.ts'
 
-const hex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('')
+const hex = (buf: ArrayBuffer) =>
+  Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('')
 
 /** SHA-256 of a string, lowercase hex (Web Crypto). */
 export async function sha256Hex(text: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import type { z } from 'zod'
 import { transactionHistoryDetail } from './transaction-history.ts'
 
 /**
@@ -29,7 +29,10 @@ export function defineDetailType<S extends z.ZodType>(def: DetailType<S>): Detai
   return def
 }
 
-export const transactionHistoryType = defineDetailType({ type: 'transaction_history', schema: transactionHistoryDetail })
+export const transactionHistoryType = defineDetailType({
+  type: 'transaction_history',
+  schema: transactionHistoryDetail,
+})
 
 /** The types every Consentry server understands. */
 export const builtInDetailTypes: readonly DetailType[] = [transactionHistoryType]
@@ -62,14 +65,16 @@ export function parseAuthorizationDetails(
   }
   if (!Array.isArray(value) || value.length === 0)
     return { success: false, error: 'authorization_details must be a non-empty JSON array' }
-  if (value.length > MAX_DETAILS) return { success: false, error: `at most ${MAX_DETAILS} authorization details` }
+  if (value.length > MAX_DETAILS)
+    return { success: false, error: `at most ${MAX_DETAILS} authorization details` }
   const out: AuthorizationDetail[] = []
   for (const [i, item] of value.entries()) {
     const typeName = item && typeof item === 'object' ? (item as { type?: unknown }).type : undefined
     const def = types.find((t) => t.type === typeName)
     if (!def) return { success: false, error: `authorization_details[${i}]: unknown type` }
     const parsed = def.schema.safeParse(item)
-    if (!parsed.success) return { success: false, error: `authorization_details[${i}]: ${describeIssues(parsed.error)}` }
+    if (!parsed.success)
+      return { success: false, error: `authorization_details[${i}]: ${describeIssues(parsed.error)}` }
     out.push(parsed.data as AuthorizationDetail)
   }
   return { success: true, data: out }

@@ -82,10 +82,20 @@ export const transactionHistoryDetail = z
   .strict()
   .superRefine((d, ctx) => {
     if (d.datatypes.includes('transactions')) {
-      if (!d.fields) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'fields are required to read transactions' })
-      if (!d.period) ctx.addIssue({ code: 'custom', path: ['period'], message: 'period is required to read transactions' })
+      if (!d.fields)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fields'],
+          message: 'fields are required to read transactions',
+        })
+      if (!d.period)
+        ctx.addIssue({ code: 'custom', path: ['period'], message: 'period is required to read transactions' })
     } else if (d.fields || d.period) {
-      ctx.addIssue({ code: 'custom', path: ['datatypes'], message: 'fields and period need "transactions" in datatypes' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datatypes'],
+        message: 'fields and period need "transactions" in datatypes',
+      })
     }
   })
 

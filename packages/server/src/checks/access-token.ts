@@ -19,10 +19,19 @@ export async function checkAccessToken(
   if (!match) throw new ResourceAuthError('invalid_request', 'malformed Authorization header')
   const [, scheme, token] = match
   if (scheme!.toLowerCase() !== 'dpop')
-    throw new ResourceAuthError('invalid_token', 'this API only accepts DPoP-bound access tokens (Authorization: DPoP)')
+    throw new ResourceAuthError(
+      'invalid_token',
+      'this API only accepts DPoP-bound access tokens (Authorization: DPoP)',
+    )
   const claims = await verifyAccessToken(ctx, token!, opts.audience)
   if (!claims) throw new ResourceAuthError('invalid_token', 'the access token is invalid or expired')
-  const proof = await checkDpop(ctx, request, { htm: request.method, htu: opts.htu, accessToken: token!, at: 'resource' })
-  if (proof.jkt !== claims.cnf.jkt) throw new ResourceAuthError('invalid_token', 'the DPoP key does not match the token binding')
+  const proof = await checkDpop(ctx, request, {
+    htm: request.method,
+    htu: opts.htu,
+    accessToken: token!,
+    at: 'resource',
+  })
+  if (proof.jkt !== claims.cnf.jkt)
+    throw new ResourceAuthError('invalid_token', 'the DPoP key does not match the token binding')
   return claims
 }

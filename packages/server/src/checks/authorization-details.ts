@@ -1,4 +1,8 @@
-import { type AuthorizationDetail, type TransactionHistoryDetail, parseAuthorizationDetails } from '@consentry/core'
+import {
+  type AuthorizationDetail,
+  parseAuthorizationDetails,
+  type TransactionHistoryDetail,
+} from '@consentry/core'
 import type { Context } from '../context.ts'
 import { OAuthError } from '../errors.ts'
 
@@ -15,9 +19,15 @@ export function checkAuthorizationDetails(ctx: Context, raw: string | undefined)
     if (detail.type !== 'transaction_history') return detail
     const d = detail as TransactionHistoryDetail
     if (!Object.hasOwn(ctx.config.purposes, d.purpose))
-      throw new OAuthError('invalid_authorization_details', `authorization_details[${i}]: purpose is not offered by this holder`)
+      throw new OAuthError(
+        'invalid_authorization_details',
+        `authorization_details[${i}]: purpose is not offered by this holder`,
+      )
     if (d.locations && !d.locations.includes(ctx.urls.resource))
-      throw new OAuthError('invalid_authorization_details', `authorization_details[${i}]: locations must name ${ctx.urls.resource}`)
+      throw new OAuthError(
+        'invalid_authorization_details',
+        `authorization_details[${i}]: locations must name ${ctx.urls.resource}`,
+      )
     return { ...d, expires_in: Math.min(d.expires_in, ctx.config.lifetimes.maxGrant) }
   })
 }

@@ -1,12 +1,12 @@
 import { ALLOWED_ALGS, type ClientRecord } from '@consentry/core'
 import {
-  type JWTPayload,
-  type JWTVerifyGetKey,
   createLocalJWKSet,
   createRemoteJWKSet,
   customFetch,
   decodeJwt,
   decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose'
 import type { Context } from '../context.ts'
@@ -49,9 +49,11 @@ export async function checkClientAssertion(ctx: Context, form: Form): Promise<Cl
     throw fail('client assertion is not a JWT')
   }
   const clientId = claims.iss
-  if (typeof clientId !== 'string' || claims.sub !== clientId) throw fail('client assertion iss and sub must be the client_id')
+  if (typeof clientId !== 'string' || claims.sub !== clientId)
+    throw fail('client assertion iss and sub must be the client_id')
   const claimed = form.get('client_id')
-  if (claimed !== undefined && claimed !== clientId) throw fail('client_id does not match the client assertion')
+  if (claimed !== undefined && claimed !== clientId)
+    throw fail('client_id does not match the client assertion')
   const client = await ctx.store.getClient(clientId)
   if (!client) throw fail('unknown client')
 
@@ -74,7 +76,8 @@ export async function checkClientAssertion(ctx: Context, form: Form): Promise<Cl
     throw fail('client assertion aud must be the issuer')
   const nowS = Math.floor(ctx.now() / 1000)
   if (payload.exp! - nowS > MAX_ASSERTION_LIFETIME_S) throw fail('client assertion lives too long')
-  if (typeof payload.jti !== 'string' || payload.jti.length > 256) throw fail('client assertion jti is invalid')
+  if (typeof payload.jti !== 'string' || payload.jti.length > 256)
+    throw fail('client assertion jti is invalid')
   const first = await ctx.store.recordJti(`assertion:${clientId}:${payload.jti}`, (payload.exp! + 60) * 1000)
   if (!first) throw fail('client assertion jti was already used')
   return client

@@ -1,5 +1,12 @@
 import { ALLOWED_ALGS } from '@consentry/core'
-import { EmbeddedJWK, type JWK, base64url, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify } from 'jose'
+import {
+  base64url,
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  type JWK,
+  jwtVerify,
+} from 'jose'
 import type { Context } from '../context.ts'
 import { OAuthError, ResourceAuthError } from '../errors.ts'
 import { hmac } from '../tokens/random.ts'
@@ -43,7 +50,9 @@ export interface DpopProof {
 export async function checkDpop(ctx: Context, request: Request, opts: DpopOptions): Promise<DpopProof> {
   const fail = async (code: 'invalid_dpop_proof' | 'use_dpop_nonce', why: string) => {
     const headers = { 'dpop-nonce': await currentNonce(ctx) }
-    return opts.at === 'token' ? new OAuthError(code, why, 400, headers) : new ResourceAuthError(code, why, 401, headers)
+    return opts.at === 'token'
+      ? new OAuthError(code, why, 400, headers)
+      : new ResourceAuthError(code, why, 401, headers)
   }
   const header = request.headers.get('dpop')
   if (!header) throw await fail('invalid_dpop_proof', 'a DPoP proof is required')
@@ -66,7 +75,8 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   } catch {
     throw await fail('invalid_dpop_proof', 'the DPoP proof is malformed or its signature is invalid')
   }
-  if (payload.htm !== opts.htm) throw await fail('invalid_dpop_proof', 'htm does not match the request method')
+  if (payload.htm !== opts.htm)
+    throw await fail('invalid_dpop_proof', 'htm does not match the request method')
   if (typeof payload.htu !== 'string' || normalizeHtu(payload.htu) !== normalizeHtu(opts.htu))
     throw await fail('invalid_dpop_proof', 'htu does not match the request URL')
   const nowS = ctx.now() / 1000
@@ -80,7 +90,8 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
     )
     if (payload.ath !== ath) throw await fail('invalid_dpop_proof', 'ath does not match the access token')
   }
-  if (!(await nonceIsValid(ctx, payload.nonce))) throw await fail('use_dpop_nonce', 'use the server-provided DPoP nonce')
+  if (!(await nonceIsValid(ctx, payload.nonce)))
+    throw await fail('use_dpop_nonce', 'use the server-provided DPoP nonce')
 
   const jkt = await calculateJwkThumbprint(jwk)
   const first = await ctx.store.recordJti(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)

@@ -14,7 +14,8 @@ export function checkPkceChallenge(challenge: string | undefined, method: string
 
 /** check_pkce (at the token endpoint): the verifier must hash to the challenge. */
 export async function checkPkceVerifier(verifier: string | undefined, challenge: string): Promise<void> {
-  if (!verifier || !VERIFIER.test(verifier)) throw new OAuthError('invalid_grant', 'code_verifier is missing or malformed')
+  if (!verifier || !VERIFIER.test(verifier))
+    throw new OAuthError('invalid_grant', 'code_verifier is missing or malformed')
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
   if (base64url.encode(new Uint8Array(digest)) !== challenge)
     throw new OAuthError('invalid_grant', 'code_verifier does not match the code challenge')

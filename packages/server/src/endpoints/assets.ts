@@ -4,7 +4,11 @@ import { STYLESHEET, themeStylesheet } from '../pages/index.ts'
 
 const css = (body: string) =>
   new Response(body, {
-    headers: { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' },
+    headers: {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    },
   })
 
 /** The pages' stylesheet and the holder's theme colours (no inline styles anywhere). */

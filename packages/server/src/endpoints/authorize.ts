@@ -1,19 +1,28 @@
 import type { AuthorizationDetail, ClientRecord, Grant, TransactionHistoryDetail } from '@consentry/core'
 import type { Context } from '../context.ts'
-import { dateText, grantLifetimeMs, historyDetail, isTransactionHistory, periodText } from '../grants/describe.ts'
-import { readCookie, setCookie } from '../http/cookies.ts'
+import {
+  dateText,
+  grantLifetimeMs,
+  historyDetail,
+  isTransactionHistory,
+  periodText,
+} from '../grants/describe.ts'
 import { type Form, readForm } from '../http/body.ts'
+import { readCookie, setCookie } from '../http/cookies.ts'
 import { html, seeOther } from '../http/respond.ts'
 import { type ConsentView, renderConsentPage, renderMessagePage } from '../pages/index.ts'
-import type { Interaction } from '../store/store.ts'
 import { basePath, currentSubject } from '../session.ts'
+import type { Interaction } from '../store/store.ts'
 import { hashSecret, randomToken, timingSafeEqual } from '../tokens/random.ts'
 import { loginRedirect } from './login.ts'
 
 const IX_COOKIE = 'consentry-interaction'
 
 function message(ctx: Context, title: string, text: string, status = 400) {
-  return html(renderMessagePage({ theme: ctx.config.theme, assetsUrl: ctx.urls.assets, title, message: text, status }), status)
+  return html(
+    renderMessagePage({ theme: ctx.config.theme, assetsUrl: ctx.urls.assets, title, message: text, status }),
+    status,
+  )
 }
 
 /**
@@ -27,7 +36,11 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
   const clientId = url.searchParams.get('client_id')
   const requestUri = url.searchParams.get('request_uri')
   if (!clientId || !requestUri || params.length !== 2)
-    return message(ctx, 'This link is not valid', 'Authorization requests must be pushed first (PAR): only client_id and request_uri are accepted here.')
+    return message(
+      ctx,
+      'This link is not valid',
+      'Authorization requests must be pushed first (PAR): only client_id and request_uri are accepted here.',
+    )
   const pushed = await ctx.store.consumePushedRequest(requestUri, ctx.now())
   if (!pushed || pushed.request.clientId !== clientId)
     return message(ctx, 'This link has expired', 'Go back to the app that sent you here and start again.')
@@ -42,7 +55,11 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
   await ctx.store.saveInteraction(ix)
   const path = `${basePath(ctx)}/authorize/${ix.id}`
   return seeOther(path, {
-    'set-cookie': setCookie(IX_COOKIE, cookie, { path, secure: ctx.config.secureCookies, maxAge: ctx.config.lifetimes.interaction }),
+    'set-cookie': setCookie(IX_COOKIE, cookie, {
+      path,
+      secure: ctx.config.secureCookies,
+      maxAge: ctx.config.lifetimes.interaction,
+    }),
   })
 }
 
@@ -55,9 +72,15 @@ export async function interaction(ctx: Context, request: Request, id: string): P
   const who = await currentSubject(ctx, request)
   if (!who) return loginRedirect(ctx, `${basePath(ctx)}/authorize/${ix.id}`)
   if (ix.subject && ix.subject !== who.subject)
-    return message(ctx, 'Signed in as someone else', 'This request was started by another account holder. Start again from the app.', 403)
+    return message(
+      ctx,
+      'Signed in as someone else',
+      'This request was started by another account holder. Start again from the app.',
+      403,
+    )
   const client = await ctx.store.getClient(ix.request.clientId)
-  if (!client) return message(ctx, 'This app is no longer registered', 'Go back to the app and contact it.', 400)
+  if (!client)
+    return message(ctx, 'This app is no longer registered', 'Go back to the app and contact it.', 400)
 
   if (request.method === 'POST') return decide(ctx, request, ix, client)
 
@@ -74,7 +97,14 @@ export async function interaction(ctx: Context, request: Request, id: string): P
       expiresAt: now + grantLifetimeMs(ix.request.authorizationDetails, ctx.config.lifetimes.maxGrant),
     }
     await ctx.store.createGrant(grant)
-    await ctx.audit.record({ type: 'grant.created', actor: { type: 'client', id: client.clientId }, grantId: grant.id, clientId: client.clientId, subject: who.subject, data: { status: 'pending' } })
+    await ctx.audit.record({
+      type: 'grant.created',
+      actor: { type: 'client', id: client.clientId },
+      grantId: grant.id,
+      clientId: client.clientId,
+      subject: who.subject,
+      data: { status: 'pending' },
+    })
     ix.subject = who.subject
     ix.grantId = grant.id
     await ctx.store.saveInteraction(ix)
@@ -82,7 +112,13 @@ export async function interaction(ctx: Context, request: Request, id: string): P
   return consentPage(ctx, ix, client, who.name ?? who.subject)
 }
 
-async function consentPage(ctx: Context, ix: Interaction, client: ClientRecord, subjectName: string, error?: string) {
+async function consentPage(
+  ctx: Context,
+  ix: Interaction,
+  client: ClientRecord,
+  subjectName: string,
+  error?: string,
+) {
   const detail = historyDetail(ix.request.authorizationDetails)
   const accounts = await ctx.config.dataSource.listAccounts(ix.subject!)
   const purposeId = detail?.purpose ?? ''
@@ -94,25 +130,48 @@ async function consentPage(ctx: Context, ix: Interaction, client: ClientRecord, 
     action: `${basePath(ctx)}/authorize/${ix.id}`,
     csrf: ix.csrf,
     subjectName,
-    client: { name: client.clientName, ...(client.clientUri ? { uri: client.clientUri } : {}), ...(client.logoUri ? { logoUrl: client.logoUri } : {}) },
+    client: {
+      name: client.clientName,
+      ...(client.clientUri ? { uri: client.clientUri } : {}),
+      ...(client.logoUri ? { logoUrl: client.logoUri } : {}),
+    },
     purpose: { id: purposeId, ...purpose },
-    request: detail ?? ({ type: 'transaction_history', datatypes: ['accounts'], purpose: purposeId, expires_in: 0, max_reads_per_day: 0 } as TransactionHistoryDetail),
+    request:
+      detail ??
+      ({
+        type: 'transaction_history',
+        datatypes: ['accounts'],
+        purpose: purposeId,
+        expires_in: 0,
+        max_reads_per_day: 0,
+      } as TransactionHistoryDetail),
     accounts: accounts.map((a) => ({ ...a, requested: !detail?.accounts || detail.accounts.includes(a.id) })),
     periodText: periodText(detail),
-    expiresAtText: dateText(ctx.now() + grantLifetimeMs(ix.request.authorizationDetails, ctx.config.lifetimes.maxGrant)),
+    expiresAtText: dateText(
+      ctx.now() + grantLifetimeMs(ix.request.authorizationDetails, ctx.config.lifetimes.maxGrant),
+    ),
     maxReadsPerDay: detail?.max_reads_per_day ?? 0,
-    otherDetails: others.map((d) => ({ type: d.type, lines: ctx.config.detailTypes.find((t) => t.type === d.type)?.describe?.(d) ?? [`${d.type}`] })),
+    otherDetails: others.map((d) => ({
+      type: d.type,
+      lines: ctx.config.detailTypes.find((t) => t.type === d.type)?.describe?.(d) ?? [`${d.type}`],
+    })),
     ...(error ? { error } : {}),
   }
   // The form's 303 leads to the client's redirect URI: CSP form-action must allow its origin.
-  return html(renderConsentPage(view), error ? 400 : 200, { formAction: [new URL(ix.request.redirectUri).origin] })
+  return html(renderConsentPage(view), error ? 400 : 200, {
+    formAction: [new URL(ix.request.redirectUri).origin],
+  })
 }
 
 /**
  * check_consent_selection: what the person sends back may only narrow the request — accounts among
  * those offered (and theirs), fields among those asked, balances only if asked.
  */
-async function narrow(ctx: Context, ix: Interaction, form: Form): Promise<Array<AuthorizationDetail | string>> {
+async function narrow(
+  ctx: Context,
+  ix: Interaction,
+  form: Form,
+): Promise<Array<AuthorizationDetail | string>> {
   const owned = new Set((await ctx.config.dataSource.listAccounts(ix.subject!)).map((a) => a.id))
   return ix.request.authorizationDetails.map((d) => {
     if (!isTransactionHistory(d)) return d
@@ -121,8 +180,10 @@ async function narrow(ctx: Context, ix: Interaction, form: Form): Promise<Array<
     const fields = [...new Set(form.all('field'))]
     if (!accounts.length) return 'Choose at least one account to share, or choose Deny.'
     if (accounts.some((a) => !offered.includes(a))) return 'One of the chosen accounts cannot be shared here.'
-    if (fields.some((f) => !d.fields?.includes(f as never))) return 'One of the chosen details was not asked for.'
-    if (d.datatypes.includes('transactions') && !fields.length) return 'Choose at least one transaction detail to share, or choose Deny.'
+    if (fields.some((f) => !d.fields?.includes(f as never)))
+      return 'One of the chosen details was not asked for.'
+    if (d.datatypes.includes('transactions') && !fields.length)
+      return 'Choose at least one transaction detail to share, or choose Deny.'
     const keepBalances = form.all('datatype').includes('balances')
     return {
       ...d,
@@ -133,12 +194,20 @@ async function narrow(ctx: Context, ix: Interaction, form: Form): Promise<Array<
   })
 }
 
-async function decide(ctx: Context, request: Request, ix: Interaction, client: ClientRecord): Promise<Response> {
+async function decide(
+  ctx: Context,
+  request: Request,
+  ix: Interaction,
+  client: ClientRecord,
+): Promise<Response> {
   const form = await readForm(request, { allowRepeated: ['account', 'field', 'datatype'] })
-  if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf)) return message(ctx, 'Please try again', 'This form expired or was not sent from this page.', 403)
+  if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf))
+    return message(ctx, 'Please try again', 'This form expired or was not sent from this page.', 403)
   const decision = form.get('decision')
-  if (decision !== 'allow' && decision !== 'deny') return message(ctx, 'Please choose', 'Choose Allow or Deny.', 400)
-  if (!ix.grantId || !ix.subject) return message(ctx, 'This link has expired', 'Go back to the app and start again.')
+  if (decision !== 'allow' && decision !== 'deny')
+    return message(ctx, 'Please choose', 'Choose Allow or Deny.', 400)
+  if (!ix.grantId || !ix.subject)
+    return message(ctx, 'This link has expired', 'Go back to the app and start again.')
 
   let granted: AuthorizationDetail[] = []
   if (decision === 'allow') {
@@ -148,15 +217,28 @@ async function decide(ctx: Context, request: Request, ix: Interaction, client: C
     granted = result as AuthorizationDetail[]
   }
   // The decision is taken once: a double submit finds the interaction gone.
-  if (!(await ctx.store.consumeInteraction(ix.id, ctx.now()))) return message(ctx, 'Already answered', 'This request was already answered.')
+  if (!(await ctx.store.consumeInteraction(ix.id, ctx.now())))
+    return message(ctx, 'Already answered', 'This request was already answered.')
   const now = ctx.now()
   const target = new URL(ix.request.redirectUri)
   if (ix.request.state !== undefined) target.searchParams.set('state', ix.request.state)
   target.searchParams.set('iss', ctx.urls.issuer)
 
   if (decision === 'deny') {
-    await ctx.store.transitionGrant(ix.grantId, ['pending'], { status: 'denied', updatedAt: now, endedAt: now, endedReason: 'denied_by_subject' })
-    await ctx.audit.record({ type: 'grant.denied', actor: { type: 'subject', id: ix.subject }, grantId: ix.grantId, clientId: client.clientId, subject: ix.subject, data: {} })
+    await ctx.store.transitionGrant(ix.grantId, ['pending'], {
+      status: 'denied',
+      updatedAt: now,
+      endedAt: now,
+      endedReason: 'denied_by_subject',
+    })
+    await ctx.audit.record({
+      type: 'grant.denied',
+      actor: { type: 'subject', id: ix.subject },
+      grantId: ix.grantId,
+      clientId: client.clientId,
+      subject: ix.subject,
+      data: {},
+    })
     target.searchParams.set('error', 'access_denied')
     target.searchParams.set('error_description', 'The account holder declined the request')
     return seeOther(target.href)
@@ -195,7 +277,14 @@ async function decide(ctx: Context, request: Request, ix: Interaction, client: C
     dpopJkt: ix.request.dpopJkt,
     expiresAt: now + ctx.config.lifetimes.code * 1000,
   })
-  await ctx.audit.record({ type: 'code.issued', actor: { type: 'system' }, grantId: grant.id, clientId: client.clientId, subject: ix.subject, data: {} })
+  await ctx.audit.record({
+    type: 'code.issued',
+    actor: { type: 'system' },
+    grantId: grant.id,
+    clientId: client.clientId,
+    subject: ix.subject,
+    data: {},
+  })
   target.searchParams.set('code', code)
   return seeOther(target.href)
 }

@@ -1,4 +1,4 @@
-import { type AuditEvent, type Grant, effectiveStatus } from '@consentry/core'
+import { type AuditEvent, effectiveStatus, type Grant } from '@consentry/core'
 import type { Context } from '../context.ts'
 import { dateText, historyDetail, periodText } from '../grants/describe.ts'
 import { endGrant } from '../grants/lifecycle.ts'
@@ -12,7 +12,7 @@ import {
   renderMessagePage,
   renderRevokeConfirm,
 } from '../pages/index.ts'
-import { basePath, currentSubject, sessionCsrf, type Subject } from '../session.ts'
+import { basePath, currentSubject, type Subject, sessionCsrf } from '../session.ts'
 import { timingSafeEqual } from '../tokens/random.ts'
 import { loginRedirect } from './login.ts'
 
@@ -42,10 +42,20 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
   const grant = m ? await ctx.store.getGrant(m[1]!) : null
   // Another person's grant is indistinguishable from none.
   if (!grant || grant.subject !== who.subject)
-    return html(renderMessagePage({ theme: ctx.config.theme, assetsUrl: ctx.urls.assets, title: 'Not found', message: 'There is no such connected app.', status: 404 }), 404)
+    return html(
+      renderMessagePage({
+        theme: ctx.config.theme,
+        assetsUrl: ctx.urls.assets,
+        title: 'Not found',
+        message: 'There is no such connected app.',
+        status: 404,
+      }),
+      404,
+    )
   const action = m![2]
   if (action === '/receipt') return receipt(ctx, grant)
-  if (action === '/revoke') return request.method === 'POST' ? revoke(ctx, request, who, grant) : confirm(ctx, request, who, grant)
+  if (action === '/revoke')
+    return request.method === 'POST' ? revoke(ctx, request, who, grant) : confirm(ctx, request, who, grant)
   return detail(ctx, request, who, grant, url)
 }
 
@@ -88,7 +98,9 @@ async function dashboard(ctx: Context, request: Request, who: Subject, url: URL)
       csrf: await sessionCsrf(ctx, request),
       subjectName: await nameOf(ctx, who),
       signOutAction: `${basePath(ctx)}/logout`,
-      ...(url.searchParams.get('revoked') ? { flash: 'Access revoked. The app can no longer read your data.' } : {}),
+      ...(url.searchParams.get('revoked')
+        ? { flash: 'Access revoked. The app can no longer read your data.' }
+        : {}),
       grants: summaries,
     }),
   )
@@ -116,7 +128,9 @@ async function detail(ctx: Context, request: Request, who: Subject, grant: Grant
     .map((e) => ({ at: dateText(Date.parse(e.at)), text: HISTORY_TEXT[e.type]! }))
   const base = `${basePath(ctx)}/consents/${grant.id}`
   const { detailUrl: _omit, ...rest } = summary
-  const flash = url.searchParams.get('revoked') ? `Access revoked. ${summary.clientName} can no longer read your data.` : undefined
+  const flash = url.searchParams.get('revoked')
+    ? `Access revoked. ${summary.clientName} can no longer read your data.`
+    : undefined
   return html(
     renderGrantDetail({
       theme: ctx.config.theme,
@@ -154,14 +168,26 @@ async function confirm(ctx: Context, request: Request, who: Subject, grant: Gran
 async function revoke(ctx: Context, request: Request, who: Subject, grant: Grant) {
   const form = await readForm(request)
   if (!timingSafeEqual(form.get('csrf') ?? '', await sessionCsrf(ctx, request)))
-    return html(renderMessagePage({ theme: ctx.config.theme, assetsUrl: ctx.urls.assets, title: 'Please try again', message: 'This form expired or was not sent from this page.', status: 403 }), 403)
+    return html(
+      renderMessagePage({
+        theme: ctx.config.theme,
+        assetsUrl: ctx.urls.assets,
+        title: 'Please try again',
+        message: 'This form expired or was not sent from this page.',
+        status: 403,
+      }),
+      403,
+    )
   await endGrant(ctx, grant.id, 'revoked', 'revoked_by_subject', { type: 'subject', id: who.subject })
   return seeOther(`${basePath(ctx)}/consents/${grant.id}?revoked=1`)
 }
 
 async function receipt(ctx: Context, grant: Grant) {
   const client = await ctx.store.getClient(grant.clientId)
-  const jws = await consentReceipt(ctx, grant, { clientId: grant.clientId, clientName: client?.clientName ?? grant.clientId })
+  const jws = await consentReceipt(ctx, grant, {
+    clientId: grant.clientId,
+    clientName: client?.clientName ?? grant.clientId,
+  })
   return new Response(jws, {
     headers: {
       'content-type': 'application/jose',

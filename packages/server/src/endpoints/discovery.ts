@@ -35,7 +35,10 @@ export function serverMetadata(ctx: Context): ServerMetadata {
 }
 
 export const discovery = (ctx: Context) =>
-  json(serverMetadata(ctx), 200, { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' })
+  json(serverMetadata(ctx), 200, {
+    'cache-control': 'public, max-age=300',
+    'access-control-allow-origin': '*',
+  })
 
 /** RFC 9728 protected resource metadata for the transaction-history API. */
 export function resourceMetadata(ctx: Context): ResourceMetadata {
@@ -51,4 +54,7 @@ export function resourceMetadata(ctx: Context): ResourceMetadata {
 }
 
 export const protectedResourceMetadata = (ctx: Context) =>
-  json(resourceMetadata(ctx), 200, { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' })
+  json(resourceMetadata(ctx), 200, {
+    'cache-control': 'public, max-age=300',
+    'access-control-allow-origin': '*',
+  })

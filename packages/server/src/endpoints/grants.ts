@@ -1,4 +1,4 @@
-import { type Grant, effectiveStatus } from '@consentry/core'
+import { effectiveStatus, type Grant } from '@consentry/core'
 import { checkAccessToken } from '../checks/access-token.ts'
 import { currentNonce } from '../checks/dpop.ts'
 import type { Context } from '../context.ts'

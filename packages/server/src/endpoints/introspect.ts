@@ -22,7 +22,13 @@ export async function introspect(ctx: Context, request: Request): Promise<Respon
 
   const refresh = await ctx.store.getRefreshToken(await hashSecret(token))
   if (refresh) {
-    if (refresh.clientId !== client.clientId || refresh.usedAt || refresh.revokedAt || refresh.expiresAt <= now) return json(INACTIVE)
+    if (
+      refresh.clientId !== client.clientId ||
+      refresh.usedAt ||
+      refresh.revokedAt ||
+      refresh.expiresAt <= now
+    )
+      return json(INACTIVE)
     const grant = await usableGrant(ctx, refresh.grantId)
     if (!grant) return json(INACTIVE)
     return json({
@@ -40,7 +46,8 @@ export async function introspect(ctx: Context, request: Request): Promise<Respon
   }
 
   const claims =
-    (await verifyAccessToken(ctx, token, ctx.urls.resource)) ?? (await verifyAccessToken(ctx, token, ctx.urls.grants))
+    (await verifyAccessToken(ctx, token, ctx.urls.resource)) ??
+    (await verifyAccessToken(ctx, token, ctx.urls.grants))
   if (!claims || claims.client_id !== client.clientId) return json(INACTIVE)
   if (claims.grant_id && !(await usableGrant(ctx, claims.grant_id))) return json(INACTIVE)
   return json({ active: true, token_type: 'DPoP', ...claims })

@@ -1,6 +1,6 @@
 import type { Context } from '../context.ts'
-import { readCookie, setCookie } from '../http/cookies.ts'
 import { readForm } from '../http/body.ts'
+import { readCookie, setCookie } from '../http/cookies.ts'
 import { html, seeOther } from '../http/respond.ts'
 import { renderLoginPage } from '../pages/index.ts'
 import { basePath, clearSessionCookie, safeReturnTo, sessionCookie, sessionCsrf } from '../session.ts'
@@ -37,12 +37,21 @@ export async function login(ctx: Context, request: Request, url: URL): Promise<R
     return page(ctx, { returnTo, status: 403, error: 'Your sign-in form expired. Please try again.' })
   const username = (form.get('username') ?? '').trim().slice(0, 200)
   const who = username ? await verify(username, form.get('password') ?? '') : null
-  if (!who) return page(ctx, { returnTo, status: 401, error: 'That username and password do not match.', username })
-  await ctx.audit.record({ type: 'subject.signed_in', actor: { type: 'subject', id: who.subject }, subject: who.subject, data: { method: 'password' } })
+  if (!who)
+    return page(ctx, { returnTo, status: 401, error: 'That username and password do not match.', username })
+  await ctx.audit.record({
+    type: 'subject.signed_in',
+    actor: { type: 'subject', id: who.subject },
+    subject: who.subject,
+    data: { method: 'password' },
+  })
   return seeOther(returnTo, { 'set-cookie': await sessionCookie(ctx, who) })
 }
 
-async function page(ctx: Context, o: { returnTo: string; status: number; error?: string; username?: string }) {
+async function page(
+  ctx: Context,
+  o: { returnTo: string; status: number; error?: string; username?: string },
+) {
   const token = randomToken(16)
   const action = `${basePath(ctx)}/login?return_to=${encodeURIComponent(o.returnTo)}`
   const body = renderLoginPage({
@@ -54,7 +63,13 @@ async function page(ctx: Context, o: { returnTo: string; status: number; error?:
     ...(o.username ? { username: o.username } : {}),
   })
   return html(body, o.status, {
-    headers: { 'set-cookie': setCookie(CSRF_COOKIE, token, { path: basePath(ctx) || '/', secure: ctx.config.secureCookies, maxAge: 1800 }) },
+    headers: {
+      'set-cookie': setCookie(CSRF_COOKIE, token, {
+        path: basePath(ctx) || '/',
+        secure: ctx.config.secureCookies,
+        maxAge: 1800,
+      }),
+    },
   })
 }
 

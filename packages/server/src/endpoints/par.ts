@@ -22,8 +22,10 @@ const FORBIDDEN = ['request', 'request_uri', 'response_mode', 'client_secret']
 export async function par(ctx: Context, request: Request): Promise<Response> {
   const form = await readForm(request)
   const client = await checkClientAssertion(ctx, form)
-  for (const p of FORBIDDEN) if (form.has(p)) throw new OAuthError('invalid_request', `${p} is not allowed here`)
-  if (form.get('response_type') !== 'code') throw new OAuthError('invalid_request', 'response_type must be code')
+  for (const p of FORBIDDEN)
+    if (form.has(p)) throw new OAuthError('invalid_request', `${p} is not allowed here`)
+  if (form.get('response_type') !== 'code')
+    throw new OAuthError('invalid_request', 'response_type must be code')
   const redirectUri = checkRedirectUri(client, form.get('redirect_uri'))
   const codeChallenge = checkPkceChallenge(form.get('code_challenge'), form.get('code_challenge_method'))
   const authorizationDetails = checkAuthorizationDetails(ctx, form.get('authorization_details'))
@@ -39,7 +41,8 @@ export async function par(ctx: Context, request: Request): Promise<Response> {
       throw new OAuthError('invalid_dpop_proof', 'dpop_jkt does not match the DPoP proof')
     dpopJkt = proof.jkt
   }
-  if (!dpopJkt || !JKT.test(dpopJkt)) throw new OAuthError('invalid_request', 'dpop_jkt (or a DPoP proof) is required')
+  if (!dpopJkt || !JKT.test(dpopJkt))
+    throw new OAuthError('invalid_request', 'dpop_jkt (or a DPoP proof) is required')
 
   const authRequest: AuthorizationRequest = {
     clientId: client.clientId,
@@ -51,6 +54,10 @@ export async function par(ctx: Context, request: Request): Promise<Response> {
   }
   const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken(32)}`
   const expiresIn = ctx.config.lifetimes.requestUri
-  await ctx.store.savePushedRequest({ requestUri, request: authRequest, expiresAt: ctx.now() + expiresIn * 1000 })
+  await ctx.store.savePushedRequest({
+    requestUri,
+    request: authRequest,
+    expiresAt: ctx.now() + expiresIn * 1000,
+  })
   return json({ request_uri: requestUri, expires_in: expiresIn }, 201)
 }

@@ -22,7 +22,10 @@ export async function register(ctx: Context, request: Request): Promise<Response
   const body = await readJson(request, (m) => new OAuthError('invalid_client_metadata', m))
   const uris = body.redirect_uris
   if (Array.isArray(uris) && uris.some((u) => typeof u !== 'string' || !isSecureUrl(u)))
-    throw new OAuthError('invalid_redirect_uri', 'redirect_uris must be https, or http on a loopback host, without fragments')
+    throw new OAuthError(
+      'invalid_redirect_uri',
+      'redirect_uris must be https, or http on a loopback host, without fragments',
+    )
   const parsed = clientRegistrationRequest.safeParse(body)
   if (!parsed.success) throw new OAuthError('invalid_client_metadata', describeIssues(parsed.error))
   const m = parsed.data

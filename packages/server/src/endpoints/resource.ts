@@ -1,4 +1,4 @@
-import { MAX_PAGE_SIZE, type TransactionHistoryDetail, type Transaction, isoDate } from '@consentry/core'
+import { isoDate, MAX_PAGE_SIZE, type Transaction, type TransactionHistoryDetail } from '@consentry/core'
 import { checkAccessToken } from '../checks/access-token.ts'
 import { currentNonce } from '../checks/dpop.ts'
 import type { Context } from '../context.ts'
@@ -20,8 +20,12 @@ const CUSTOMER_PRESENT = 'x-fapi-customer-ip-address'
  * to the recipient. Every read is audited with counts and ranges, never the data.
  */
 export async function resource(ctx: Context, request: Request, url: URL, subpath: string): Promise<Response> {
-  if (request.method !== 'GET') throw new ProblemError('method_not_allowed', 'this API is read-only', { allow: 'GET' })
-  const claims = await checkAccessToken(ctx, request, { audience: ctx.urls.resource, htu: ctx.urls.resource + subpath })
+  if (request.method !== 'GET')
+    throw new ProblemError('method_not_allowed', 'this API is read-only', { allow: 'GET' })
+  const claims = await checkAccessToken(ctx, request, {
+    audience: ctx.urls.resource,
+    htu: ctx.urls.resource + subpath,
+  })
   const grant = claims.grant_id ? await usableGrant(ctx, claims.grant_id) : null
   if (!grant || grant.clientId !== claims.client_id)
     throw new ResourceAuthError('invalid_token', 'the grant behind this token was revoked or has expired')
@@ -29,7 +33,8 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
   if (!detail) throw new ProblemError('outside_consent', 'this grant does not cover transaction history')
   const nonce = { 'dpop-nonce': await currentNonce(ctx) }
 
-  if (subpath === '/accounts') return json(await accounts(ctx, grant.id, grant.subject, grant.clientId, detail), 200, nonce)
+  if (subpath === '/accounts')
+    return json(await accounts(ctx, grant.id, grant.subject, grant.clientId, detail), 200, nonce)
   const m = /^\/accounts\/([^/]+)\/transactions$/.exec(subpath)
   if (!m) throw new ProblemError('not_found', 'no such resource')
   let accountId: string
@@ -38,11 +43,23 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
   } catch {
     throw new ProblemError('invalid_parameter', 'malformed account id')
   }
-  const page = await transactions(ctx, request, url, { grantId: grant.id, clientId: grant.clientId, subject: grant.subject, detail, accountId })
+  const page = await transactions(ctx, request, url, {
+    grantId: grant.id,
+    clientId: grant.clientId,
+    subject: grant.subject,
+    detail,
+    accountId,
+  })
   return json(page, 200, nonce)
 }
 
-async function accounts(ctx: Context, grantId: string, subject: string, clientId: string, detail: TransactionHistoryDetail) {
+async function accounts(
+  ctx: Context,
+  grantId: string,
+  subject: string,
+  clientId: string,
+  detail: TransactionHistoryDetail,
+) {
   const consented = new Set(detail.accounts ?? [])
   const withBalances = detail.datatypes.includes('balances')
   const owned = (await ctx.config.dataSource.listAccounts(subject)).filter((a) => consented.has(a.id))
@@ -54,7 +71,9 @@ async function accounts(ctx: Context, grantId: string, subject: string, clientId
         name: a.name,
         type: a.type,
         currency: a.currency,
-        ...(balance ? { balance: { amount: balance.amount, currency: balance.currency, as_of: balance.asOf } } : {}),
+        ...(balance
+          ? { balance: { amount: balance.amount, currency: balance.currency, as_of: balance.asOf } }
+          : {}),
       }
     }),
   )
@@ -64,7 +83,12 @@ async function accounts(ctx: Context, grantId: string, subject: string, clientId
     grantId,
     clientId,
     subject,
-    data: { resource: 'accounts', accounts: data.map((a) => a.id), balances: withBalances, records: data.length },
+    data: {
+      resource: 'accounts',
+      accounts: data.map((a) => a.id),
+      balances: withBalances,
+      records: data.length,
+    },
   })
   return { data }
 }
@@ -80,17 +104,21 @@ interface TxContext {
 async function transactions(ctx: Context, request: Request, url: URL, t: TxContext) {
   const { detail, accountId } = t
   // check_consented_account: named in the grant, and still the person's own.
-  if (!detail.datatypes.includes('transactions')) throw new ProblemError('outside_consent', 'transactions were not consented')
-  if (!detail.accounts?.includes(accountId)) throw new ProblemError('outside_consent', 'this account is not part of the consent')
+  if (!detail.datatypes.includes('transactions'))
+    throw new ProblemError('outside_consent', 'transactions were not consented')
+  if (!detail.accounts?.includes(accountId))
+    throw new ProblemError('outside_consent', 'this account is not part of the consent')
   const owned = await ctx.config.dataSource.listAccounts(t.subject)
-  if (!owned.some((a) => a.id === accountId)) throw new ProblemError('outside_consent', 'this account is not part of the consent')
+  if (!owned.some((a) => a.id === accountId))
+    throw new ProblemError('outside_consent', 'this account is not part of the consent')
 
   const q = url.searchParams
   const limit = q.has('limit') ? Number(q.get('limit')) : DEFAULT_PAGE_SIZE
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
     throw new ProblemError('invalid_parameter', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`)
   for (const p of ['from', 'to'] as const)
-    if (q.has(p) && !isoDate.safeParse(q.get(p)).success) throw new ProblemError('invalid_parameter', `${p} must be a date as YYYY-MM-DD`)
+    if (q.has(p) && !isoDate.safeParse(q.get(p)).success)
+      throw new ProblemError('invalid_parameter', `${p} must be a date as YYYY-MM-DD`)
 
   const consented = consentedRange(detail, ctx.now())!
   const cursorParam = q.get('cursor')
@@ -108,11 +136,28 @@ async function transactions(ctx: Context, request: Request, url: URL, t: TxConte
   // check_read_quota: an unattended listing (first page, person not present) counts once.
   const attended = request.headers.has(CUSTOMER_PRESENT)
   if (!cursor && !attended) {
-    const quota = await ctx.store.consumeReadQuota(t.grantId, ctx.now(), detail.max_reads_per_day, ctx.config.readWindowMs)
+    const quota = await ctx.store.consumeReadQuota(
+      t.grantId,
+      ctx.now(),
+      detail.max_reads_per_day,
+      ctx.config.readWindowMs,
+    )
     if (!quota.allowed) {
       const retryAfter = Math.ceil(quota.retryAfterMs / 1000)
-      await ctx.audit.record({ type: 'data.read_refused', actor: { type: 'client', id: t.clientId }, grantId: t.grantId, clientId: t.clientId, subject: t.subject, data: { account: accountId, reason: 'read_limit_exceeded' } })
-      throw new ProblemError('read_limit_exceeded', `at most ${detail.max_reads_per_day} unattended reads per day were consented`, { 'retry-after': String(retryAfter) }, { retry_after: retryAfter })
+      await ctx.audit.record({
+        type: 'data.read_refused',
+        actor: { type: 'client', id: t.clientId },
+        grantId: t.grantId,
+        clientId: t.clientId,
+        subject: t.subject,
+        data: { account: accountId, reason: 'read_limit_exceeded' },
+      })
+      throw new ProblemError(
+        'read_limit_exceeded',
+        `at most ${detail.max_reads_per_day} unattended reads per day were consented`,
+        { 'retry-after': String(retryAfter) },
+        { retry_after: retryAfter },
+      )
     }
   }
 
@@ -136,7 +181,14 @@ async function transactions(ctx: Context, request: Request, url: URL, t: TxConte
   const pageNo = (cursor?.page ?? 0) + 1
   const next =
     inRange.length > limit && last
-      ? await encodeCursor(ctx, { grantId: t.grantId, accountId, from, to, before: { bookedAt: last.bookedAt, id: last.id }, page: pageNo })
+      ? await encodeCursor(ctx, {
+          grantId: t.grantId,
+          accountId,
+          from,
+          to,
+          before: { bookedAt: last.bookedAt, id: last.id },
+          page: pageNo,
+        })
       : undefined
   await ctx.audit.record({
     type: 'data.read',
@@ -144,7 +196,16 @@ async function transactions(ctx: Context, request: Request, url: URL, t: TxConte
     grantId: t.grantId,
     clientId: t.clientId,
     subject: t.subject,
-    data: { resource: 'transactions', account: accountId, from, to, records: data.length, fields, page: pageNo, attended },
+    data: {
+      resource: 'transactions',
+      account: accountId,
+      from,
+      to,
+      records: data.length,
+      fields,
+      page: pageNo,
+      attended,
+    },
   })
   return { data, period: { from, to }, ...(next ? { next_cursor: next } : {}) }
 }

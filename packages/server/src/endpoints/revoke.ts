@@ -18,7 +18,8 @@ export async function revoke(ctx: Context, request: Request): Promise<Response> 
   const token = form.get('token')
   if (!token) throw new OAuthError('invalid_request', 'token is required')
   const grantId = await grantOf(ctx, token, client.clientId)
-  if (grantId) await endGrant(ctx, grantId, 'revoked', 'revoked_by_client', { type: 'client', id: client.clientId })
+  if (grantId)
+    await endGrant(ctx, grantId, 'revoked', 'revoked_by_client', { type: 'client', id: client.clientId })
   return json({}, 200)
 }
 

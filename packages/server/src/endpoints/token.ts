@@ -1,15 +1,15 @@
 import type { ClientRecord } from '@consentry/core'
 import { checkClientAssertion } from '../checks/client-assertion.ts'
-import { type DpopProof, checkDpop, currentNonce } from '../checks/dpop.ts'
+import { checkDpop, currentNonce, type DpopProof } from '../checks/dpop.ts'
 import { checkPkceVerifier } from '../checks/pkce.ts'
 import type { Context } from '../context.ts'
 import { OAuthError } from '../errors.ts'
 import { endGrant, usableGrant } from '../grants/lifecycle.ts'
+import { issueReceipt } from '../grants/receipt.ts'
 import { type Form, readForm } from '../http/body.ts'
 import { json } from '../http/respond.ts'
 import { issueGrantAccessToken, issueManagementAccessToken } from '../tokens/access-token.ts'
 import { hashSecret, randomToken } from '../tokens/random.ts'
-import { issueReceipt } from '../grants/receipt.ts'
 
 const MANAGEMENT_SCOPES = ['grant_management_query', 'grant_management_revoke']
 
@@ -22,7 +22,10 @@ export async function token(ctx: Context, request: Request): Promise<Response> {
   const grantType = form.get('grant_type')
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required')
   if (!['authorization_code', 'refresh_token', 'client_credentials'].includes(grantType))
-    throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials')
+    throw new OAuthError(
+      'unsupported_grant_type',
+      'grant_type must be authorization_code, refresh_token or client_credentials',
+    )
   const client = await checkClientAssertion(ctx, form)
   const proof = await checkDpop(ctx, request, { htm: 'POST', htu: ctx.urls.token, at: 'token' })
   const body =
@@ -43,13 +46,22 @@ async function authorizationCode(ctx: Context, form: Form, client: ClientRecord,
   if (redeemed.status === 'reused') {
     // RFC 9700 §4.5: a code presented twice was probably stolen; revoke everything it issued.
     await endGrant(ctx, c.grantId, 'revoked', 'authorization_code_reuse', { type: 'system' })
-    await ctx.audit.record({ type: 'code.reused', actor: { type: 'client', id: client.clientId }, grantId: c.grantId, clientId: c.clientId, data: {} })
+    await ctx.audit.record({
+      type: 'code.reused',
+      actor: { type: 'client', id: client.clientId },
+      grantId: c.grantId,
+      clientId: c.clientId,
+      data: {},
+    })
     throw new OAuthError('invalid_grant', 'the authorization code was already used')
   }
-  if (c.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
-  if (form.get('redirect_uri') !== c.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')
+  if (c.clientId !== client.clientId)
+    throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
+  if (form.get('redirect_uri') !== c.redirectUri)
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')
   await checkPkceVerifier(form.get('code_verifier'), c.codeChallenge)
-  if (proof.jkt !== c.dpopJkt) throw new OAuthError('invalid_grant', 'the DPoP key is not the one bound at the authorization request')
+  if (proof.jkt !== c.dpopJkt)
+    throw new OAuthError('invalid_grant', 'the DPoP key is not the one bound at the authorization request')
   const { grant, raced } = await grantForIssuance(ctx, c.grantId, 'authorization_code_reuse')
 
   const access = await issueGrantAccessToken(ctx, grant, proof.jkt)
@@ -88,17 +100,32 @@ async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proo
   if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required')
   const hash = await hashSecret(presented)
   const record = await ctx.store.getRefreshToken(hash)
-  if (!record || record.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token is invalid')
-  if (record.jkt !== proof.jkt) throw new OAuthError('invalid_grant', 'the refresh token is bound to another DPoP key')
+  if (!record || record.clientId !== client.clientId)
+    throw new OAuthError('invalid_grant', 'the refresh token is invalid')
+  if (record.jkt !== proof.jkt)
+    throw new OAuthError('invalid_grant', 'the refresh token is bound to another DPoP key')
   const next = randomToken(32)
   const rotated = await ctx.store.rotateRefreshToken(
     hash,
-    { tokenHash: await hashSecret(next), grantId: record.grantId, clientId: client.clientId, jkt: proof.jkt, createdAt: ctx.now(), expiresAt: record.expiresAt },
+    {
+      tokenHash: await hashSecret(next),
+      grantId: record.grantId,
+      clientId: client.clientId,
+      jkt: proof.jkt,
+      createdAt: ctx.now(),
+      expiresAt: record.expiresAt,
+    },
     ctx.now(),
   )
   if (rotated?.status === 'reused') {
     await endGrant(ctx, record.grantId, 'revoked', 'refresh_token_reuse', { type: 'system' })
-    await ctx.audit.record({ type: 'token.reuse_detected', actor: { type: 'client', id: client.clientId }, grantId: record.grantId, clientId: client.clientId, data: {} })
+    await ctx.audit.record({
+      type: 'token.reuse_detected',
+      actor: { type: 'client', id: client.clientId },
+      grantId: record.grantId,
+      clientId: client.clientId,
+      data: {},
+    })
     throw new OAuthError('invalid_grant', 'the refresh token was already used; the grant has been revoked')
   }
   if (!rotated) throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
@@ -131,7 +158,8 @@ async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proo
  */
 async function grantForIssuance(ctx: Context, grantId: string, reuseReason: string) {
   const stored = await ctx.store.getGrant(grantId)
-  if (stored?.status === 'revoked' && stored.endedReason === reuseReason) return { grant: stored, raced: true }
+  if (stored?.status === 'revoked' && stored.endedReason === reuseReason)
+    return { grant: stored, raced: true }
   const grant = await usableGrant(ctx, grantId, stored)
   if (!grant) throw new OAuthError('invalid_grant', 'the grant is no longer active')
   return { grant, raced: false }
@@ -140,7 +168,10 @@ async function grantForIssuance(ctx: Context, grantId: string, reuseReason: stri
 async function clientCredentials(ctx: Context, form: Form, client: ClientRecord, proof: DpopProof) {
   const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean)
   if (!scopes.length || scopes.some((s) => !MANAGEMENT_SCOPES.includes(s)))
-    throw new OAuthError('invalid_scope', 'client_credentials is only for grant_management_query and grant_management_revoke')
+    throw new OAuthError(
+      'invalid_scope',
+      'client_credentials is only for grant_management_query and grant_management_revoke',
+    )
   const scope = [...new Set(scopes)].join(' ')
   const access = await issueManagementAccessToken(ctx, client.clientId, scope, proof.jkt)
   return { access_token: access.token, token_type: 'DPoP', expires_in: access.expiresIn, scope }

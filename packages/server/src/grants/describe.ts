@@ -4,11 +4,17 @@ const DAY = 86_400_000
 
 /** "14 Mar 2027" — dates as people read them (UTC, so every instance renders the same). */
 export function dateText(ms: number): string {
-  return new Date(ms).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
+  return new Date(ms).toLocaleDateString('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    timeZone: 'UTC',
+  })
 }
 
-export const isTransactionHistory = (d: AuthorizationDetail): d is TransactionHistoryDetail & AuthorizationDetail =>
-  d.type === 'transaction_history'
+export const isTransactionHistory = (
+  d: AuthorizationDetail,
+): d is TransactionHistoryDetail & AuthorizationDetail => d.type === 'transaction_history'
 
 /** The first `transaction_history` detail of a request or grant, if any. */
 export const historyDetail = (details: AuthorizationDetail[]) => details.find(isTransactionHistory)
@@ -22,12 +28,17 @@ export function periodText(detail: TransactionHistoryDetail | undefined): string
 }
 
 /** The UTC date range a grant covers at `now`: absolute periods as given, lookbacks ending today. */
-export function consentedRange(detail: TransactionHistoryDetail, now: number): { from: string; to: string } | null {
+export function consentedRange(
+  detail: TransactionHistoryDetail,
+  now: number,
+): { from: string; to: string } | null {
   const p = detail.period
   if (!p) return null
   if ('from' in p) return { from: p.from, to: p.to }
   const today = new Date(now).toISOString().slice(0, 10)
-  const from = new Date(Date.parse(`${today}T00:00:00Z`) - (p.lookback_days - 1) * DAY).toISOString().slice(0, 10)
+  const from = new Date(Date.parse(`${today}T00:00:00Z`) - (p.lookback_days - 1) * DAY)
+    .toISOString()
+    .slice(0, 10)
   return { from, to: today }
 }
 
@@ -37,4 +48,5 @@ export function grantLifetimeMs(details: AuthorizationDetail[], maxGrantS: numbe
   return Math.min(maxGrantS, ...(asked.length ? asked : [90 * 86400])) * 1000
 }
 
-export const grantPurpose = (grant: Pick<Grant, 'authorizationDetails'>) => historyDetail(grant.authorizationDetails)?.purpose
+export const grantPurpose = (grant: Pick<Grant, 'authorizationDetails'>) =>
+  historyDetail(grant.authorizationDetails)?.purpose

@@ -1,4 +1,4 @@
-import { type AuditActor, type Grant, effectiveStatus } from '@consentry/core'
+import { type AuditActor, effectiveStatus, type Grant } from '@consentry/core'
 import type { Context } from '../context.ts'
 import { notifyGrantEnded } from './notify.ts'
 
@@ -40,7 +40,11 @@ export async function endGrant(
  * "revocation works on the very next request": tokens are only as good as their grant's stored status.
  * An active grant found past its expiry is ended on the spot.
  */
-export async function usableGrant(ctx: Context, grantId: string, loaded?: Grant | null): Promise<Grant | null> {
+export async function usableGrant(
+  ctx: Context,
+  grantId: string,
+  loaded?: Grant | null,
+): Promise<Grant | null> {
   const grant = loaded === undefined ? await ctx.store.getGrant(grantId) : loaded
   if (!grant) return null
   const status = effectiveStatus(grant, ctx.now())
@@ -54,6 +58,7 @@ export async function usableGrant(ctx: Context, grantId: string, loaded?: Grant 
 export async function sweepExpiredGrants(ctx: Context, batch = 100): Promise<number> {
   const due = await ctx.store.listExpiringGrants(ctx.now(), batch)
   let ended = 0
-  for (const g of due) if (await endGrant(ctx, g.id, 'expired', 'lifetime_elapsed', { type: 'system' })) ended++
+  for (const g of due)
+    if (await endGrant(ctx, g.id, 'expired', 'lifetime_elapsed', { type: 'system' })) ended++
   return ended
 }

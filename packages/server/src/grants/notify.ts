@@ -34,7 +34,11 @@ export function notifyGrantEnded(ctx: Context, grant: Grant): void {
   void (async () => {
     const client = await ctx.store.getClient(grant.clientId)
     // The ended grant's receipt is issued (and audited) whether or not the client listens for events.
-    const receipt = await issueReceipt(ctx, grant, client ?? { clientId: grant.clientId, clientName: grant.clientId })
+    const receipt = await issueReceipt(
+      ctx,
+      grant,
+      client ?? { clientId: grant.clientId, clientName: grant.clientId },
+    )
     if (!client?.webhookUri) return
     const set = await grantEndedEvent(ctx, grant, receipt)
     const delays = ctx.config.webhookRetryDelaysMs

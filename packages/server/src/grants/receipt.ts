@@ -12,7 +12,11 @@ import { historyDetail } from './describe.ts'
  * Issued when a grant is made, changed or ended; the person downloads it from the dashboard and the
  * recipient receives it with its tokens and events.
  */
-export async function issueReceipt(ctx: Context, grant: Grant, client: Pick<ClientRecord, 'clientId' | 'clientName'>): Promise<string> {
+export async function issueReceipt(
+  ctx: Context,
+  grant: Grant,
+  client: Pick<ClientRecord, 'clientId' | 'clientName'>,
+): Promise<string> {
   const receipt = await consentReceipt(ctx, grant, client)
   await ctx.audit.record({
     type: 'receipt.issued',
@@ -26,7 +30,11 @@ export async function issueReceipt(ctx: Context, grant: Grant, client: Pick<Clie
 }
 
 /** Sign a receipt for the grant as it stands (no audit event: see {@link issueReceipt}). */
-export async function consentReceipt(ctx: Context, grant: Grant, client: Pick<ClientRecord, 'clientId' | 'clientName'>): Promise<string> {
+export async function consentReceipt(
+  ctx: Context,
+  grant: Grant,
+  client: Pick<ClientRecord, 'clientId' | 'clientName'>,
+): Promise<string> {
   const purposeId = historyDetail(grant.authorizationDetails)?.purpose
   const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
   const iso = (ms: number) => new Date(ms).toISOString()
@@ -36,7 +44,9 @@ export async function consentReceipt(ctx: Context, grant: Grant, client: Pick<Cl
     status: grant.status,
     data_holder: { name: ctx.config.theme.name, issuer: ctx.urls.issuer },
     recipient: { client_id: client.clientId, name: client.clientName },
-    purpose: purposeId ? { id: purposeId, label: purpose?.label ?? purposeId, description: purpose?.description ?? '' } : null,
+    purpose: purposeId
+      ? { id: purposeId, label: purpose?.label ?? purposeId, description: purpose?.description ?? '' }
+      : null,
     authorization_details: grant.authorizationDetails,
     granted_at: iso(grant.createdAt),
     expires_at: iso(grant.expiresAt),

@@ -33,7 +33,8 @@ async function readText(request: Request, limit: number): Promise<string> {
   }
 }
 
-const mediaType = (request: Request) => (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+const mediaType = (request: Request) =>
+  (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
 
 /**
  * Read an `application/x-www-form-urlencoded` body (OAuth endpoints, HTML forms). Repeated
@@ -45,15 +46,23 @@ export async function readForm(request: Request, opts: { allowRepeated?: string[
   const params = new URLSearchParams(await readText(request, MAX_BODY_BYTES))
   const map = new Map<string, string>()
   for (const [k, v] of params) {
-    if (map.has(k) && !opts.allowRepeated?.includes(k)) throw new OAuthError('invalid_request', `parameter ${k} is repeated`)
+    if (map.has(k) && !opts.allowRepeated?.includes(k))
+      throw new OAuthError('invalid_request', `parameter ${k} is repeated`)
     map.set(k, v)
   }
-  return { get: (k: string) => map.get(k), all: (k: string) => params.getAll(k), has: (k: string) => map.has(k) }
+  return {
+    get: (k: string) => map.get(k),
+    all: (k: string) => params.getAll(k),
+    has: (k: string) => map.has(k),
+  }
 }
 export type Form = Awaited<ReturnType<typeof readForm>>
 
 /** Read a JSON object body. */
-export async function readJson(request: Request, onError: (msg: string) => Error): Promise<Record<string, unknown>> {
+export async function readJson(
+  request: Request,
+  onError: (msg: string) => Error,
+): Promise<Record<string, unknown>> {
   if (mediaType(request) !== 'application/json') throw onError('expected an application/json body')
   const text = await readText(request, MAX_BODY_BYTES)
   let value: unknown

@@ -30,7 +30,11 @@ export function problemResponse(err: ProblemError): Response {
 }
 
 /** Security headers for every HTML page. `formAction` lists extra origins a form may lead to. */
-export function html(body: string, status = 200, opts: { formAction?: string[]; headers?: Record<string, string> } = {}) {
+export function html(
+  body: string,
+  status = 200,
+  opts: { formAction?: string[]; headers?: Record<string, string> } = {},
+) {
   const formAction = ["'self'", ...(opts.formAction ?? [])].join(' ')
   return new Response(body, {
     status,
@@ -49,7 +53,10 @@ export function html(body: string, status = 200, opts: { formAction?: string[]; 
 
 /** 303 See Other: the only redirect a POSTed form gets (RFC 9700 §4.12). */
 export function seeOther(location: string, headers: Record<string, string> = {}): Response {
-  return new Response(null, { status: 303, headers: { location, 'referrer-policy': 'no-referrer', ...NO_STORE, ...headers } })
+  return new Response(null, {
+    status: 303,
+    headers: { location, 'referrer-policy': 'no-referrer', ...NO_STORE, ...headers },
+  })
 }
 
 /** Map any thrown value to a response. Unknown errors become a bare 500 — their message is never sent. */

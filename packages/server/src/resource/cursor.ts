@@ -16,17 +16,32 @@ export interface CursorState {
 
 /** An opaque, tamper-proof cursor: the state, MAC'd with a secret every instance shares. */
 export async function encodeCursor(ctx: Context, state: CursorState): Promise<string> {
-  const body = base64url.encode(JSON.stringify([state.grantId, state.accountId, state.from, state.to, state.before.bookedAt, state.before.id, state.page]))
+  const body = base64url.encode(
+    JSON.stringify([
+      state.grantId,
+      state.accountId,
+      state.from,
+      state.to,
+      state.before.bookedAt,
+      state.before.id,
+      state.page,
+    ]),
+  )
   return `${body}.${await hmac(ctx.secrets.cursor, `cursor:${body}`)}`
 }
 
 export async function decodeCursor(ctx: Context, cursor: string): Promise<CursorState> {
-  const invalid = new ProblemError('invalid_cursor', 'the cursor is not one this server issued, or was altered')
+  const invalid = new ProblemError(
+    'invalid_cursor',
+    'the cursor is not one this server issued, or was altered',
+  )
   const [body, mac, extra] = cursor.split('.')
   if (!body || !mac || extra !== undefined || cursor.length > 2048) throw invalid
   if (!timingSafeEqual(mac, await hmac(ctx.secrets.cursor, `cursor:${body}`))) throw invalid
   try {
-    const [grantId, accountId, from, to, bookedAt, id, page] = JSON.parse(new TextDecoder().decode(base64url.decode(body)))
+    const [grantId, accountId, from, to, bookedAt, id, page] = JSON.parse(
+      new TextDecoder().decode(base64url.decode(body)),
+    )
     return { grantId, accountId, from, to, before: { bookedAt, id }, page }
   } catch {
     throw invalid

@@ -1,4 +1,10 @@
-import { type AuditEvent, type AuditEventDraft, type ClientRecord, type Grant, sealEvent } from '@consentry/core'
+import {
+  type AuditEvent,
+  type AuditEventDraft,
+  type ClientRecord,
+  type Grant,
+  sealEvent,
+} from '@consentry/core'
 import type {
   AuditQuery,
   AuthorizationCode,
@@ -95,7 +101,11 @@ export function memoryStore(): Store {
     },
     async listGrants({ subject, clientId }) {
       return [...grants.values()]
-        .filter((g) => (subject === undefined || g.subject === subject) && (clientId === undefined || g.clientId === clientId))
+        .filter(
+          (g) =>
+            (subject === undefined || g.subject === subject) &&
+            (clientId === undefined || g.clientId === clientId),
+        )
         .sort((a, b) => b.createdAt - a.createdAt)
         .map(copy)
     },
@@ -124,7 +134,8 @@ export function memoryStore(): Store {
       return { status: 'ok', token: copy(t) }
     },
     async revokeRefreshTokens(grantId, now) {
-      for (const t of refreshTokens.values()) if (t.grantId === grantId && t.revokedAt === undefined) t.revokedAt = now
+      for (const t of refreshTokens.values())
+        if (t.grantId === grantId && t.revokedAt === undefined) t.revokedAt = now
     },
 
     async recordJti(key, expiresAt) {

@@ -1,4 +1,11 @@
-import type { AuditEvent, AuditEventDraft, AuthorizationDetail, ClientRecord, Grant, GrantStatus } from '@consentry/core'
+import type {
+  AuditEvent,
+  AuditEventDraft,
+  AuthorizationDetail,
+  ClientRecord,
+  Grant,
+  GrantStatus,
+} from '@consentry/core'
 
 /**
  * Everything Consentry persists goes through one `Store`. Every implementation (memory, PostgreSQL,
@@ -40,7 +47,10 @@ export interface Store {
    * later call returns `{ status: 'reused' }` (so the server can revoke what the code issued); an
    * expired or unknown code gives `null`.
    */
-  consumeCode(codeHash: string, now: number): Promise<{ status: 'ok' | 'reused'; code: AuthorizationCode } | null>
+  consumeCode(
+    codeHash: string,
+    now: number,
+  ): Promise<{ status: 'ok' | 'reused'; code: AuthorizationCode } | null>
 
   // ---- grants ---------------------------------------------------------------------------------
   createGrant(grant: Grant): Promise<void>

@@ -1,5 +1,5 @@
 import type { AuthorizationDetail, Grant } from '@consentry/core'
-import { SignJWT, jwtVerify } from 'jose'
+import { jwtVerify, SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import { randomToken } from './random.ts'
 
@@ -56,7 +56,11 @@ async function sign(
  * Verify an access token's signature, `typ`, issuer, audience and expiry. Returns `null` for any
  * invalid token (the caller answers `invalid_token`).
  */
-export async function verifyAccessToken(ctx: Context, token: string, audience: string): Promise<AccessTokenClaims | null> {
+export async function verifyAccessToken(
+  ctx: Context,
+  token: string,
+  audience: string,
+): Promise<AccessTokenClaims | null> {
   try {
     const { payload } = await jwtVerify(token, ctx.signingKey.publicKey, {
       typ: 'at+jwt',

@@ -1,5 +1,5 @@
-import { base64url } from 'jose'
 import { sha256Hex } from '@consentry/core'
+import { base64url } from 'jose'
 
 /** A random, URL-safe identifier or secret of `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {
@@ -16,17 +16,23 @@ export function timingSafeEqual(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a)
   const y = new TextEncoder().encode(b)
   let diff = x.length ^ y.length
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i % x.length] ?? 0) ^ (y[i % y.length] ?? 0)
+  for (let i = 0; i < Math.max(x.length, y.length); i++)
+    diff |= (x[i % x.length] ?? 0) ^ (y[i % y.length] ?? 0)
   return diff === 0
 }
 
 export async function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', base64url.decode(secret) as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-    'verify',
-  ])
+  return crypto.subtle.importKey(
+    'raw',
+    base64url.decode(secret) as Uint8Array<ArrayBuffer>,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  )
 }
 
 export async function hmac(key: CryptoKey, data: string): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(data))))
+  return base64url.encode(
+    new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(data))),
+  )
 }
