@@ -2,6 +2,7 @@ import { memoryStore } from '@consentry/server'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
+import { FormBrowser, formAction, hiddenInput } from './helpers/browser.ts'
 import {
   consent,
   exchange,
@@ -203,5 +204,23 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
       fields: ['amount', 'counterparty'],
     })
     expect(moreFields.status).toBe(400)
+  })
+
+  it('throttles password guessing per person: 10 attempts per 15 minutes, then 429 even for the right one', async () => {
+    const browser = new FormBrowser()
+    const loginUrl = `${holder.issuer}/login`
+    const attempt = async (password: string) => {
+      const page = await (await browser.request(loginUrl)).text()
+      return browser.request(formAction(page, loginUrl), {
+        form: { csrf: hiddenInput(page, 'csrf'), username: 'bob', password },
+      })
+    }
+    for (let i = 0; i < 10; i++) expect((await attempt(`guess-${i}`)).status).toBe(401)
+    const locked = await attempt('bob')
+    expect(locked.status).toBe(429)
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
+    const text = await locked.text()
+    expect(text).toContain('Too many sign-in attempts')
+    expect(text).not.toContain('guess-')
   })
 })

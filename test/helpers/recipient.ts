@@ -112,14 +112,27 @@ export interface ConsentChoice {
 }
 
 /**
- * Play the account holder over real HTTP: open the authorization URL, sign in on the login form,
- * submit the consent form. Returns the URL the browser was sent back to (the recipient's callback).
+ * One browser per (holder, person), kept signed in between links as a real person's would be: the
+ * holder allows only a few sign-in attempts per person per 15 minutes.
+ */
+const browsers = new Map<string, FormBrowser>()
+export function browserFor(issuer: string, username = 'alice'): FormBrowser {
+  const key = `${issuer} ${username}`
+  let b = browsers.get(key)
+  if (!b) browsers.set(key, (b = new FormBrowser()))
+  return b
+}
+
+/**
+ * Play the account holder over real HTTP: open the authorization URL, sign in on the login form if
+ * not signed in yet, submit the consent form. Returns the URL the browser was sent back to (the
+ * recipient's callback).
  */
 export async function consent(
   issuer: string,
   link: PendingLink,
   choice: ConsentChoice = {},
-  browser = new FormBrowser(),
+  browser = choice.password !== undefined ? new FormBrowser() : browserFor(issuer, choice.username),
 ) {
   let { res, url } = await browser.follow(link.url, issuer)
   let page = await res.text()

@@ -7,6 +7,9 @@ import { basePath, clearSessionCookie, safeReturnTo, sessionCookie, sessionCsrf 
 import { hmac, randomToken, timingSafeEqual } from '../tokens/random.ts'
 
 const CSRF_COOKIE = 'consentry-login-csrf'
+/** Sign-in attempts allowed per username in {@link LOGIN_WINDOW_MS}. */
+const LOGIN_ATTEMPTS = 10
+const LOGIN_WINDOW_MS = 15 * 60_000
 
 /** Where to send a person who must sign in first: the holder's own login, or the built-in one. */
 export function loginRedirect(ctx: Context, returnTo: string): Response {
@@ -36,6 +39,25 @@ export async function login(ctx: Context, request: Request, url: URL): Promise<R
   if (!cookie || !timingSafeEqual(csrf, await hmac(ctx.secrets.cookie, `login:${cookie}`)))
     return page(ctx, { returnTo, status: 403, error: 'Your sign-in form expired. Please try again.' })
   const username = (form.get('username') ?? '').trim().slice(0, 200)
+  // check_login_rate: password guessing gets LOGIN_ATTEMPTS tries per username per window.
+  const gate = username
+    ? await ctx.store.consumeReadQuota(
+        `login:${username.toLowerCase()}`,
+        ctx.now(),
+        LOGIN_ATTEMPTS,
+        LOGIN_WINDOW_MS,
+      )
+    : { allowed: true as const }
+  if (!gate.allowed) {
+    const minutes = Math.ceil(gate.retryAfterMs / 60_000)
+    return page(ctx, {
+      returnTo,
+      status: 429,
+      error: `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      username,
+      headers: { 'retry-after': String(Math.ceil(gate.retryAfterMs / 1000)) },
+    })
+  }
   const who = username ? await verify(username, form.get('password') ?? '') : null
   if (!who)
     return page(ctx, { returnTo, status: 401, error: 'That username and password do not match.', username })
@@ -50,7 +72,13 @@ export async function login(ctx: Context, request: Request, url: URL): Promise<R
 
 async function page(
   ctx: Context,
-  o: { returnTo: string; status: number; error?: string; username?: string },
+  o: {
+    returnTo: string
+    status: number
+    error?: string
+    username?: string
+    headers?: Record<string, string>
+  },
 ) {
   const token = randomToken(16)
   const action = `${basePath(ctx)}/login?return_to=${encodeURIComponent(o.returnTo)}`
@@ -69,6 +97,7 @@ async function page(
         secure: ctx.config.secureCookies,
         maxAge: 1800,
       }),
+      ...o.headers,
     },
   })
 }

@@ -89,7 +89,8 @@ export interface Store {
   /**
    * Atomic: counts reads of `grantId` in the sliding window `(now - windowMs, now]`; if fewer than
    * `limit`, records this one and allows it. Otherwise refuses and says when the oldest counted read
-   * leaves the window.
+   * leaves the window. The key is any string: the server also limits sign-in attempts with
+   * `login:<username>` keys.
    */
   consumeReadQuota(
     grantId: string,
