@@ -118,9 +118,11 @@ export interface ConsentChoice {
 const browsers = new Map<string, FormBrowser>()
 export function browserFor(issuer: string, username = 'alice'): FormBrowser {
   const key = `${issuer} ${username}`
-  let b = browsers.get(key)
-  if (!b) browsers.set(key, (b = new FormBrowser()))
-  return b
+  const known = browsers.get(key)
+  if (known) return known
+  const fresh = new FormBrowser()
+  browsers.set(key, fresh)
+  return fresh
 }
 
 /**
