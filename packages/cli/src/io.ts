@@ -1,13 +1,19 @@
+import { once } from 'node:events'
+
 /** Where a command writes. Tests pass their own; the binary writes to the process streams. */
 export interface Io {
   stdout(text: string): void
   stderr(text: string): void
+  /** Resolves once stdout can take more (long outputs wait on it between chunks). Optional. */
+  drain?(): Promise<void>
 }
 
 /** The process's stdout and stderr. */
 export const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  drain: () =>
+    process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => {}) : Promise.resolve(),
 }
 
 /** A mistake in how the command was called (exit code 2): shown with the command's usage. */

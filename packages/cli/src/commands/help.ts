@@ -20,6 +20,10 @@ Commands:
 ${rows.join('\n')}
   ${'help'.padEnd(width)}  show this help, or a command's: consentry help <command>
 
+Environment:
+  DATABASE_URL                     PostgreSQL for audit export (else the PGlite directory)
+  CONSENTRY_INITIAL_ACCESS_TOKEN   the registration token for register
+
 Exit status: 0 success, 1 failure (e.g. a tampered audit export), 2 usage error.
 `
 }

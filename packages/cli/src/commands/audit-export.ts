@@ -1,0 +1,161 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { decodeCheckpoint } from '@consentry/core'
+import type { Store } from '@consentry/server'
+import { usage } from '../args.ts'
+import { type AtomicFile, openAtomic } from '../files.ts'
+import { type Command, type Io, UsageError } from '../io.ts'
+
+/** Where the demo holder (examples/payment-provider) keeps its embedded database. */
+export const DEFAULT_DATA_DIR = '.consentry/harbor-pay'
+
+/** Lines are written in chunks of about this many characters. */
+const CHUNK = 64 * 1024
+
+/**
+ * `consentry audit export`: stream a data holder's audit trail out of its store as JSON Lines (the
+ * format `consentry audit verify` reads). Exit 0 written, 1 failure, 2 usage error (no database, no
+ * log id).
+ */
+export const auditExport: Command = {
+  name: ['audit', 'export'],
+  summary: "export a data holder's audit trail from its database (JSON Lines)",
+  usage: `Usage: consentry audit export [--data-dir <dir> | --database-url <url>] [--schema <name>]
+                              [--log-id <id>] [--out <file>]
+
+  Reads the audit trail (events and signed checkpoints) from the holder's store and writes it as
+  JSON Lines, to stdout or atomically to --out (mode 0600). Verify it with:
+    curl <issuer>/jwks > jwks.json
+    consentry audit verify <file> --jwks jwks.json
+
+  --data-dir <dir>        the embedded (PGlite) database directory (default ${DEFAULT_DATA_DIR});
+                          stop the holder first: one process at a time may open it
+  --database-url <url>    a PostgreSQL database instead (default: $DATABASE_URL when set)
+  --schema <name>         the schema holding the tables (default public)
+  --log-id <id>           the log id, i.e. the holder's issuer URL; default: the one signed into
+                          the latest checkpoint (required when there is no checkpoint yet)
+  --out <file>            write here instead of stdout
+
+  Exit status: 0 exported, 1 failure, 2 usage error (no database, log id unknown).
+`,
+  async run(args, io) {
+    const { values, positionals } = usage(() =>
+      parseArgs({
+        args,
+        options: {
+          'data-dir': { type: 'string' },
+          'database-url': { type: 'string' },
+          schema: { type: 'string' },
+          'log-id': { type: 'string' },
+          out: { type: 'string' },
+        },
+        strict: true,
+        allowPositionals: true,
+      }),
+    )
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`)
+    if (values['data-dir'] !== undefined && values['database-url'] !== undefined)
+      throw new UsageError('give --data-dir or --database-url, not both')
+    const schema = values.schema
+    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
+      throw new UsageError('--schema must be a plain identifier (letters, digits, _)')
+
+    // Open the output first: a bad --out fails before the database is touched.
+    const out = values.out === undefined ? undefined : await openOut(values.out)
+    let store: Store | undefined
+    try {
+      store = await openStore(values['data-dir'], values['database-url'], schema)
+      const logId = await resolveLogId(store, values['log-id'])
+      const { exportAuditTrail } = await import('@consentry/server')
+      const counts = await writeLines(exportAuditTrail({ store, logId }), out, io)
+      await out?.commit()
+      if (values.out !== undefined) {
+        io.stdout(
+          `${values.out}: log "${logId}", ${counts.events} events, ${counts.checkpoints} checkpoints\n` +
+            `verify: consentry audit verify ${values.out} --jwks jwks.json` +
+            (/^https?:\/\//.test(logId)
+              ? `   (keys: curl ${logId.replace(/\/$/, '')}/jwks > jwks.json)`
+              : '') +
+            '\n',
+        )
+      }
+      return 0
+    } catch (error) {
+      await out?.abort()
+      throw error
+    } finally {
+      await store?.close()
+    }
+  },
+}
+
+async function openOut(path: string): Promise<AtomicFile> {
+  try {
+    return await openAtomic(path)
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
+  }
+}
+
+/** PostgreSQL when a URL is given (flag, else $DATABASE_URL unless --data-dir), else PGlite. */
+async function openStore(dataDir: string | undefined, databaseUrl: string | undefined, schema?: string) {
+  const { pgliteStore, postgresStore } = await import('@consentry/store-postgres')
+  const url = databaseUrl ?? (dataDir === undefined ? process.env.DATABASE_URL || undefined : undefined)
+  const schemaOption = schema === undefined ? {} : { schema }
+  if (url !== undefined) return postgresStore({ connectionString: url, ...schemaOption })
+  const dir = dataDir ?? DEFAULT_DATA_DIR
+  // Opening a PGlite directory creates a database there: refuse a directory that is not one.
+  const version = await stat(join(dir, 'PG_VERSION')).catch(() => null)
+  if (!version?.isFile()) throw new UsageError(`no database in ${dir} (give --data-dir or --database-url)`)
+  return pgliteStore({ dataDir: dir, ...schemaOption })
+}
+
+/**
+ * The log id: `--log-id`, else the `log_id` of the latest checkpoint (audit events do not carry it).
+ * A `--log-id` that contradicts the checkpoints would produce an export that cannot verify.
+ */
+async function resolveLogId(store: Store, given: string | undefined): Promise<string> {
+  const latest = (await store.listCheckpoints()).at(-1)
+  const decoded = latest ? decodeCheckpoint(latest.jws) : undefined
+  const signed = decoded?.ok ? decoded.payload.log_id : undefined
+  if (given !== undefined) {
+    if (given === '') throw new UsageError('--log-id must not be empty')
+    if (signed !== undefined && signed !== given)
+      throw new UsageError(`the checkpoints in this store are of log "${signed}", not "${given}"`)
+    return given
+  }
+  if (signed !== undefined) return signed
+  throw new UsageError(
+    latest
+      ? `the latest checkpoint cannot be decoded (${decoded && !decoded.ok ? decoded.message : 'unknown'}); pass --log-id <issuer URL>`
+      : 'the store has no checkpoint to read the log id from; pass --log-id <the holder’s issuer URL>',
+  )
+}
+
+/** Write the lines to the file, or to stdout in chunks that wait for it to drain. */
+async function writeLines(lines: AsyncIterable<string>, out: AtomicFile | undefined, io: Io) {
+  const counts = { events: 0, checkpoints: 0 }
+  let chunk = ''
+  const flush = async () => {
+    if (chunk === '') return
+    if (out) await out.write(chunk)
+    else {
+      io.stdout(chunk)
+      await io.drain?.()
+    }
+    chunk = ''
+  }
+  let first = true
+  for await (const line of lines) {
+    if (!first) {
+      if (line.startsWith('{"checkpoint":')) counts.checkpoints++
+      else counts.events++
+    }
+    first = false
+    chunk += `${line}\n`
+    if (chunk.length >= CHUNK) await flush()
+  }
+  await flush()
+  return counts
+}
