@@ -1,0 +1,36 @@
+/**
+ * The server side of the benchmark, in its own process (so the load generator and the server do not
+ * share one event loop, and `--cpu-prof` profiles the server alone). Started by bench/run.ts with IPC:
+ * sends `{ issuer }` once listening, exits cleanly on `'stop'`.
+ *
+ *   node --conditions=source --import tsx bench/server.ts <memory|pglite|postgres> [pg url] [schema|dir]
+ */
+import { memoryStore, type Store } from '@consentry/server'
+import { pgliteStore, postgresStore } from '@consentry/store-postgres'
+import { startHarborPay } from '../examples/payment-provider/src/app.ts'
+
+const [kind, where, name] = process.argv.slice(2)
+
+async function openStore(): Promise<Store> {
+  if (kind === 'memory') return memoryStore()
+  if (kind === 'pglite') return pgliteStore({ dataDir: where! })
+  if (kind === 'postgres') return postgresStore({ connectionString: where!, schema: name! })
+  throw new Error(`unknown store ${kind}`)
+}
+
+const store = await openStore()
+const holder = await startHarborPay({
+  store,
+  port: 0,
+  publicHost: '127.0.0.1',
+  // No background expiry sweeps or audit checkpoints: they would land at random points in a run.
+  maintenance: false,
+})
+process.send!({ issuer: holder.issuer })
+process.on('message', async (m) => {
+  if (m !== 'stop') return
+  await holder.close()
+  await store.close()
+  process.exit(0) // --cpu-prof writes its profile here
+})
+process.on('disconnect', () => process.exit(0))
