@@ -1,9 +1,10 @@
 import { ALLOWED_ALGS } from '@consentry/core'
 import {
   base64url,
+  type CryptoKey,
   calculateJwkThumbprint,
   decodeProtectedHeader,
-  EmbeddedJWK,
+  importJWK,
   type JWK,
   jwtVerify,
 } from 'jose'
@@ -16,10 +17,41 @@ const NONCE_WINDOW_MS = 5 * 60_000
 /** Accepted clock difference for a proof's `iat`. */
 const IAT_SKEW_S = 60
 
+/** Nonces already computed, per nonce secret and window (a handful of entries at most). */
+const nonces = new WeakMap<object, Map<number, Promise<string>>>()
+
 /** A server nonce (RFC 9449 §8), stateless: an HMAC over the time window with a secret every instance shares. */
-export async function currentNonce(ctx: Context, offset = 0): Promise<string> {
+export function currentNonce(ctx: Context, offset = 0): Promise<string> {
   const window = Math.floor(ctx.now() / NONCE_WINDOW_MS) + offset
-  return (await hmac(ctx.secrets.nonce, `dpop-nonce:${window}`)).slice(0, 32)
+  let byWindow = nonces.get(ctx.secrets.nonce)
+  if (!byWindow) nonces.set(ctx.secrets.nonce, (byWindow = new Map()))
+  let nonce = byWindow.get(window)
+  if (!nonce) {
+    for (const w of byWindow.keys()) if (w < window - 2) byWindow.delete(w)
+    nonce = hmac(ctx.secrets.nonce, `dpop-nonce:${window}`).then((mac) => mac.slice(0, 32))
+    byWindow.set(window, nonce)
+  }
+  return nonce
+}
+
+/**
+ * Public keys from DPoP headers, imported once: a recipient signs every request with the same key, and
+ * importing it is the costliest step of a proof check. Keyed by algorithm and RFC 7638 thumbprint
+ * (which commits to the key material), so a cached key is only ever used for that exact key.
+ */
+const importedKeys = new Map<string, Promise<CryptoKey>>()
+const MAX_IMPORTED_KEYS = 1000
+
+function proofKey(jwk: JWK, alg: string, jkt: string): Promise<CryptoKey> {
+  const id = `${alg}:${jkt}`
+  let key = importedKeys.get(id)
+  if (!key) {
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.delete(importedKeys.keys().next().value!)
+    key = importJWK(jwk, alg) as Promise<CryptoKey>
+    key.catch(() => importedKeys.delete(id))
+    importedKeys.set(id, key)
+  }
+  return key
 }
 
 async function nonceIsValid(ctx: Context, nonce: unknown): Promise<boolean> {
@@ -59,13 +91,15 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   if (header.includes(',')) throw await fail('invalid_dpop_proof', 'exactly one DPoP proof is allowed')
 
   let jwk: JWK
+  let jkt: string
   let payload: Record<string, unknown>
   try {
     const h = decodeProtectedHeader(header)
     if (h.typ !== 'dpop+jwt') throw new Error('typ')
     if (!ALLOWED_ALGS.includes(h.alg as never)) throw new Error('alg')
-    if (!h.jwk || 'd' in h.jwk || 'k' in h.jwk) throw new Error('jwk')
-    ;({ payload } = await jwtVerify(header, EmbeddedJWK, {
+    if (!h.jwk || typeof h.jwk !== 'object' || 'd' in h.jwk || 'k' in h.jwk) throw new Error('jwk')
+    jkt = await calculateJwkThumbprint(h.jwk)
+    ;({ payload } = await jwtVerify(header, await proofKey(h.jwk, h.alg!, jkt), {
       typ: 'dpop+jwt',
       algorithms: [...ALLOWED_ALGS],
       requiredClaims: ['iat', 'jti', 'htm', 'htu'],
@@ -93,7 +127,6 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   if (!(await nonceIsValid(ctx, payload.nonce)))
     throw await fail('use_dpop_nonce', 'use the server-provided DPoP nonce')
 
-  const jkt = await calculateJwkThumbprint(jwk)
   const first = await ctx.store.recordJti(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)
   if (!first) throw await fail('invalid_dpop_proof', 'the DPoP proof was already used')
   return { jkt, jwk }
