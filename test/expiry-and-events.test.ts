@@ -4,10 +4,13 @@ import { GRANT_ENDED_EVENT, memoryStore } from '@consentry/server'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
+import { formAction, hiddenInput } from './helpers/browser.ts'
 import {
+  browserFor,
   HISTORY_DETAIL,
   link,
   oauth,
+  pushRequest,
   type Recipient,
   registerRecipient,
   resourceGet,
@@ -128,5 +131,35 @@ describe('grants end on their own, and recipients are told', () => {
     const event = await verifyEvent(await until(() => received.find(Boolean), 'the expiry event'))
     expect(event).toMatchObject({ grant_id: grantId, status: 'expired' })
     expect((await holder.server.audit.list({ grantId, types: ['grant.expired'] })).length).toBe(1)
+  })
+})
+
+describe('abandoned consent requests', () => {
+  it('end as expired once the interaction is over, without telling the recipient', async () => {
+    received = []
+    const pending = await pushRequest(r, [HISTORY_DETAIL])
+    // Open the consent page (signed in), then walk away.
+    const browser = browserFor(holder.issuer, 'alice')
+    let { res, url } = await browser.follow(pending.url, holder.issuer)
+    if (url.includes('/login')) {
+      const page = await res.text()
+      ;({ res } = await browser.follow(formAction(page, url), holder.issuer, {
+        form: { csrf: hiddenInput(page, 'csrf'), username: 'alice', password: 'alice' },
+      }))
+    }
+    expect(res.status).toBe(200)
+    const [grant] = (await holder.server.store.listGrants({ clientId: r.client.client_id })).filter(
+      (g) => g.status === 'pending',
+    )
+    expect(grant).toBeDefined()
+    offset += 601_000 // past the 10-minute interaction
+    r.client[oauth.clockSkew] = Math.round(offset / 1000)
+    await holder.server.maintain()
+    expect(await holder.server.store.getGrant(grant!.id)).toMatchObject({
+      status: 'expired',
+      endedReason: 'consent_not_given',
+    })
+    await new Promise((ok) => setTimeout(ok, 100))
+    expect(received).toEqual([])
   })
 })

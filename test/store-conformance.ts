@@ -369,7 +369,7 @@ export function describeStoreConformance(
           grant({ id: 'b1', subject: 'bob', clientId: 'c1', createdAt: T + 4 }),
         )
       })
-      it('listExpiringGrants: active with expiresAt <= now, oldest first, limited', async () => {
+      it('listExpiringGrants: active or pending with expiresAt <= now, oldest first, limited', async () => {
         const mk = (id: string, status: GrantStatus, expiresAt: number) =>
           store.createGrant(grant({ id, status, expiresAt }))
         await mk('late', 'active', T + 30)
@@ -377,18 +377,31 @@ export function describeStoreConformance(
         await mk('first', 'active', T + 10)
         await mk('boundary', 'active', T + 40)
         await mk('future', 'active', T + 41)
-        await mk('pending', 'pending', T)
+        await mk('pending', 'pending', T + 15)
+        await mk('pending-later', 'pending', T + 99)
         await mk('revoked', 'revoked', T)
+        await mk('denied', 'denied', T)
         const ids = (gs: Grant[]) => gs.map((g) => g.id)
-        expect(ids(await store.listExpiringGrants(T + 40, 10))).toEqual(['first', 'due', 'late', 'boundary'])
-        expect(ids(await store.listExpiringGrants(T + 40, 2))).toEqual(['first', 'due'])
+        expect(ids(await store.listExpiringGrants(T + 40, 10))).toEqual([
+          'first',
+          'pending',
+          'due',
+          'late',
+          'boundary',
+        ])
+        expect(ids(await store.listExpiringGrants(T + 40, 2))).toEqual(['first', 'pending'])
         expect(await store.listExpiringGrants(T, 10)).toEqual([])
         await store.transitionGrant('first', ['active'], {
           status: 'expired',
           updatedAt: T + 50,
           endedAt: T + 50,
         })
-        expect(ids(await store.listExpiringGrants(T + 40, 10))).toEqual(['due', 'late', 'boundary'])
+        expect(ids(await store.listExpiringGrants(T + 40, 10))).toEqual([
+          'pending',
+          'due',
+          'late',
+          'boundary',
+        ])
       })
     })
 

@@ -131,6 +131,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX audit_checkpoints_prev ON ${s}.audit_checkpoints (prev_size);
     `,
   },
+  {
+    version: 3,
+    name: 'sweep_pending_grants',
+    sql: (s) => `
+      -- The sweeper also ends pending grants whose consent interaction was abandoned.
+      DROP INDEX ${s}.grants_expiring;
+      CREATE INDEX grants_expiring ON ${s}.grants (expires_at) WHERE status IN ('active', 'pending');
+    `,
+  },
 ]
 
 /**

@@ -257,7 +257,7 @@ export function sqlStore(db: Db, schema: string): Store {
     },
     async listExpiringGrants(now, limit) {
       const rows = await db.query(
-        `SELECT * FROM ${t('grants')} WHERE status = 'active' AND expires_at <= $1
+        `SELECT * FROM ${t('grants')} WHERE status IN ('active', 'pending') AND expires_at <= $1
          ORDER BY expires_at, id LIMIT $2`,
         [now, limit],
       )

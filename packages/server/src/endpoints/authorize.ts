@@ -94,7 +94,8 @@ export async function interaction(ctx: Context, request: Request, id: string): P
       authorizationDetails: ix.request.authorizationDetails,
       createdAt: now,
       updatedAt: now,
-      expiresAt: now + grantLifetimeMs(ix.request.authorizationDetails, ctx.config.lifetimes.maxGrant),
+      // Until the person answers, the grant lives as long as the interaction; approval sets the real end.
+      expiresAt: ix.expiresAt,
     }
     await ctx.store.createGrant(grant)
     await ctx.audit.record({

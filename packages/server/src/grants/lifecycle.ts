@@ -1,4 +1,4 @@
-import { type AuditActor, effectiveStatus, type Grant } from '@consentry/core'
+import { type AuditActor, effectiveStatus, type Grant, type GrantStatus } from '@consentry/core'
 import type { Context } from '../context.ts'
 import { notifyGrantEnded } from './notify.ts'
 
@@ -13,9 +13,10 @@ export async function endGrant(
   status: 'revoked' | 'expired',
   reason: string,
   actor: AuditActor,
+  from: readonly GrantStatus[] = ['active', 'pending'],
 ): Promise<Grant | null> {
   const now = ctx.now()
-  const ended = await ctx.store.transitionGrant(grantId, ['active', 'pending'], {
+  const ended = await ctx.store.transitionGrant(grantId, from, {
     status,
     updatedAt: now,
     endedAt: now,
@@ -31,7 +32,8 @@ export async function endGrant(
     subject: ended.subject,
     data: { reason },
   })
-  notifyGrantEnded(ctx, ended)
+  // The recipient only knows grants it received tokens for: an unanswered request needs no event.
+  if (!from.every((s) => s === 'pending')) notifyGrantEnded(ctx, ended)
   return ended
 }
 
@@ -58,7 +60,13 @@ export async function usableGrant(
 export async function sweepExpiredGrants(ctx: Context, batch = 100): Promise<number> {
   const due = await ctx.store.listExpiringGrants(ctx.now(), batch)
   let ended = 0
-  for (const g of due)
-    if (await endGrant(ctx, g.id, 'expired', 'lifetime_elapsed', { type: 'system' })) ended++
+  for (const g of due) {
+    // A pending grant past its expiry is a consent request the person never answered.
+    const ok =
+      g.status === 'pending'
+        ? await endGrant(ctx, g.id, 'expired', 'consent_not_given', { type: 'system' }, ['pending'])
+        : await endGrant(ctx, g.id, 'expired', 'lifetime_elapsed', { type: 'system' }, ['active'])
+    if (ok) ended++
+  }
   return ended
 }

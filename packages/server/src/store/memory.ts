@@ -111,7 +111,7 @@ export function memoryStore(): Store {
     },
     async listExpiringGrants(now, limit) {
       return [...grants.values()]
-        .filter((g) => g.status === 'active' && g.expiresAt <= now)
+        .filter((g) => (g.status === 'active' || g.status === 'pending') && g.expiresAt <= now)
         .sort((a, b) => a.expiresAt - b.expiresAt)
         .slice(0, limit)
         .map(copy)

@@ -62,7 +62,10 @@ export interface Store {
   transitionGrant(grantId: string, from: readonly GrantStatus[], patch: GrantPatch): Promise<Grant | null>
   /** Grants of a subject and/or client, newest first. */
   listGrants(filter: { subject?: string; clientId?: string }): Promise<Grant[]>
-  /** Active grants whose `expiresAt <= now` (for the expiry sweeper), oldest first. */
+  /**
+   * Active or pending grants whose `expiresAt <= now`, oldest first: for the expiry sweeper (a pending
+   * grant's `expiresAt` is the end of its consent interaction, so abandoned requests end too).
+   */
   listExpiringGrants(now: number, limit: number): Promise<Grant[]>
 
   // ---- refresh tokens (stored hashed) ---------------------------------------------------------
