@@ -119,7 +119,8 @@ async function detail(ctx: Context, request: Request, who: Subject, grant: Grant
       return {
         at: new Date(e.at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
         accountName: account,
-        period: typeof d.from === 'string' ? `${d.from} to ${d.to}` : '—',
+        // The recipient says the person was present for these (not counted as unattended): show it.
+        period: `${typeof d.from === 'string' ? `${d.from} to ${d.to}` : '—'}${d.attended === true ? ' (while you used the app)' : ''}`,
         records: typeof d.records === 'number' ? d.records : 0,
       }
     })
