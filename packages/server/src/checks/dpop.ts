@@ -23,8 +23,8 @@ const nonces = new WeakMap<object, Map<number, Promise<string>>>()
 /** A server nonce (RFC 9449 §8), stateless: an HMAC over the time window with a secret every instance shares. */
 export function currentNonce(ctx: Context, offset = 0): Promise<string> {
   const window = Math.floor(ctx.now() / NONCE_WINDOW_MS) + offset
-  let byWindow = nonces.get(ctx.secrets.nonce)
-  if (!byWindow) nonces.set(ctx.secrets.nonce, (byWindow = new Map()))
+  const byWindow = nonces.get(ctx.secrets.nonce) ?? new Map<number, Promise<string>>()
+  nonces.set(ctx.secrets.nonce, byWindow)
   let nonce = byWindow.get(window)
   if (!nonce) {
     for (const w of byWindow.keys()) if (w < window - 2) byWindow.delete(w)
