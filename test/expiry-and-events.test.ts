@@ -163,3 +163,57 @@ describe('abandoned consent requests', () => {
     expect(received).toEqual([])
   })
 })
+
+describe('the event outbox survives the instance', () => {
+  it('delivers, from a new instance on the same store, an event the old one could not', async () => {
+    const store = memoryStore()
+    let skew = 0
+    const clock = () => Date.now() + skew
+    const first = await startHarborPay({
+      store,
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+      overrides: { now: clock, webhookRetryDelaysMs: [60_000, 60_000] },
+    })
+    const rp = await registerRecipient(first.issuer, {
+      webhookUri: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/events`,
+    })
+    received = []
+    failFirst = 1 // the recipient is down for the first attempt
+    const { tokens } = await link(first.issuer, rp, [HISTORY_DETAIL])
+    const grantId = (tokens as unknown as { grant_id: string }).grant_id
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(rp.as, rp.client, rp.auth, tokens.refresh_token!, {
+        [oauth.allowInsecureRequests]: true,
+      }),
+    )
+    await until(
+      async () =>
+        (await store.listAuditEvents({ grantId, types: ['webhook.failed'] })).length ? true : undefined,
+      'the failed attempt',
+    )
+    await first.close() // the instance goes away with the retry still pending
+    expect(received).toEqual([])
+
+    skew = 61_000 // the retry is due
+    const second = await startHarborPay({
+      store,
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+      overrides: { now: clock },
+    })
+    await second.server.maintain()
+    const set = await until(() => received[0], 'the redelivered event')
+    const [, payload] = set
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()))
+    expect(payload.events[GRANT_ENDED_EVENT]).toMatchObject({ grant_id: grantId, status: 'revoked' })
+    expect(
+      (await store.listAuditEvents({ grantId, types: ['webhook.delivered'] })).map((e) => e.data.attempt),
+    ).toEqual([2])
+    await second.close()
+  })
+})

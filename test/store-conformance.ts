@@ -22,6 +22,7 @@ import type {
   AuthorizationCode,
   AuthorizationRequest,
   Interaction,
+  OutboxEvent,
   PushedRequest,
   RefreshTokenRecord,
   Store,
@@ -633,6 +634,45 @@ export function describeStoreConformance(
       })
     })
 
+    describe('outbox', () => {
+      const ev = (id: string, over: Partial<OutboxEvent> = {}): OutboxEvent => ({
+        id,
+        clientId: 'c1',
+        grantId: 'g1',
+        url: 'https://rp.example/events',
+        body: `h.${id}.s`,
+        attempts: 0,
+        nextAttemptAt: T,
+        createdAt: T,
+        ...over,
+      })
+      it('claims due events once per lease, oldest first, as copies', async () => {
+        await store.enqueueEvent(ev('b', { createdAt: T + 1 }))
+        await store.enqueueEvent(ev('a'))
+        await store.enqueueEvent(ev('later', { nextAttemptAt: T + 10 }))
+        const claimed = await store.claimEvents(T, 10, MINUTE)
+        expect(claimed.map((e) => e.id)).toEqual(['a', 'b'])
+        expect(claimed[0]).toEqual({ ...ev('a'), nextAttemptAt: T + MINUTE })
+        claimed[0]!.body = 'changed'
+        expect(await store.claimEvents(T + 5, 10, MINUTE)).toEqual([]) // leased
+        expect((await store.claimEvents(T + 10, 10, MINUTE)).map((e) => e.id)).toEqual(['later'])
+        // The lease ran out without a delivery (an instance died): the event comes back.
+        const again = await store.claimEvents(T + MINUTE, 1, MINUTE)
+        expect(again.map((e) => e.id)).toEqual(['a'])
+        expect(again[0]!.body).toBe('h.a.s')
+      })
+      it('reschedules and deletes', async () => {
+        await store.enqueueEvent(ev('x'))
+        await store.claimEvents(T, 10, MINUTE)
+        await store.rescheduleEvent('x', 1, T + 5)
+        expect(await store.claimEvents(T + 4, 10, MINUTE)).toEqual([])
+        const [x] = await store.claimEvents(T + 5, 10, MINUTE)
+        expect(x).toMatchObject({ id: 'x', attempts: 1 })
+        await store.deleteEvent('x')
+        expect(await store.claimEvents(T + DAY, 10, MINUTE)).toEqual([])
+      })
+    })
+
     describe('deleteExpired', () => {
       it('removes expired requests and interactions, keeps live ones', async () => {
         await store.savePushedRequest(pushed('urn:dead', T + 100))
@@ -720,6 +760,22 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       const interactions = await times(PARALLEL, (i) => via(i).consumeInteraction('i1', T))
       expect(requests.filter((r) => r !== null)).toEqual([pushed()])
       expect(interactions.filter((r) => r !== null)).toEqual([interaction()])
+    })
+    it('claimEvents: each event goes to exactly one claimer', async () => {
+      for (let i = 0; i < 5; i++)
+        await via(0).enqueueEvent({
+          id: `e${i}`,
+          clientId: 'c1',
+          grantId: 'g1',
+          url: 'https://rp.example/e',
+          body: 'b',
+          attempts: 0,
+          nextAttemptAt: T,
+          createdAt: T,
+        })
+      const claims = await times(PARALLEL, (i) => via(i).claimEvents(T, 2, MINUTE))
+      const ids = claims.flat().map((e) => e.id)
+      expect(ids.sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4'])
     })
     it('recordJti: exactly one true', async () => {
       const results = await times(PARALLEL, (i) => via(i).recordJti('client-1:jti-x', T + MINUTE))

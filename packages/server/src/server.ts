@@ -3,6 +3,7 @@ import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
 import { type Context, createContext } from './context.ts'
 import { sweepExpiredGrants } from './grants/lifecycle.ts'
+import { deliverEvents } from './grants/notify.ts'
 import { createRouter } from './router.ts'
 import type { Store } from './store/store.ts'
 
@@ -19,8 +20,9 @@ export interface ConsentServer {
   urls: Context['urls']
   jwks(): { keys: Record<string, unknown>[] }
   /**
-   * Start periodic maintenance: end expired grants (and tell recipients), drop expired single-use
-   * rows, and sign an audit checkpoint. Returns a function that stops it. Timers never keep the process alive.
+   * Start periodic maintenance: end expired grants (and tell recipients), deliver queued events
+   * (including any a stopped instance left behind), drop expired single-use rows, and sign an audit
+   * checkpoint. Returns a function that stops it. Timers never keep the process alive.
    */
   startMaintenance(intervalMs?: number): () => void
   /** Run one maintenance pass now. */
@@ -67,6 +69,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   const resourceOnly = createRouter(ctx, 'resource')
   const maintain = async () => {
     await sweepExpiredGrants(ctx)
+    await deliverEvents(ctx)
     await resolved.store.deleteExpired(ctx.now())
     await audit!.checkpoint()
   }

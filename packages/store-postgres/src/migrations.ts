@@ -140,6 +140,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX grants_expiring ON ${s}.grants (expires_at) WHERE status IN ('active', 'pending');
     `,
   },
+  {
+    version: 4,
+    name: 'event_outbox',
+    sql: (s) => `
+      -- Events to recipients, kept until delivered or given up so a restart loses none.
+      CREATE TABLE ${s}.outbox (
+        id text PRIMARY KEY,
+        client_id text NOT NULL,
+        grant_id text NOT NULL,
+        url text NOT NULL,
+        body text NOT NULL,
+        attempts integer NOT NULL,
+        next_attempt_at bigint NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX outbox_due ON ${s}.outbox (next_attempt_at, id);
+    `,
+  },
 ]
 
 /**

@@ -2,6 +2,7 @@ import { type AuditEvent, type ClientRecord, type Grant, type GrantStatus, sealE
 import type {
   AuthorizationCode,
   Interaction,
+  OutboxEvent,
   PushedRequest,
   RefreshTokenRecord,
   Store,
@@ -63,6 +64,17 @@ const toCheckpoint = (r: Row): StoredCheckpoint => ({
   head: String(r.head),
   createdAt: int8(r.created_at),
   jws: String(r.jws),
+})
+
+const toOutboxEvent = (r: Row): OutboxEvent => ({
+  id: String(r.id),
+  clientId: String(r.client_id),
+  grantId: String(r.grant_id),
+  url: String(r.url),
+  body: String(r.body),
+  attempts: Number(r.attempts),
+  nextAttemptAt: int8(r.next_attempt_at),
+  createdAt: int8(r.created_at),
 })
 
 /** Migrate `schema`, then serve it as a {@link Store}; the connection is closed if migration fails. */
@@ -402,6 +414,38 @@ export function sqlStore(db: Db, schema: string): Store {
         `SELECT size, head, created_at, jws FROM ${t('audit_checkpoints')} ORDER BY id`,
       )
       return rows.map(toCheckpoint)
+    },
+
+    // ---- outbox -------------------------------------------------------------------------------
+    async enqueueEvent(e) {
+      await db.query(
+        `INSERT INTO ${t('outbox')} (id, client_id, grant_id, url, body, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET attempts = EXCLUDED.attempts, next_attempt_at = EXCLUDED.next_attempt_at`,
+        [e.id, e.clientId, e.grantId, e.url, e.body, e.attempts, e.nextAttemptAt, e.createdAt],
+      )
+    },
+    async claimEvents(now, limit, leaseMs) {
+      // SKIP LOCKED: instances claiming at once each take different rows; the lease hides them after.
+      const rows = await db.query(
+        `UPDATE ${t('outbox')} SET next_attempt_at = $2
+         WHERE id IN (
+           SELECT id FROM ${t('outbox')} WHERE next_attempt_at <= $1
+           ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [now, now + leaseMs, limit],
+      )
+      return rows.map(toOutboxEvent).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+    },
+    async rescheduleEvent(id, attempts, nextAttemptAt) {
+      await db.query(`UPDATE ${t('outbox')} SET attempts = $2, next_attempt_at = $3 WHERE id = $1`, [
+        id,
+        attempts,
+        nextAttemptAt,
+      ])
+    },
+    async deleteEvent(id) {
+      await db.query(`DELETE FROM ${t('outbox')} WHERE id = $1`, [id])
     },
 
     // ---- housekeeping -------------------------------------------------------------------------

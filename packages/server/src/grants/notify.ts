@@ -6,6 +6,10 @@ import { issueReceipt } from './receipt.ts'
 
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
 
+/** How long a claimed event is hidden from other instances while one delivers it. */
+const DELIVERY_LEASE_MS = 60_000
+const BATCH = 20
+
 /** Build the Security Event Token (RFC 8417) telling a recipient one of its grants ended. */
 export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): Promise<string> {
   return new SignJWT({
@@ -27,46 +31,80 @@ export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): P
 }
 
 /**
- * Push the event to the client's `webhook_uri` (RFC 8935) in the background, retrying with the
- * configured backoff until a 2xx. Delivery and failure are audited (status codes only).
+ * Tell the recipient a grant ended: issue the final receipt, queue the signed event in the store's
+ * outbox (so a restart loses nothing), and try to deliver it right away. Never throws into the caller:
+ * the grant has already ended, whatever happens to the notification.
  */
 export function notifyGrantEnded(ctx: Context, grant: Grant): void {
   void (async () => {
     const client = await ctx.store.getClient(grant.clientId)
-    // The ended grant's receipt is issued (and audited) whether or not the client listens for events.
     const receipt = await issueReceipt(
       ctx,
       grant,
       client ?? { clientId: grant.clientId, clientName: grant.clientId },
     )
     if (!client?.webhookUri) return
-    const set = await grantEndedEvent(ctx, grant, receipt)
-    const delays = ctx.config.webhookRetryDelaysMs
-    for (let attempt = 0; attempt <= delays.length; attempt++) {
-      let status = 0
-      try {
-        const res = await ctx.config.fetch(client.webhookUri, {
-          method: 'POST',
-          headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
-          body: set,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(10_000),
-        })
-        status = res.status
-        await res.body?.cancel()
-      } catch {
-        status = 0
-      }
+    await ctx.store.enqueueEvent({
+      id: `evt_${randomToken(16)}`,
+      clientId: client.clientId,
+      grantId: grant.id,
+      url: client.webhookUri,
+      body: await grantEndedEvent(ctx, grant, receipt),
+      attempts: 0,
+      nextAttemptAt: ctx.now(),
+      createdAt: ctx.now(),
+    })
+    await deliverEvents(ctx)
+  })().catch((e) => ctx.config.onError(e))
+}
+
+/**
+ * Push every due event (RFC 8935): a 2xx removes it; a failure schedules the next attempt after the
+ * configured backoff, until the schedule is exhausted and the event is given up. Every attempt is
+ * audited (status codes only). Runs after each new event, on each retry timer, and from maintenance
+ * (which also picks up what a crashed instance left behind).
+ */
+export async function deliverEvents(ctx: Context): Promise<number> {
+  const delays = ctx.config.webhookRetryDelaysMs
+  let delivered = 0
+  for (;;) {
+    const batch = await ctx.store.claimEvents(ctx.now(), BATCH, DELIVERY_LEASE_MS)
+    for (const event of batch) {
+      const status = await post(ctx, event.url, event.body)
       const ok = status >= 200 && status < 300
+      const attempt = event.attempts + 1
+      const givingUp = !ok && attempt > delays.length
+      if (ok || givingUp) await ctx.store.deleteEvent(event.id)
+      else {
+        const delay = delays[attempt - 1]!
+        await ctx.store.rescheduleEvent(event.id, attempt, ctx.now() + delay)
+        setTimeout(() => void deliverEvents(ctx).catch(ctx.config.onError), delay).unref?.()
+      }
+      if (ok) delivered++
       await ctx.audit.record({
         type: ok ? 'webhook.delivered' : 'webhook.failed',
         actor: { type: 'system' },
-        grantId: grant.id,
-        clientId: grant.clientId,
-        data: { attempt: attempt + 1, status, event: 'grant-ended' },
+        grantId: event.grantId,
+        clientId: event.clientId,
+        data: { attempt, status, event: 'grant-ended', ...(givingUp ? { gave_up: true } : {}) },
       })
-      if (ok || attempt === delays.length) return
-      await new Promise((r) => setTimeout(r, delays[attempt]).unref?.())
     }
-  })().catch((e) => ctx.config.onError(e))
+    if (batch.length < BATCH) return delivered
+  }
+}
+
+async function post(ctx: Context, url: string, body: string): Promise<number> {
+  try {
+    const res = await ctx.config.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    })
+    await res.body?.cancel()
+    return res.status
+  } catch {
+    return 0
+  }
 }

@@ -9,6 +9,7 @@ import type {
   AuditQuery,
   AuthorizationCode,
   Interaction,
+  OutboxEvent,
   PushedRequest,
   RefreshTokenRecord,
   Store,
@@ -38,6 +39,7 @@ export function memoryStore(): Store {
   const secrets = new Map<string, string>()
   const events: AuditEvent[] = []
   const checkpoints: StoredCheckpoint[] = []
+  const outbox = new Map<string, OutboxEvent>()
   let appendQueue: Promise<unknown> = Promise.resolve()
 
   return {
@@ -195,6 +197,25 @@ export function memoryStore(): Store {
     },
     async listCheckpoints() {
       return checkpoints.map(copy)
+    },
+
+    async enqueueEvent(event) {
+      outbox.set(event.id, copy(event))
+    },
+    async claimEvents(now, limit, leaseMs) {
+      const due = [...outbox.values()]
+        .filter((e) => e.nextAttemptAt <= now)
+        .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1))
+        .slice(0, limit)
+      for (const e of due) e.nextAttemptAt = now + leaseMs
+      return due.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).map(copy)
+    },
+    async rescheduleEvent(id, attempts, nextAttemptAt) {
+      const e = outbox.get(id)
+      if (e) Object.assign(e, { attempts, nextAttemptAt })
+    },
+    async deleteEvent(id) {
+      outbox.delete(id)
     },
 
     async deleteExpired(now) {

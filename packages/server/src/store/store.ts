@@ -124,6 +124,20 @@ export interface Store {
   /** All checkpoints, oldest first. */
   listCheckpoints(): Promise<StoredCheckpoint[]>
 
+  // ---- outbox: events to recipients, delivered at least once ----------------------------------
+  /** Queue an event for delivery (kept until delivered or given up, across restarts). */
+  enqueueEvent(event: OutboxEvent): Promise<void>
+  /**
+   * Atomic: claim up to `limit` events due at `now` (`nextAttemptAt <= now`, the longest-due first),
+   * moving their `nextAttemptAt` to `now + leaseMs` so no other instance claims them meanwhile.
+   * Returned oldest first (`createdAt`, then `id`).
+   */
+  claimEvents(now: number, limit: number, leaseMs: number): Promise<OutboxEvent[]>
+  /** Schedule another attempt of a claimed event. */
+  rescheduleEvent(id: string, attempts: number, nextAttemptAt: number): Promise<void>
+  /** Delivered, or given up: remove it. */
+  deleteEvent(id: string): Promise<void>
+
   // ---- housekeeping ---------------------------------------------------------------------------
   /** Remove expired single-use rows (requests, interactions, codes, jtis, old quota rows). */
   deleteExpired(now: number): Promise<void>
@@ -199,6 +213,20 @@ export interface AuditQuery {
   subject?: string
   clientId?: string
   types?: string[]
+}
+
+/** An event waiting to be pushed to a recipient's webhook. */
+export interface OutboxEvent {
+  id: string
+  clientId: string
+  grantId: string
+  url: string
+  /** The signed Security Event Token. */
+  body: string
+  /** Failed attempts so far. */
+  attempts: number
+  nextAttemptAt: number
+  createdAt: number
 }
 
 /** A signed checkpoint over the head of the audit trail (`jws` is a compact JWS). */
