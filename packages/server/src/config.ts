@@ -46,7 +46,7 @@ export interface Theme {
 }
 
 /** A private signing key as a JWK (`ES256`, `PS256` or `EdDSA`), with its `kid`. */
-export type PrivateJwk = { kty: string; kid?: string; alg?: string; d?: string; [k: string]: unknown }
+export type PrivateJwk = { kty?: string; kid?: string; alg?: string; d?: string; [k: string]: unknown }
 
 /**
  * The one configuration object of a Consentry server.
@@ -77,6 +77,12 @@ export interface ConsentServerConfig {
    * pass your own from a KMS/secret manager in production).
    */
   signingKey?: PrivateJwk
+  /**
+   * After a rotation: the public JWKs (with their `kid`) of earlier signing keys. They stay in the
+   * JWKS and keep verifying what they signed — access tokens until they expire, receipts and audit
+   * checkpoints for as long as anyone may check them (keep them published).
+   */
+  previousSigningKeys?: Array<Record<string, unknown>>
   purposes?: Record<string, Purpose>
   /** Extra authorization detail types beside `transaction_history`. */
   detailTypes?: DetailType[]

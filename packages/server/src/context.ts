@@ -1,7 +1,7 @@
 import type { AuditEventInput } from '@consentry/core'
-import { base64url } from 'jose'
+import { base64url, type JWK } from 'jose'
 import type { ResolvedConfig } from './config.ts'
-import { loadSigningKey, type SigningKey } from './keys.ts'
+import { loadSigningKey, loadVerificationKeys, type SigningKey, type VerificationKey } from './keys.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
 
@@ -35,6 +35,8 @@ export interface Context {
   audit: AuditSink
   urls: Urls
   signingKey: SigningKey
+  /** The current key and the previous ones: what the JWKS publishes and verification accepts. */
+  verificationKeys: VerificationKey[]
   /** HMAC keys shared by every instance (kept in the store). */
   secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey }
   now(): number
@@ -79,6 +81,7 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     audit,
     urls: buildUrls(config.issuer, config.resourcePath),
     signingKey,
+    verificationKeys: await loadVerificationKeys(signingKey, config.previousSigningKeys as JWK[] | undefined),
     secrets: { nonce, cursor, cookie },
     now: config.now,
   }

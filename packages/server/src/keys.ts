@@ -38,3 +38,39 @@ export async function loadSigningKey(store: Store, configured?: PrivateJwk): Pro
   const publicKey = (await importJWK(pub as JWK, alg)) as CryptoKey
   return { alg, kid, privateKey, publicKey, publicJwk: { ...pub, kid, alg, use: 'sig' } }
 }
+
+/** A public key that still verifies what an earlier signing key signed. */
+export interface VerificationKey {
+  alg: SigningKey['alg']
+  kid: string
+  publicKey: CryptoKey
+  publicJwk: JWK
+}
+
+/**
+ * The keys published in the JWKS and accepted when verifying: the current signing key first, then the
+ * previous ones (public JWKs, each with its `kid`). Private members are refused: a retired key's
+ * private half has no business in the server any more.
+ */
+export async function loadVerificationKeys(
+  current: SigningKey,
+  previous: JWK[] = [],
+): Promise<VerificationKey[]> {
+  const keys: VerificationKey[] = [current]
+  for (const jwk of previous) {
+    const alg = algFor(jwk as PrivateJwk)
+    if (!alg || 'd' in jwk)
+      throw new ConfigError('previousSigningKeys must be public ES256, PS256 or EdDSA JWKs')
+    const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk))
+    if (keys.some((k) => k.kid === kid))
+      throw new ConfigError(`previousSigningKeys: kid ${kid} is used twice`)
+    const { key_ops: _ops, ext: _ext, ...pub } = jwk
+    keys.push({
+      alg,
+      kid,
+      publicKey: (await importJWK(pub, alg)) as CryptoKey,
+      publicJwk: { ...pub, kid, alg, use: 'sig' },
+    })
+  }
+  return keys
+}

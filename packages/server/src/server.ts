@@ -63,6 +63,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
       kid: ctx.signingKey.kid,
       alg: ctx.signingKey.alg,
     },
+    previousKeys: ctx.verificationKeys.slice(1).map((k) => k.publicJwk),
     now: resolved.now,
   })
   const all = createRouter(ctx)
@@ -79,7 +80,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     audit,
     store: resolved.store,
     urls: ctx.urls,
-    jwks: () => ({ keys: [ctx.signingKey.publicJwk as Record<string, unknown>] }),
+    jwks: () => ({ keys: ctx.verificationKeys.map((k) => k.publicJwk as Record<string, unknown>) }),
     maintain,
     startMaintenance(intervalMs = 60_000) {
       const timer = setInterval(() => void maintain().catch(resolved.onError), intervalMs)

@@ -17,6 +17,8 @@ export interface AuditTrailOptions {
   store: Store
   /** Names this log in checkpoints and exports (e.g. the holder's issuer or a short name). */
   logId: string
+  /** Public JWKs of earlier audit keys, so checkpoints signed before a rotation still verify. */
+  previousKeys?: JWK[]
   /** The key checkpoints are signed with; publish its public half (see `AuditTrail.publicJwk`). */
   signingKey: AuditSigningKey
   /** Clock, epoch milliseconds. */
@@ -38,7 +40,7 @@ export interface AuditTrail {
   startCheckpoints(intervalMs: number, onError?: (error: unknown) => void): () => void
   /** The whole trail as export lines (JSON Lines, without `\n`). */
   export(): AsyncIterable<string>
-  /** Export and verify against this trail's own public key. */
+  /** Export and verify against this trail's own public key (and its previous ones). */
   verify(): Promise<AuditVerification>
   /** The public JWK checkpoints verify with. */
   publicJwk(): Promise<JWK>
@@ -100,7 +102,8 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     async verify() {
       const lines: string[] = []
       for await (const line of exportAuditTrail({ store, logId })) lines.push(line)
-      return verifyAuditExport(lines, { keys: { keys: [await auditPublicJwk(signingKey)] }, logId })
+      const keys = [await auditPublicJwk(signingKey), ...(options.previousKeys ?? [])]
+      return verifyAuditExport(lines, { keys: { keys }, logId })
     },
 
     publicJwk() {

@@ -3,7 +3,7 @@ import { json } from '../http/respond.ts'
 
 /** The public keys that verify access tokens, events, receipts and audit checkpoints. */
 export const jwks = (ctx: Context) =>
-  json({ keys: [ctx.signingKey.publicJwk] }, 200, {
+  json({ keys: ctx.verificationKeys.map((k) => k.publicJwk) }, 200, {
     'cache-control': 'public, max-age=300',
     'access-control-allow-origin': '*',
   })

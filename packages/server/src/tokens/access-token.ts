@@ -62,9 +62,10 @@ export async function verifyAccessToken(
   audience: string,
 ): Promise<AccessTokenClaims | null> {
   try {
-    const { payload } = await jwtVerify(token, ctx.signingKey.publicKey, {
+    // The key named by `kid`: the current one, or one still trusted after a rotation.
+    const { payload } = await jwtVerify(token, (header) => keyByKid(ctx, header.kid), {
       typ: 'at+jwt',
-      algorithms: [ctx.signingKey.alg],
+      algorithms: [...new Set(ctx.verificationKeys.map((k) => k.alg))],
       issuer: ctx.urls.issuer,
       audience,
       currentDate: new Date(ctx.now()),
@@ -76,4 +77,10 @@ export async function verifyAccessToken(
   } catch {
     return null
   }
+}
+
+function keyByKid(ctx: Context, kid: string | undefined): CryptoKey {
+  const key = ctx.verificationKeys.find((k) => k.kid === kid)
+  if (!key) throw new Error('unknown kid')
+  return key.publicKey
 }
