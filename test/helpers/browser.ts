@@ -32,6 +32,11 @@ export class FormBrowser {
     }
   }
 
+  /** Set a cookie as if another site part (e.g. the holder's own login) had set it. */
+  setCookie(name: string, value: string, path = '/') {
+    this.jar.set(name, { value, path })
+  }
+
   async request(
     url: string,
     init: { method?: string; form?: Record<string, string | string[]> } = {},
