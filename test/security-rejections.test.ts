@@ -700,6 +700,10 @@ describe('pushed authorization requests', () => {
     ['an unknown member', detail({ share_everything: true })],
     ['locations that are not this resource', detail({ locations: ['https://evil.example/api'] })],
     ['no authorization_details at all', undefined],
+    [
+      'two transaction_history details',
+      JSON.stringify([HISTORY_DETAIL, { ...HISTORY_DETAIL, purpose: 'account_verification' }]),
+    ],
   ]
   for (const [name, value] of badDetails) {
     it(`refuses authorization_details with ${name}: invalid_authorization_details`, async () => {

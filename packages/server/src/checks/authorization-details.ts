@@ -15,6 +15,12 @@ export function checkAuthorizationDetails(ctx: Context, raw: string | undefined)
   if (!raw) throw new OAuthError('invalid_authorization_details', 'authorization_details is required')
   const parsed = parseAuthorizationDetails(raw, ctx.config.detailTypes)
   if (!parsed.success) throw new OAuthError('invalid_authorization_details', parsed.error)
+  // One consent page, one set of choices, one set of rules at the API: one transaction_history each.
+  if (parsed.data.filter((d) => d.type === 'transaction_history').length > 1)
+    throw new OAuthError(
+      'invalid_authorization_details',
+      'at most one transaction_history detail per request',
+    )
   return parsed.data.map((detail, i) => {
     if (detail.type !== 'transaction_history') return detail
     const d = detail as TransactionHistoryDetail
