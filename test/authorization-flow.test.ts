@@ -9,10 +9,13 @@ import {
   HISTORY_DETAIL,
   insecure,
   link,
+  managementToken,
   oauth,
   pushRequest,
   type Recipient,
   registerRecipient,
+  resourceRequest,
+  withNonceRetry,
 } from './helpers/recipient.ts'
 
 let holder: HarborPay
@@ -76,16 +79,11 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     })
 
     // Refresh rotates.
-    const refresh = async (rt: string) => {
-      let res = await oauth.refreshTokenGrantRequest(r.as, r.client, r.auth, rt, { DPoP, ...insecure })
-      try {
-        return await oauth.processRefreshTokenResponse(r.as, r.client, res)
-      } catch (e) {
-        if (!oauth.isDPoPNonceError(e)) throw e
-        res = await oauth.refreshTokenGrantRequest(r.as, r.client, r.auth, rt, { DPoP, ...insecure })
-        return oauth.processRefreshTokenResponse(r.as, r.client, res)
-      }
-    }
+    const refresh = (rt: string) =>
+      withNonceRetry(
+        () => oauth.refreshTokenGrantRequest(r.as, r.client, r.auth, rt, { DPoP, ...insecure }),
+        (res) => oauth.processRefreshTokenResponse(r.as, r.client, res),
+      )
     const refreshed = await refresh(tokens.refresh_token!)
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token)
 
@@ -138,37 +136,9 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     const grantId = (tokens as unknown as { grant_id: string }).grant_id
     const keys = await oauth.generateKeyPair('ES256')
     const DPoP = oauth.DPoP(r.client, keys)
-    const cc = async () => {
-      const params = new URLSearchParams({ scope: 'grant_management_query grant_management_revoke' })
-      let res = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, {
-        DPoP,
-        ...insecure,
-      })
-      try {
-        return await oauth.processClientCredentialsResponse(r.as, r.client, res)
-      } catch (e) {
-        if (!oauth.isDPoPNonceError(e)) throw e
-        res = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, { DPoP, ...insecure })
-        return oauth.processClientCredentialsResponse(r.as, r.client, res)
-      }
-    }
-    const mgmt = await cc()
-    const call = async (method: string) => {
-      const url = new URL(`${holder.issuer}/grants/${grantId}`)
-      try {
-        return await oauth.protectedResourceRequest(mgmt.access_token, method, url, new Headers(), null, {
-          DPoP,
-          ...insecure,
-        })
-      } catch (e) {
-        if (e instanceof oauth.WWWAuthenticateChallengeError && oauth.isDPoPNonceError(e))
-          return oauth.protectedResourceRequest(mgmt.access_token, method, url, new Headers(), null, {
-            DPoP,
-            ...insecure,
-          })
-        throw e
-      }
-    }
+    const mgmt = await managementToken(r, DPoP)
+    const call = (method: string) =>
+      resourceRequest(method, mgmt.access_token, `${holder.issuer}/grants/${grantId}`, DPoP)
     const got = await call('GET')
     expect(got.status).toBe(200)
     expect(await got.json()).toMatchObject({ grant_id: grantId, status: 'active' })

@@ -13,6 +13,8 @@ import {
   type Recipient,
   registerRecipient,
   resourceGet,
+  resourceRequest,
+  withNonceRetry,
 } from './helpers/recipient.ts'
 
 /**
@@ -65,40 +67,19 @@ async function linkAcrossInstances() {
   const answer = await consent(a.issuer, pending, { accounts: ['acc_alice_wallet'] })
   const params = oauth.validateAuthResponse(r.as, r.client, new URL(answer.location!), pending.state)
   const DPoP = oauth.DPoP(r.client, pending.dpopKeys)
-  const send = () =>
-    oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, pending.verifier, {
-      DPoP,
-      ...onB,
-    })
-  let tokens: oauth.TokenEndpointResponse
-  try {
-    tokens = await oauth.processAuthorizationCodeResponse(r.as, r.client, await send())
-  } catch (e) {
-    if (!oauth.isDPoPNonceError(e)) throw e
-    tokens = await oauth.processAuthorizationCodeResponse(r.as, r.client, await send())
-  }
+  const tokens = await withNonceRetry(
+    () =>
+      oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, pending.verifier, {
+        DPoP,
+        ...onB,
+      }),
+    (res) => oauth.processAuthorizationCodeResponse(r.as, r.client, res),
+  )
   return { tokens, DPoP }
 }
 
-async function readOnB(token: string, path: string, DPoP: oauth.DPoPHandle) {
-  const send = async () => {
-    try {
-      return await oauth.protectedResourceRequest(
-        token,
-        'GET',
-        new URL(`${a.issuer}/api${path}`),
-        new Headers(PRESENT),
-        null,
-        { DPoP, ...onB },
-      )
-    } catch (e) {
-      if (e instanceof oauth.WWWAuthenticateChallengeError) return e.response
-      throw e
-    }
-  }
-  const res = await send()
-  return res.status === 401 && res.headers.get('www-authenticate')?.includes('use_dpop_nonce') ? send() : res
-}
+const readOnB = (token: string, path: string, DPoP: oauth.DPoPHandle) =>
+  resourceRequest('GET', token, `${a.issuer}/api${path}`, DPoP, PRESENT, onB)
 
 describe('two instances, one PostgreSQL', () => {
   it('uses on B a grant created through A, and stops it on B the very next request after A revokes', async () => {

@@ -2,7 +2,16 @@ import { memoryStore } from '@consentry/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { createDemoData } from '../examples/payment-provider/src/data.ts'
-import { insecure, link, oauth, type Recipient, registerRecipient, resourceGet } from './helpers/recipient.ts'
+import {
+  insecure,
+  link,
+  managementToken,
+  oauth,
+  type Recipient,
+  registerRecipient,
+  resourceGet,
+  resourceRequest,
+} from './helpers/recipient.ts'
 
 const TODAY = '2026-11-20'
 const DAY = 86_400_000
@@ -202,40 +211,15 @@ describe('the transaction-history API enforces the consent', () => {
     const g = await consented()
     const keys = await oauth.generateKeyPair('ES256')
     const DPoP = oauth.DPoP(r.client, keys)
-    const params = new URLSearchParams({ scope: 'grant_management_revoke' })
-    let tokenRes = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, {
+    const mgmt = await managementToken(r, DPoP, 'grant_management_revoke')
+    const del = await resourceRequest(
+      'DELETE',
+      mgmt.access_token,
+      `${holder.issuer}/grants/${g.grantId}`,
       DPoP,
-      ...insecure,
-    })
-    let mgmt: oauth.TokenEndpointResponse
-    try {
-      mgmt = await oauth.processClientCredentialsResponse(r.as, r.client, tokenRes)
-    } catch {
-      tokenRes = await oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, {
-        DPoP,
-        ...insecure,
-      })
-      mgmt = await oauth.processClientCredentialsResponse(r.as, r.client, tokenRes)
-    }
-    const del = await resourceDelete(mgmt.access_token, `${holder.issuer}/grants/${g.grantId}`, DPoP)
+    )
     expect(del.status).toBe(204)
     const after = await resourceGet(g.token, api('/accounts/acc_alice_wallet/transactions'), g.DPoP, PRESENT)
     expect(after.status).toBe(401)
   })
 })
-
-async function resourceDelete(token: string, url: string, DPoP: oauth.DPoPHandle) {
-  const send = async () => {
-    try {
-      return await oauth.protectedResourceRequest(token, 'DELETE', new URL(url), new Headers(), null, {
-        DPoP,
-        ...insecure,
-      })
-    } catch (e) {
-      if (e instanceof oauth.WWWAuthenticateChallengeError) return e.response
-      throw e
-    }
-  }
-  const res = await send()
-  return res.status === 401 ? send() : res
-}

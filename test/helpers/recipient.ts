@@ -163,23 +163,48 @@ export async function consent(
   return { status: answer.status, location: answer.headers.get('location'), page, browser }
 }
 
+/**
+ * A token-endpoint call, sent again once if the server asks for its DPoP nonce (the DPoP handle has
+ * cached it from the refusal).
+ */
+export async function withNonceRetry<T>(
+  send: () => Promise<Response>,
+  process: (res: Response) => Promise<T>,
+): Promise<T> {
+  try {
+    return await process(await send())
+  } catch (e) {
+    if (!oauth.isDPoPNonceError(e)) throw e
+    return process(await send())
+  }
+}
+
 /** Exchange the code (DPoP, nonce retry). */
 export async function exchange(r: Recipient, link: PendingLink, callback: string) {
   const params = oauth.validateAuthResponse(r.as, r.client, new URL(callback), link.state)
   const DPoP = oauth.DPoP(r.client, link.dpopKeys)
-  const attempt = () =>
-    oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, link.verifier, {
-      DPoP,
-      ...insecure,
-    })
-  let res = await attempt()
-  try {
-    return { tokens: await oauth.processAuthorizationCodeResponse(r.as, r.client, res), DPoP }
-  } catch (e) {
-    if (!oauth.isDPoPNonceError(e)) throw e
-    res = await attempt()
-    return { tokens: await oauth.processAuthorizationCodeResponse(r.as, r.client, res), DPoP }
-  }
+  const tokens = await withNonceRetry(
+    () =>
+      oauth.authorizationCodeGrantRequest(r.as, r.client, r.auth, params, r.redirectUri, link.verifier, {
+        DPoP,
+        ...insecure,
+      }),
+    (res) => oauth.processAuthorizationCodeResponse(r.as, r.client, res),
+  )
+  return { tokens, DPoP }
+}
+
+/** A DPoP-bound `client_credentials` token for grant management (nonce retry). */
+export function managementToken(
+  r: Recipient,
+  DPoP: oauth.DPoPHandle,
+  scope = 'grant_management_query grant_management_revoke',
+) {
+  const params = new URLSearchParams({ scope })
+  return withNonceRetry(
+    () => oauth.clientCredentialsGrantRequest(r.as, r.client, r.auth, params, { DPoP, ...insecure }),
+    (res) => oauth.processClientCredentialsResponse(r.as, r.client, res),
+  )
 }
 
 /** Full link: PAR → login → consent → code exchange. */
@@ -197,20 +222,24 @@ export async function link(
 }
 
 /**
- * A resource request with DPoP and one nonce retry. oauth4webapi throws on 401 challenges; the test
- * wants the response itself, so the challenge error's response is returned.
+ * A protected-resource request with DPoP and one nonce retry. oauth4webapi throws on 401 challenges;
+ * tests want the response itself, so the challenge error's response is returned. `options` reach
+ * oauth4webapi (e.g. a `customFetch` that steers the request to another instance).
  */
-export async function resourceGet(
+export async function resourceRequest(
+  method: string,
   token: string,
   url: string,
   DPoP: oauth.DPoPHandle,
   headers: Record<string, string> = {},
+  options: oauth.ProtectedResourceRequestOptions = {},
 ) {
   const send = async (): Promise<Response> => {
     try {
-      return await oauth.protectedResourceRequest(token, 'GET', new URL(url), new Headers(headers), null, {
-        DPoP,
+      return await oauth.protectedResourceRequest(token, method, new URL(url), new Headers(headers), null, {
         ...insecure,
+        ...options,
+        DPoP,
       })
     } catch (e) {
       if (e instanceof oauth.WWWAuthenticateChallengeError) return e.response
@@ -221,5 +250,13 @@ export async function resourceGet(
   if (res.status === 401 && res.headers.get('www-authenticate')?.includes('use_dpop_nonce')) return send()
   return res
 }
+
+/** {@link resourceRequest} with GET. */
+export const resourceGet = (
+  token: string,
+  url: string,
+  DPoP: oauth.DPoPHandle,
+  headers: Record<string, string> = {},
+) => resourceRequest('GET', token, url, DPoP, headers)
 
 export { oauth, insecure }

@@ -45,14 +45,7 @@ async function authorizationCode(ctx: Context, form: Form, client: ClientRecord,
   const c = redeemed.code
   if (redeemed.status === 'reused') {
     // RFC 9700 §4.5: a code presented twice was probably stolen; revoke everything it issued.
-    await endGrant(ctx, c.grantId, 'revoked', 'authorization_code_reuse', { type: 'system' })
-    await ctx.audit.record({
-      type: 'code.reused',
-      actor: { type: 'client', id: client.clientId },
-      grantId: c.grantId,
-      clientId: c.clientId,
-      data: {},
-    })
+    await reuseDetected(ctx, client, c, 'authorization_code_reuse', 'code.reused')
     throw new OAuthError('invalid_grant', 'the authorization code was already used')
   }
   if (c.clientId !== client.clientId)
@@ -118,14 +111,7 @@ async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proo
     ctx.now(),
   )
   if (rotated?.status === 'reused') {
-    await endGrant(ctx, record.grantId, 'revoked', 'refresh_token_reuse', { type: 'system' })
-    await ctx.audit.record({
-      type: 'token.reuse_detected',
-      actor: { type: 'client', id: client.clientId },
-      grantId: record.grantId,
-      clientId: client.clientId,
-      data: {},
-    })
+    await reuseDetected(ctx, client, record, 'refresh_token_reuse', 'token.reuse_detected')
     throw new OAuthError('invalid_grant', 'the refresh token was already used; the grant has been revoked')
   }
   if (!rotated) throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
@@ -148,6 +134,24 @@ async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proo
     grant_id: grant.id,
     authorization_details: grant.authorizationDetails,
   }
+}
+
+/** A single-use secret came back: revoke the grant it belongs to and record who presented it. */
+async function reuseDetected(
+  ctx: Context,
+  presenter: ClientRecord,
+  secret: { grantId: string; clientId: string },
+  reason: 'authorization_code_reuse' | 'refresh_token_reuse',
+  event: 'code.reused' | 'token.reuse_detected',
+) {
+  await endGrant(ctx, secret.grantId, 'revoked', reason, { type: 'system' })
+  await ctx.audit.record({
+    type: event,
+    actor: { type: 'client', id: presenter.clientId },
+    grantId: secret.grantId,
+    clientId: secret.clientId,
+    data: {},
+  })
 }
 
 /**

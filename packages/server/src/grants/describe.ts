@@ -1,4 +1,4 @@
-import type { AuthorizationDetail, Grant, TransactionHistoryDetail } from '@consentry/core'
+import type { AuthorizationDetail, TransactionHistoryDetail } from '@consentry/core'
 
 const DAY = 86_400_000
 
@@ -47,6 +47,3 @@ export function grantLifetimeMs(details: AuthorizationDetail[], maxGrantS: numbe
   const asked = details.map((d) => d.expires_in).filter((v): v is number => typeof v === 'number')
   return Math.min(maxGrantS, ...(asked.length ? asked : [90 * 86400])) * 1000
 }
-
-export const grantPurpose = (grant: Pick<Grant, 'authorizationDetails'>) =>
-  historyDetail(grant.authorizationDetails)?.purpose
