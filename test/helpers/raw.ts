@@ -92,9 +92,20 @@ const algOf = (key: CryptoKey): string => {
   return 'RS256'
 }
 
+const exported = new WeakMap<CryptoKey, Promise<JWK>>()
+/** A public key's JWK, exported once per key (the fuzzer signs thousands of proofs with one key). */
+function exportedJwk(key: CryptoKey): Promise<JWK> {
+  let jwk = exported.get(key)
+  if (!jwk) {
+    jwk = exportJWK(key)
+    exported.set(key, jwk)
+  }
+  return jwk
+}
+
 /** A DPoP proof (RFC 9449 §4.2) signed by `keys`, with any header or claim overridden. */
 export async function dpopProof(keys: CryptoKeyPair, o: ProofOptions): Promise<string> {
-  const publicJwk = await exportJWK(keys.publicKey)
+  const publicJwk = await exportedJwk(keys.publicKey)
   const jwk = o.jwk ?? {
     kty: publicJwk.kty,
     crv: publicJwk.crv,
