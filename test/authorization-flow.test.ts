@@ -70,8 +70,11 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     const jwks = createLocalJWKSet(await (await fetch(r.as.jwks_uri!)).json())
     const { payload: rc, protectedHeader } = await jwtVerify(receipt, jwks, { issuer: holder.issuer })
     expect(protectedHeader.typ).toBe('consent-receipt+jwt')
+    // `sub` is the person's pairwise identifier for this recipient (as in the access token), never
+    // the holder's own subject.
+    expect(p.sub).not.toBe('alice')
     expect(rc).toMatchObject({
-      sub: 'alice',
+      sub: p.sub,
       grant_id: grantId,
       status: 'active',
       recipient: { name: 'Beacon Lending' },

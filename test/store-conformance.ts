@@ -252,26 +252,26 @@ export function describeStoreConformance(
     describe('authorization codes', () => {
       it('first consume is ok, every later one is reused', async () => {
         await store.saveCode(code())
-        const first = await store.consumeCode('code-hash-1', T)
+        const first = await store.consumeCode('code-hash-1', T, 'client-1')
         expect(first?.status).toBe('ok')
         expect(first?.code).toMatchObject(code())
         for (const now of [T, T + 1, T + 2 * MINUTE]) {
-          const again = await store.consumeCode('code-hash-1', now)
+          const again = await store.consumeCode('code-hash-1', now, 'client-1')
           expect(again?.status).toBe('reused')
           expect(again?.code).toMatchObject(code())
         }
       })
       it('unknown or expired (expiresAt <= now) gives null', async () => {
-        expect(await store.consumeCode('unknown', T)).toBeNull()
+        expect(await store.consumeCode('unknown', T, 'client-1')).toBeNull()
         await store.saveCode(code('c2', T + 10))
-        expect(await store.consumeCode('c2', T + 10)).toBeNull()
-        expect(await store.consumeCode('c2', T + 11)).toBeNull()
+        expect(await store.consumeCode('c2', T + 10, 'client-1')).toBeNull()
+        expect(await store.consumeCode('c2', T + 11, 'client-1')).toBeNull()
       })
       it('returns copies', async () => {
         await store.saveCode(code())
-        const first = (await store.consumeCode('code-hash-1', T))!
+        const first = (await store.consumeCode('code-hash-1', T, 'client-1'))!
         first.code.grantId = 'changed'
-        expect((await store.consumeCode('code-hash-1', T))?.code.grantId).toBe('g1')
+        expect((await store.consumeCode('code-hash-1', T, 'client-1'))?.code.grantId).toBe('g1')
       })
     })
 
@@ -689,12 +689,12 @@ export function describeStoreConformance(
       it('keeps used codes a day past expiry so reuse is still reported', async () => {
         await store.saveCode(code('used', T + MINUTE))
         await store.saveCode(code('live', T + 2 * DAY))
-        await store.consumeCode('used', T)
+        await store.consumeCode('used', T, 'client-1')
         await store.deleteExpired(T + MINUTE + DAY - 1)
-        expect((await store.consumeCode('used', T + MINUTE + DAY - 1))?.status).toBe('reused')
+        expect((await store.consumeCode('used', T + MINUTE + DAY - 1, 'client-1'))?.status).toBe('reused')
         await store.deleteExpired(T + MINUTE + DAY)
-        expect(await store.consumeCode('used', T + MINUTE + DAY)).toBeNull()
-        expect((await store.consumeCode('live', T))?.status).toBe('ok')
+        expect(await store.consumeCode('used', T + MINUTE + DAY, 'client-1')).toBeNull()
+        expect((await store.consumeCode('live', T, 'client-1'))?.status).toBe('ok')
       })
       it('forgets expired jtis only', async () => {
         await store.recordJti('dead', T + 100)
@@ -726,6 +726,37 @@ export function describeStoreConformance(
       })
     })
 
+    describe('authorization codes: only the owning client consumes', () => {
+      it('another client gets wrong_client and the code stays unused; the owner then redeems it', async () => {
+        await store.saveCode(code())
+        for (const now of [T, T + 1]) {
+          const stranger = await store.consumeCode('code-hash-1', now, 'client-2')
+          expect(stranger?.status).toBe('wrong_client')
+        }
+        const owner = await store.consumeCode('code-hash-1', T + 2, 'client-1')
+        expect(owner?.status).toBe('ok')
+        expect(owner?.code).toMatchObject(code())
+      })
+      it('another client presenting a used code is wrong_client, not reused; the owner’s is reused', async () => {
+        await store.saveCode(code())
+        expect((await store.consumeCode('code-hash-1', T, 'client-1'))?.status).toBe('ok')
+        expect((await store.consumeCode('code-hash-1', T, 'client-2'))?.status).toBe('wrong_client')
+        expect((await store.consumeCode('code-hash-1', T, 'client-1'))?.status).toBe('reused')
+      })
+      it('an unknown code is null for any client', async () => {
+        expect(await store.consumeCode('unknown', T, 'client-2')).toBeNull()
+      })
+      it('under concurrency, strangers never win and never mark it: exactly one owner call is ok', async () => {
+        await store.saveCode(code())
+        const results = await times(20, (i) =>
+          store.consumeCode('code-hash-1', T, i % 2 ? 'client-2' : 'client-1'),
+        )
+        expect(results.filter((r, i) => i % 2 === 1 && r?.status !== 'wrong_client')).toHaveLength(0)
+        expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
+        expect(results.filter((r) => r?.status === 'reused')).toHaveLength(9)
+      })
+    })
+
     describeConcurrency('one instance', async () => [store])
     if (options.openSecond) {
       const openSecond = options.openSecond
@@ -749,7 +780,7 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
 
     it('consumeCode: exactly one ok, the rest reused', async () => {
       await via(0).saveCode(code())
-      const results = await times(PARALLEL, (i) => via(i).consumeCode('code-hash-1', T))
+      const results = await times(PARALLEL, (i) => via(i).consumeCode('code-hash-1', T, 'client-1'))
       expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
       expect(results.filter((r) => r?.status === 'reused')).toHaveLength(PARALLEL - 1)
     })

@@ -143,7 +143,7 @@ export class GrantExpiredError extends ConsentryClientError {
   }
 }
 
-/** `429`: the grant's unattended reads per day are used up. `retryAfter` is in seconds, when the server said. */
+/** `429`: the grant's reads per day (unattended, or the holder's cap on attended ones) are used up. `retryAfter` is in seconds, when the server said. */
 export class RateLimitedError extends ConsentryClientError {
   readonly retryAfter?: number
   constructor(retryAfter: number | undefined, details?: ErrorDetails) {

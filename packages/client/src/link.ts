@@ -49,7 +49,8 @@ export interface LinkGrant {
 export interface ReadOptions {
   /**
    * The account holder's IP address when they are present (sent as `x-fapi-customer-ip-address`): the
-   * read is then *attended* and does not count against `max_reads_per_day`. Omit for background reads.
+   * read is then *attended* and does not count against `max_reads_per_day` (the holder caps attended
+   * reads separately, 50 a day per grant by default). Omit for background reads.
    */
   customerIpAddress?: string
 }

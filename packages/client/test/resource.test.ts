@@ -163,7 +163,7 @@ describe('resource errors', () => {
         HttpResponse.json(
           {
             type: 'urn:consentry:problem:read_limit_exceeded',
-            title: 'Unattended read limit reached',
+            title: 'Read limit reached',
             status: 429,
             code: 'read_limit_exceeded',
           },

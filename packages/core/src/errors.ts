@@ -32,7 +32,7 @@ export type OAuthErrorCode = (typeof OAUTH_ERRORS)[number]
 export const PROBLEM_CODES = {
   not_found: { status: 404, title: 'Not found' },
   outside_consent: { status: 403, title: 'Outside the consent' },
-  read_limit_exceeded: { status: 429, title: 'Unattended read limit reached' },
+  read_limit_exceeded: { status: 429, title: 'Read limit reached' },
   invalid_cursor: { status: 400, title: 'Invalid cursor' },
   invalid_parameter: { status: 400, title: 'Invalid parameter' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

@@ -105,6 +105,13 @@ export interface ConsentServerConfig {
    * travel in clear text.
    */
   dangerouslyAllowInsecureIssuer?: boolean
+  /**
+   * Cap on *attended* reads (requests carrying `x-fapi-customer-ip-address`: the recipient says the
+   * person is using its app) per grant, in the same sliding window as unattended reads
+   * (`readWindowMs`). The server cannot check the recipient's word, so it bounds it: a recipient that
+   * claims the person is present on every request still gets at most this many reads. Default 50.
+   */
+  attendedReadsPerDay?: number
 }
 
 /** Lifetimes in seconds. */
@@ -159,6 +166,7 @@ export interface ResolvedConfig
   onError: (error: unknown) => void
   webhookRetryDelaysMs: number[]
   secureCookies: boolean
+  attendedReadsPerDay: number
 }
 
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
@@ -192,6 +200,9 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   if (!/^\/[a-z0-9/_-]*[a-z0-9_-]$/i.test(resourcePath))
     throw new ConfigError('resourcePath must look like /api')
   const theme = config.theme ?? { name: 'Consentry' }
+  const attendedReadsPerDay = config.attendedReadsPerDay ?? 50
+  if (!Number.isInteger(attendedReadsPerDay) || attendedReadsPerDay < 1)
+    throw new ConfigError('attendedReadsPerDay must be a positive integer')
   return {
     ...config,
     issuer: issuerUrl.href.replace(/\/$/, ''),
@@ -209,5 +220,6 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
       ((e) => console.error('[consentry] unexpected error:', e instanceof Error ? e.name : typeof e)),
     webhookRetryDelaysMs: config.webhookRetryDelaysMs ?? [1000, 5000, 30_000, 120_000, 600_000],
     secureCookies: !insecure,
+    attendedReadsPerDay,
   }
 }

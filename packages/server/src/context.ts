@@ -4,6 +4,7 @@ import type { ResolvedConfig } from './config.ts'
 import { loadSigningKey, loadVerificationKeys, type SigningKey, type VerificationKey } from './keys.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
+import { Lru } from './util/lru.ts'
 
 /** Where audit events go. The tamper-evident trail (`audit/trail.ts`) implements it. */
 export interface AuditSink {
@@ -38,9 +39,14 @@ export interface Context {
   /** The current key and the previous ones: what the JWKS publishes and verification accepts. */
   verificationKeys: VerificationKey[]
   /** HMAC keys shared by every instance (kept in the store). */
-  secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey }
+  secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey; pairwise: CryptoKey }
   now(): number
+  /** Public keys from DPoP headers, imported once per server (bounded, least recently used out). */
+  dpopKeys: Lru<string, Promise<CryptoKey>>
 }
+
+/** How many imported DPoP public keys a server keeps (one per active recipient key is typical). */
+const MAX_IMPORTED_DPOP_KEYS = 1000
 
 export function buildUrls(issuer: string, resourcePath: string): Urls {
   const u = (p: string) => `${issuer}${p}`
@@ -69,11 +75,12 @@ const newSecret = () => base64url.encode(crypto.getRandomValues(new Uint8Array(3
 
 export async function createContext(config: ResolvedConfig, audit: AuditSink): Promise<Context> {
   const { store } = config
-  const [signingKey, nonce, cursor, cookie] = await Promise.all([
+  const [signingKey, nonce, cursor, cookie, pairwise] = await Promise.all([
     loadSigningKey(store, config.signingKey),
     store.getOrCreateSecret('dpop-nonce', newSecret).then(hmacKey),
     store.getOrCreateSecret('cursor', newSecret).then(hmacKey),
     store.getOrCreateSecret('cookie', newSecret).then(hmacKey),
+    store.getOrCreateSecret('pairwise', newSecret).then(hmacKey),
   ])
   return {
     config,
@@ -82,7 +89,8 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     urls: buildUrls(config.issuer, config.resourcePath),
     signingKey,
     verificationKeys: await loadVerificationKeys(signingKey, config.previousSigningKeys as JWK[] | undefined),
-    secrets: { nonce, cursor, cookie },
+    secrets: { nonce, cursor, cookie, pairwise },
     now: config.now,
+    dpopKeys: new Lru(MAX_IMPORTED_DPOP_KEYS),
   }
 }

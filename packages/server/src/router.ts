@@ -1,3 +1,4 @@
+import { currentNonce } from './checks/dpop.ts'
 import type { Context } from './context.ts'
 import { assets } from './endpoints/assets.ts'
 import { authorize, interaction } from './endpoints/authorize.ts'
@@ -19,6 +20,11 @@ type Handler = (ctx: Context, request: Request, url: URL, param: string) => Prom
 interface Route {
   match: (path: string) => string | undefined
   methods: Record<string, Handler>
+  /**
+   * An endpoint that accepts DPoP proofs: every response, errors included, carries a fresh
+   * `DPoP-Nonce` (RFC 9449 §8), added here once rather than by each handler.
+   */
+  dpop?: true
 }
 
 const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
@@ -47,7 +53,7 @@ function routes(ctx: Context): Route[] {
     { match: exact('/jwks'), methods: { GET: jwks } },
     { match: exact('/favicon.ico'), methods: { GET: () => new Response(null, { status: 204 }) } },
     { match: exact('/register'), methods: { POST: register } },
-    { match: exact('/par'), methods: { POST: par } },
+    { match: exact('/par'), methods: { POST: par }, dpop: true },
     { match: exact('/authorize'), methods: { GET: authorize } },
     {
       match: param('/authorize'),
@@ -56,12 +62,13 @@ function routes(ctx: Context): Route[] {
         POST: (c, r, _u, id) => interaction(c, r, id),
       },
     },
-    { match: exact('/token'), methods: { POST: token } },
+    { match: exact('/token'), methods: { POST: token }, dpop: true },
     { match: exact('/revoke'), methods: { POST: revoke } },
     { match: exact('/introspect'), methods: { POST: introspect } },
     {
       match: param('/grants'),
       methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
+      dpop: true,
     },
     { match: exact('/login'), methods: { GET: login, POST: login } },
     { match: exact('/logout'), methods: { POST: logout } },
@@ -70,6 +77,7 @@ function routes(ctx: Context): Route[] {
     {
       match: prefix(ctx.config.resourcePath),
       methods: { GET: resource, POST: resource, PUT: resource, DELETE: resource, PATCH: resource },
+      dpop: true,
     },
   ]
 }
@@ -83,6 +91,7 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
       ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata)
       : all
   return async (request) => {
+    let dpop = false
     try {
       const url = new URL(request.url)
       const path = url.pathname.startsWith('/.well-known/')
@@ -94,16 +103,32 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
       for (const route of table) {
         const p = route.match(path)
         if (p === undefined) continue
+        dpop = route.dpop === true
         const handler = route.methods[request.method === 'HEAD' ? 'GET' : request.method]
         if (!handler)
           throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, {
             allow: Object.keys(route.methods).join(', '),
           })
-        return await handler(ctx, request, url, p)
+        const res = await handler(ctx, request, url, p)
+        return dpop ? await withDpopNonce(ctx, res) : res
       }
       throw new ProblemError('not_found', 'no such endpoint')
     } catch (err) {
-      return errorResponse(err, ctx.config.onError)
+      const res = errorResponse(err, ctx.config.onError)
+      return dpop ? await withDpopNonce(ctx, res).catch(() => res) : res
     }
+  }
+}
+
+/** `res` with the current `DPoP-Nonce` (a copy if its headers are immutable). */
+async function withDpopNonce(ctx: Context, res: Response): Promise<Response> {
+  const nonce = await currentNonce(ctx)
+  try {
+    res.headers.set('dpop-nonce', nonce)
+    return res
+  } catch {
+    const copy = new Response(res.body, res)
+    copy.headers.set('dpop-nonce', nonce)
+    return copy
   }
 }

@@ -187,18 +187,24 @@ export function sqlStore(db: Db, schema: string): Store {
         [code.codeHash, json(code), code.expiresAt],
       )
     },
-    async consumeCode(codeHash, now) {
+    async consumeCode(codeHash, now, clientId) {
       // The conditional UPDATE is the single-use gate: under concurrency PostgreSQL re-checks
-      // `used_at IS NULL` after the winner commits, so exactly one caller gets the row.
+      // `used_at IS NULL` after the winner commits, so exactly one caller gets the row. The owner
+      // check is in the same statement: another client's attempt never marks the code used.
       const [won] = await db.query(
         `UPDATE ${t('codes')} SET used_at = $2
-         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING record`,
-        [codeHash, now],
+         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 AND record->>'clientId' = $3
+         RETURNING record`,
+        [codeHash, now, clientId],
       )
       if (won) return { status: 'ok', code: won.record as AuthorizationCode }
-      // Lost or not eligible: tell "already used" (reuse, report it) from unknown/expired.
+      // Lost or not eligible: another client's code, "already used" (reuse, report it), or
+      // unknown/expired.
       const [r] = await db.query(`SELECT record, used_at FROM ${t('codes')} WHERE code_hash = $1`, [codeHash])
-      return r && r.used_at !== null ? { status: 'reused', code: r.record as AuthorizationCode } : null
+      if (!r) return null
+      const code = r.record as AuthorizationCode
+      if (code.clientId !== clientId) return { status: 'wrong_client', code }
+      return r.used_at !== null ? { status: 'reused', code } : null
     },
 
     // ---- grants -------------------------------------------------------------------------------

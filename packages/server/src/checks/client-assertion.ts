@@ -32,8 +32,10 @@ function keysOf(ctx: Context, client: ClientRecord): JWTVerifyGetKey {
 
 /**
  * check_client_assertion: `private_key_jwt` (RFC 7523) — the only client authentication accepted.
- * `aud` must be the issuer, `iss` = `sub` = client_id, short-lived, `jti` never seen before, and only
- * PS256 / ES256 / EdDSA signatures.
+ * `aud` must be the issuer identifier as a single string (FAPI 2.0 §5.3.2.1, draft-ietf-oauth-rfc7523bis:
+ * an array, even of one element, is refused — the audience-injection attacks), `iss` = `sub` =
+ * client_id, `iat` present and recent, short-lived, `jti` never seen before, and only PS256 / ES256 /
+ * EdDSA signatures.
  */
 export async function checkClientAssertion(ctx: Context, form: Form): Promise<ClientRecord> {
   const type = form.get('client_assertion_type')
@@ -64,16 +66,19 @@ export async function checkClientAssertion(ctx: Context, form: Form): Promise<Cl
       issuer: clientId,
       subject: clientId,
       audience: ctx.urls.issuer,
-      requiredClaims: ['exp', 'jti'],
+      requiredClaims: ['exp', 'iat', 'jti'],
+      // `iat` at most this old (and not in the future beyond the tolerance).
+      maxTokenAge: MAX_ASSERTION_LIFETIME_S,
       currentDate: new Date(ctx.now()),
       clockTolerance: 30,
     }))
   } catch {
-    throw fail('client assertion is invalid (signature, audience or expiry)')
+    throw fail('client assertion is invalid (signature, audience, iat or expiry)')
   }
-  // FAPI 2.0: the audience is the issuer identifier alone, not an array that merely contains it.
-  if (Array.isArray(payload.aud) && payload.aud.length !== 1)
-    throw fail('client assertion aud must be the issuer')
+  // FAPI 2.0 / rfc7523bis: the audience is the issuer identifier itself, a string — not an array,
+  // not even one that holds only the issuer.
+  if (typeof payload.aud !== 'string')
+    throw fail('client assertion aud must be the issuer identifier as a single string')
   const nowS = Math.floor(ctx.now() / 1000)
   if (payload.exp! - nowS > MAX_ASSERTION_LIFETIME_S) throw fail('client assertion lives too long')
   if (typeof payload.jti !== 'string' || payload.jti.length > 256)

@@ -36,20 +36,20 @@ export function currentNonce(ctx: Context, offset = 0): Promise<string> {
 
 /**
  * Public keys from DPoP headers, imported once: a recipient signs every request with the same key, and
- * importing it is the costliest step of a proof check. Keyed by algorithm and RFC 7638 thumbprint
- * (which commits to the key material), so a cached key is only ever used for that exact key.
+ * importing it is the costliest step of a proof check. Cached per server (`ctx.dpopKeys`, a bounded
+ * LRU) and keyed by algorithm and RFC 7638 thumbprint (which commits to the key material), so a cached
+ * key is only ever used for that exact key.
  */
-const importedKeys = new Map<string, Promise<CryptoKey>>()
-const MAX_IMPORTED_KEYS = 1000
-
-function proofKey(jwk: JWK, alg: string, jkt: string): Promise<CryptoKey> {
+function proofKey(ctx: Context, jwk: JWK, alg: string, jkt: string): Promise<CryptoKey> {
   const id = `${alg}:${jkt}`
-  let key = importedKeys.get(id)
+  let key = ctx.dpopKeys.get(id)
   if (!key) {
-    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.delete(importedKeys.keys().next().value!)
     key = importJWK(jwk, alg) as Promise<CryptoKey>
-    key.catch(() => importedKeys.delete(id))
-    importedKeys.set(id, key)
+    const pending = key
+    key.catch(() => {
+      if (ctx.dpopKeys.get(id) === pending) ctx.dpopKeys.delete(id)
+    })
+    ctx.dpopKeys.set(id, key)
   }
   return key
 }
@@ -80,15 +80,12 @@ export interface DpopProof {
  * never seen before.
  */
 export async function checkDpop(ctx: Context, request: Request, opts: DpopOptions): Promise<DpopProof> {
-  const fail = async (code: 'invalid_dpop_proof' | 'use_dpop_nonce', why: string) => {
-    const headers = { 'dpop-nonce': await currentNonce(ctx) }
-    return opts.at === 'token'
-      ? new OAuthError(code, why, 400, headers)
-      : new ResourceAuthError(code, why, 401, headers)
-  }
+  // No DPoP-Nonce here: the router adds a fresh one to every response of a DPoP endpoint.
+  const fail = (code: 'invalid_dpop_proof' | 'use_dpop_nonce', why: string) =>
+    opts.at === 'token' ? new OAuthError(code, why, 400) : new ResourceAuthError(code, why, 401)
   const header = request.headers.get('dpop')
-  if (!header) throw await fail('invalid_dpop_proof', 'a DPoP proof is required')
-  if (header.includes(',')) throw await fail('invalid_dpop_proof', 'exactly one DPoP proof is allowed')
+  if (!header) throw fail('invalid_dpop_proof', 'a DPoP proof is required')
+  if (header.includes(',')) throw fail('invalid_dpop_proof', 'exactly one DPoP proof is allowed')
 
   let jwk: JWK
   let jkt: string
@@ -99,7 +96,7 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
     if (!ALLOWED_ALGS.includes(h.alg as never)) throw new Error('alg')
     if (!h.jwk || typeof h.jwk !== 'object' || 'd' in h.jwk || 'k' in h.jwk) throw new Error('jwk')
     jkt = await calculateJwkThumbprint(h.jwk)
-    ;({ payload } = await jwtVerify(header, await proofKey(h.jwk, h.alg!, jkt), {
+    ;({ payload } = await jwtVerify(header, await proofKey(ctx, h.jwk, h.alg!, jkt), {
       typ: 'dpop+jwt',
       algorithms: [...ALLOWED_ALGS],
       requiredClaims: ['iat', 'jti', 'htm', 'htu'],
@@ -107,36 +104,53 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
     }))
     jwk = h.jwk
   } catch {
-    throw await fail('invalid_dpop_proof', 'the DPoP proof is malformed or its signature is invalid')
+    throw fail('invalid_dpop_proof', 'the DPoP proof is malformed or its signature is invalid')
   }
-  if (payload.htm !== opts.htm)
-    throw await fail('invalid_dpop_proof', 'htm does not match the request method')
-  if (typeof payload.htu !== 'string' || normalizeHtu(payload.htu) !== normalizeHtu(opts.htu))
-    throw await fail('invalid_dpop_proof', 'htu does not match the request URL')
+  if (payload.htm !== opts.htm) throw fail('invalid_dpop_proof', 'htm does not match the request method')
+  const expected = normalizeHtu(opts.htu)
+  if (typeof payload.htu !== 'string' || expected === null || normalizeHtu(payload.htu) !== expected)
+    throw fail('invalid_dpop_proof', 'htu does not match the request URL')
   const nowS = ctx.now() / 1000
   if (typeof payload.iat !== 'number' || Math.abs(nowS - payload.iat) > IAT_SKEW_S)
-    throw await fail('invalid_dpop_proof', 'the DPoP proof is too old or from the future')
+    throw fail('invalid_dpop_proof', 'the DPoP proof is too old or from the future')
   if (typeof payload.jti !== 'string' || payload.jti.length < 8 || payload.jti.length > 256)
-    throw await fail('invalid_dpop_proof', 'jti is invalid')
+    throw fail('invalid_dpop_proof', 'jti is invalid')
   if (opts.accessToken !== undefined) {
     const ath = base64url.encode(
       new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(opts.accessToken))),
     )
-    if (payload.ath !== ath) throw await fail('invalid_dpop_proof', 'ath does not match the access token')
+    if (payload.ath !== ath) throw fail('invalid_dpop_proof', 'ath does not match the access token')
   }
   if (!(await nonceIsValid(ctx, payload.nonce)))
-    throw await fail('use_dpop_nonce', 'use the server-provided DPoP nonce')
+    throw fail('use_dpop_nonce', 'use the server-provided DPoP nonce')
 
   const first = await ctx.store.recordJti(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)
-  if (!first) throw await fail('invalid_dpop_proof', 'the DPoP proof was already used')
+  if (!first) throw fail('invalid_dpop_proof', 'the DPoP proof was already used')
   return { jkt, jwk }
 }
 
-function normalizeHtu(value: string): string {
+/** RFC 3986 §2.3 unreserved characters: a percent-encoded one means the same as the character itself. */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/
+
+/**
+ * The URI an `htu` is compared by (RFC 9449 §4.3 step 9; RFC 3986 §6.2.2 syntax-based and §6.2.3
+ * scheme-based normalisation): scheme and host are case-insensitive (the URL parser lowercases them),
+ * a default port is dropped, dot segments are resolved, percent-escapes get upper-case hex and those
+ * of unreserved characters are decoded. The path is otherwise compared exactly, case included:
+ * `/API/ACCOUNTS` is another resource than `/api/accounts`. Query and fragment are ignored. Anything
+ * but an http(s) URL gives `null`.
+ */
+export function normalizeHtu(value: string): string | null {
+  let u: URL
   try {
-    const u = new URL(value)
-    return `${u.protocol}//${u.host}${u.pathname}`.toLowerCase()
+    u = new URL(value)
   } catch {
-    return ''
+    return null
   }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return null
+  const path = u.pathname.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16))
+    return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`
+  })
+  return `${u.protocol}//${u.host}${path}`
 }

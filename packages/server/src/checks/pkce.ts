@@ -12,6 +12,16 @@ export function checkPkceChallenge(challenge: string | undefined, method: string
   return challenge
 }
 
+/**
+ * check_pkce (at the token endpoint, before the code is consumed): a well-formed `code_verifier`
+ * (RFC 7636 §4.1) is present. A request without one is refused and leaves the code unused.
+ */
+export function requirePkceVerifier(verifier: string | undefined): string {
+  if (!verifier) throw new OAuthError('invalid_request', 'code_verifier is required')
+  if (!VERIFIER.test(verifier)) throw new OAuthError('invalid_request', 'code_verifier is malformed')
+  return verifier
+}
+
 /** check_pkce (at the token endpoint): the verifier must hash to the challenge. */
 export async function checkPkceVerifier(verifier: string | undefined, challenge: string): Promise<void> {
   if (!verifier || !VERIFIER.test(verifier))

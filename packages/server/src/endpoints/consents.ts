@@ -119,8 +119,9 @@ async function detail(ctx: Context, request: Request, who: Subject, grant: Grant
       return {
         at: new Date(e.at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
         accountName: account,
-        // The recipient says the person was present for these (not counted as unattended): show it.
-        period: `${typeof d.from === 'string' ? `${d.from} to ${d.to}` : '—'}${d.attended === true ? ' (while you used the app)' : ''}`,
+        // The recipient *says* the person was present (x-fapi-customer-ip-address); the holder cannot
+        // know, so the log words it as the app's claim, not as a fact.
+        period: `${typeof d.from === 'string' ? `${d.from} to ${d.to}` : '—'}${d.attended === true ? ' (the app said you were using it)' : ''}`,
         records: typeof d.records === 'number' ? d.records : 0,
       }
     })

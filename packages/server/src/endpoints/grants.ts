@@ -1,6 +1,5 @@
 import { effectiveStatus, type Grant } from '@consentry/core'
 import { checkAccessToken } from '../checks/access-token.ts'
-import { currentNonce } from '../checks/dpop.ts'
 import type { Context } from '../context.ts'
 import { ProblemError, ResourceAuthError } from '../errors.ts'
 import { endGrant } from '../grants/lifecycle.ts'
@@ -36,10 +35,9 @@ export async function grants(ctx: Context, request: Request, grantId: string): P
     throw new ResourceAuthError('insufficient_scope', `this call needs the ${needed} scope`)
   const grant = await ctx.store.getGrant(grantId)
   if (!grant || grant.clientId !== claims.client_id) throw new ProblemError('not_found', 'no such grant')
-  const nonce = { 'dpop-nonce': await currentNonce(ctx) }
   if (request.method === 'DELETE') {
     await endGrant(ctx, grant.id, 'revoked', 'revoked_by_client', { type: 'client', id: claims.client_id })
-    return new Response(null, { status: 204, headers: { 'cache-control': 'no-store', ...nonce } })
+    return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } })
   }
-  return json(grantView(grant, ctx.now()), 200, nonce)
+  return json(grantView(grant, ctx.now()))
 }

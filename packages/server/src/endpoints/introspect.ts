@@ -5,6 +5,7 @@ import { usableGrant } from '../grants/lifecycle.ts'
 import { readForm } from '../http/body.ts'
 import { json } from '../http/respond.ts'
 import { verifyAccessToken } from '../tokens/access-token.ts'
+import { pairwiseSubject } from '../tokens/pairwise.ts'
 import { hashSecret } from '../tokens/random.ts'
 
 const INACTIVE = { active: false }
@@ -35,7 +36,7 @@ export async function introspect(ctx: Context, request: Request): Promise<Respon
       active: true,
       token_type: 'refresh_token',
       client_id: grant.clientId,
-      sub: grant.subject,
+      sub: await pairwiseSubject(ctx, grant.clientId, grant.subject),
       iss: ctx.urls.issuer,
       exp: Math.floor(refresh.expiresAt / 1000),
       iat: Math.floor(refresh.createdAt / 1000),

@@ -1,6 +1,6 @@
+import { isIP } from 'node:net'
 import { isoDate, MAX_PAGE_SIZE, type Transaction, type TransactionHistoryDetail } from '@consentry/core'
 import { checkAccessToken } from '../checks/access-token.ts'
-import { currentNonce } from '../checks/dpop.ts'
 import type { Context } from '../context.ts'
 import { ProblemError, ResourceAuthError } from '../errors.ts'
 import { consentedRange, historyDetail } from '../grants/describe.ts'
@@ -16,8 +16,9 @@ const CUSTOMER_PRESENT = 'x-fapi-customer-ip-address'
 /**
  * The transaction-history API. Each request: a DPoP-bound access token (check_access_token), then the
  * grant's live status (one indexed lookup: a revoked grant fails on the very next request), then the
- * consent — accounts, period, fields, datatypes, unattended reads per day — enforced here, never left
- * to the recipient. Every read is audited with counts and ranges, never the data.
+ * consent — accounts, period, fields, datatypes, reads per day — enforced here, never left to the
+ * recipient. Every read is audited with counts and ranges, never the data. (`DPoP-Nonce` is added to
+ * every response by the router.)
  */
 export async function resource(ctx: Context, request: Request, url: URL, subpath: string): Promise<Response> {
   if (request.method !== 'GET')
@@ -31,10 +32,10 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
     throw new ResourceAuthError('invalid_token', 'the grant behind this token was revoked or has expired')
   const detail = historyDetail(grant.authorizationDetails)
   if (!detail) throw new ProblemError('outside_consent', 'this grant does not cover transaction history')
-  const nonce = { 'dpop-nonce': await currentNonce(ctx) }
+  const attended = checkCustomerPresent(request)
+  const read = { grantId: grant.id, clientId: grant.clientId, subject: grant.subject, detail, attended }
 
-  if (subpath === '/accounts')
-    return json(await accounts(ctx, grant.id, grant.subject, grant.clientId, detail), 200, nonce)
+  if (subpath === '/accounts') return json(await accounts(ctx, read))
   const m = /^\/accounts\/([^/]+)\/transactions$/.exec(subpath)
   if (!m) throw new ProblemError('not_found', 'no such resource')
   let accountId: string
@@ -43,25 +44,75 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
   } catch {
     throw new ProblemError('invalid_parameter', 'malformed account id')
   }
-  const page = await transactions(ctx, request, url, {
-    grantId: grant.id,
-    clientId: grant.clientId,
-    subject: grant.subject,
-    detail,
-    accountId,
-  })
-  return json(page, 200, nonce)
+  return json(await transactions(ctx, url, { ...read, accountId }))
 }
 
-async function accounts(
-  ctx: Context,
-  grantId: string,
-  subject: string,
-  clientId: string,
-  detail: TransactionHistoryDetail,
-) {
-  const consented = new Set(detail.accounts ?? [])
+/** Who reads, under which consent, and whether the recipient says the person is present. */
+interface Read {
+  grantId: string
+  clientId: string
+  subject: string
+  detail: TransactionHistoryDetail
+  attended: boolean
+}
+
+/**
+ * check_customer_present: `x-fapi-customer-ip-address` (FAPI 1.0 Baseline §6.2.2.4) marks a read as
+ * *attended*. Its value must be one IP address — IPv4 dotted quad or IPv6 (RFC 4291) text form, no
+ * zone — else 400 `invalid_parameter`; a repeated header arrives comma-joined and is refused too.
+ */
+function checkCustomerPresent(request: Request): boolean {
+  const value = request.headers.get(CUSTOMER_PRESENT)
+  if (value === null) return false
+  if (value.length > 45 || value.includes('%') || isIP(value) === 0)
+    throw new ProblemError(
+      'invalid_parameter',
+      `${CUSTOMER_PRESENT} must be one IPv4 or IPv6 address (the person's, when they are present)`,
+    )
+  return true
+}
+
+/**
+ * check_read_quota: one counted read. Unattended reads count against the consented
+ * `max_reads_per_day`; attended ones against the holder's `attendedReadsPerDay`, in their own sliding
+ * window, because the server cannot verify that the person is really there: a recipient that always
+ * says so is still bounded. Over the limit: 429 `read_limit_exceeded` with `Retry-After`, audited as
+ * `data.read_refused`.
+ */
+async function checkReadQuota(ctx: Context, r: Read, resource: Record<string, unknown>): Promise<void> {
+  const limit = r.attended ? ctx.config.attendedReadsPerDay : r.detail.max_reads_per_day
+  const quota = await ctx.store.consumeReadQuota(
+    r.attended ? `attended:${r.grantId}` : r.grantId,
+    ctx.now(),
+    limit,
+    ctx.config.readWindowMs,
+  )
+  if (quota.allowed) return
+  const retryAfter = Math.ceil(quota.retryAfterMs / 1000)
+  await ctx.audit.record({
+    type: 'data.read_refused',
+    actor: { type: 'client', id: r.clientId },
+    grantId: r.grantId,
+    clientId: r.clientId,
+    subject: r.subject,
+    data: { ...resource, attended: r.attended, reason: 'read_limit_exceeded' },
+  })
+  throw new ProblemError(
+    'read_limit_exceeded',
+    r.attended
+      ? `at most ${limit} reads a day are served while the app says the person is using it`
+      : `at most ${limit} unattended reads per day were consented`,
+    { 'retry-after': String(retryAfter) },
+    { retry_after: retryAfter },
+  )
+}
+
+async function accounts(ctx: Context, r: Read) {
+  const { grantId, subject, clientId, detail } = r
   const withBalances = detail.datatypes.includes('balances')
+  // Every account (and balance) read counts, like a listing: balances are live data worth polling.
+  await checkReadQuota(ctx, r, { resource: 'accounts', balances: withBalances })
+  const consented = new Set(detail.accounts ?? [])
   const owned = (await ctx.config.dataSource.listAccounts(subject)).filter((a) => consented.has(a.id))
   const data = await Promise.all(
     owned.map(async (a) => {
@@ -88,20 +139,13 @@ async function accounts(
       accounts: data.map((a) => a.id),
       balances: withBalances,
       records: data.length,
+      attended: r.attended,
     },
   })
   return { data }
 }
 
-interface TxContext {
-  grantId: string
-  clientId: string
-  subject: string
-  detail: TransactionHistoryDetail
-  accountId: string
-}
-
-async function transactions(ctx: Context, request: Request, url: URL, t: TxContext) {
+async function transactions(ctx: Context, url: URL, t: Read & { accountId: string }) {
   const { detail, accountId } = t
   // check_consented_account: named in the grant, and still the person's own.
   if (!detail.datatypes.includes('transactions'))
@@ -133,33 +177,8 @@ async function transactions(ctx: Context, request: Request, url: URL, t: TxConte
   if (from > to)
     throw new ProblemError('outside_consent', `the consented period is ${consented.from} to ${consented.to}`)
 
-  // check_read_quota: an unattended listing (first page, person not present) counts once.
-  const attended = request.headers.has(CUSTOMER_PRESENT)
-  if (!cursor && !attended) {
-    const quota = await ctx.store.consumeReadQuota(
-      t.grantId,
-      ctx.now(),
-      detail.max_reads_per_day,
-      ctx.config.readWindowMs,
-    )
-    if (!quota.allowed) {
-      const retryAfter = Math.ceil(quota.retryAfterMs / 1000)
-      await ctx.audit.record({
-        type: 'data.read_refused',
-        actor: { type: 'client', id: t.clientId },
-        grantId: t.grantId,
-        clientId: t.clientId,
-        subject: t.subject,
-        data: { account: accountId, reason: 'read_limit_exceeded' },
-      })
-      throw new ProblemError(
-        'read_limit_exceeded',
-        `at most ${detail.max_reads_per_day} unattended reads per day were consented`,
-        { 'retry-after': String(retryAfter) },
-        { retry_after: retryAfter },
-      )
-    }
-  }
+  // A listing counts once, at its first page; pages fetched with `cursor` belong to it.
+  if (!cursor) await checkReadQuota(ctx, t, { resource: 'transactions', account: accountId })
 
   const rows = await ctx.config.dataSource.listTransactions({
     subject: t.subject,
@@ -204,7 +223,7 @@ async function transactions(ctx: Context, request: Request, url: URL, t: TxConte
       records: data.length,
       fields,
       page: pageNo,
-      attended,
+      attended: t.attended,
     },
   })
   return { data, period: { from, to }, ...(next ? { next_cursor: next } : {}) }

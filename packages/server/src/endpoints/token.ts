@@ -1,7 +1,7 @@
 import type { ClientRecord } from '@consentry/core'
 import { checkClientAssertion } from '../checks/client-assertion.ts'
-import { checkDpop, currentNonce, type DpopProof } from '../checks/dpop.ts'
-import { checkPkceVerifier } from '../checks/pkce.ts'
+import { checkDpop, type DpopProof } from '../checks/dpop.ts'
+import { checkPkceVerifier, requirePkceVerifier } from '../checks/pkce.ts'
 import type { Context } from '../context.ts'
 import { OAuthError } from '../errors.ts'
 import { endGrant, usableGrant } from '../grants/lifecycle.ts'
@@ -34,25 +34,30 @@ export async function token(ctx: Context, request: Request): Promise<Response> {
       : grantType === 'refresh_token'
         ? await refreshToken(ctx, form, client, proof)
         : await clientCredentials(ctx, form, client, proof)
-  return json(body, 200, { 'dpop-nonce': await currentNonce(ctx) })
+  return json(body)
 }
 
 async function authorizationCode(ctx: Context, form: Form, client: ClientRecord, proof: DpopProof) {
   const code = form.get('code')
   if (!code) throw new OAuthError('invalid_request', 'code is required')
-  const redeemed = await ctx.store.consumeCode(await hashSecret(code), ctx.now())
+  // Checked before the code is touched: a request that cannot succeed must not burn it (RFC 7636 §4.5).
+  const verifier = requirePkceVerifier(form.get('code_verifier'))
+  // Only the client the code was issued to can consume it; another client's attempt (a stolen or
+  // injected code) is refused without marking it used, so the owner still redeems it and its grant
+  // stands (RFC 6749 §4.1.3, RFC 9700 §4.5).
+  const redeemed = await ctx.store.consumeCode(await hashSecret(code), ctx.now(), client.clientId)
   if (!redeemed) throw new OAuthError('invalid_grant', 'the authorization code is invalid or expired')
+  if (redeemed.status === 'wrong_client')
+    throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
   const c = redeemed.code
   if (redeemed.status === 'reused') {
-    // RFC 9700 §4.5: a code presented twice was probably stolen; revoke everything it issued.
+    // RFC 9700 §4.5: a code its own client presents twice was probably stolen; revoke what it issued.
     await reuseDetected(ctx, client, c, 'authorization_code_reuse', 'code.reused')
     throw new OAuthError('invalid_grant', 'the authorization code was already used')
   }
-  if (c.clientId !== client.clientId)
-    throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
   if (form.get('redirect_uri') !== c.redirectUri)
     throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')
-  await checkPkceVerifier(form.get('code_verifier'), c.codeChallenge)
+  await checkPkceVerifier(verifier, c.codeChallenge)
   if (proof.jkt !== c.dpopJkt)
     throw new OAuthError('invalid_grant', 'the DPoP key is not the one bound at the authorization request')
   const { grant, raced } = await grantForIssuance(ctx, c.grantId, 'authorization_code_reuse')

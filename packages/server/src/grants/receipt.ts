@@ -1,6 +1,7 @@
 import { type ClientRecord, type Grant, sha256Hex } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
+import { pairwiseSubject } from '../tokens/pairwise.ts'
 import { historyDetail } from './describe.ts'
 
 /**
@@ -38,28 +39,31 @@ export async function consentReceipt(
   const purposeId = historyDetail(grant.authorizationDetails)?.purpose
   const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
   const iso = (ms: number) => new Date(ms).toISOString()
-  return new SignJWT({
-    receipt_version: 1,
-    grant_id: grant.id,
-    status: grant.status,
-    data_holder: { name: ctx.config.theme.name, issuer: ctx.urls.issuer },
-    recipient: { client_id: client.clientId, name: client.clientName },
-    purpose: purposeId
-      ? { id: purposeId, label: purpose?.label ?? purposeId, description: purpose?.description ?? '' }
-      : null,
-    authorization_details: grant.authorizationDetails,
-    granted_at: iso(grant.createdAt),
-    expires_at: iso(grant.expiresAt),
-    ...(grant.endedAt ? { ended_at: iso(grant.endedAt), ended_reason: grant.endedReason ?? null } : {}),
-    withdraw: {
-      account_holder: `${ctx.urls.consents}/${grant.id}`,
-      recipient: `${ctx.urls.grants}/${grant.id}`,
-    },
-  })
-    .setProtectedHeader({ alg: ctx.signingKey.alg, kid: ctx.signingKey.kid, typ: 'consent-receipt+jwt' })
-    .setIssuer(ctx.urls.issuer)
-    .setSubject(grant.subject)
-    .setIssuedAt(Math.floor(ctx.now() / 1000))
-    .setJti(`rcpt_${grant.id}_${grant.updatedAt}`)
-    .sign(ctx.signingKey.privateKey)
+  return (
+    new SignJWT({
+      receipt_version: 1,
+      grant_id: grant.id,
+      status: grant.status,
+      data_holder: { name: ctx.config.theme.name, issuer: ctx.urls.issuer },
+      recipient: { client_id: client.clientId, name: client.clientName },
+      purpose: purposeId
+        ? { id: purposeId, label: purpose?.label ?? purposeId, description: purpose?.description ?? '' }
+        : null,
+      authorization_details: grant.authorizationDetails,
+      granted_at: iso(grant.createdAt),
+      expires_at: iso(grant.expiresAt),
+      ...(grant.endedAt ? { ended_at: iso(grant.endedAt), ended_reason: grant.endedReason ?? null } : {}),
+      withdraw: {
+        account_holder: `${ctx.urls.consents}/${grant.id}`,
+        recipient: `${ctx.urls.grants}/${grant.id}`,
+      },
+    })
+      .setProtectedHeader({ alg: ctx.signingKey.alg, kid: ctx.signingKey.kid, typ: 'consent-receipt+jwt' })
+      .setIssuer(ctx.urls.issuer)
+      // The recipient's pairwise identifier: the person's copy and the recipient's are the same document.
+      .setSubject(await pairwiseSubject(ctx, grant.clientId, grant.subject))
+      .setIssuedAt(Math.floor(ctx.now() / 1000))
+      .setJti(`rcpt_${grant.id}_${grant.updatedAt}`)
+      .sign(ctx.signingKey.privateKey)
+  )
 }

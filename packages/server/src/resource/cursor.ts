@@ -3,6 +3,13 @@ import type { Context } from '../context.ts'
 import { ProblemError } from '../errors.ts'
 import { hmac, timingSafeEqual } from '../tokens/random.ts'
 
+/**
+ * How long a cursor can be used after it was issued. Pages fetched with a cursor are not counted as
+ * reads (they belong to the listing that started them), so a cursor must not be kept and replayed
+ * later as a free read: past this, start the listing again (which counts).
+ */
+export const CURSOR_LIFETIME_MS = 15 * 60_000
+
 /** Where a listing continues: bound to the grant, the account and the period it started with. */
 export interface CursorState {
   grantId: string
@@ -14,7 +21,10 @@ export interface CursorState {
   page: number
 }
 
-/** An opaque, tamper-proof cursor: the state, MAC'd with a secret every instance shares. */
+/**
+ * An opaque, tamper-proof cursor: the state and its issue time (`ctx.now()`), MAC'd with a secret
+ * every instance shares.
+ */
 export async function encodeCursor(ctx: Context, state: CursorState): Promise<string> {
   const body = base64url.encode(
     JSON.stringify([
@@ -25,11 +35,16 @@ export async function encodeCursor(ctx: Context, state: CursorState): Promise<st
       state.before.bookedAt,
       state.before.id,
       state.page,
+      ctx.now(),
     ]),
   )
   return `${body}.${await hmac(ctx.secrets.cursor, `cursor:${body}`)}`
 }
 
+/**
+ * The state of a cursor this server issued, unaltered and at most {@link CURSOR_LIFETIME_MS} old;
+ * anything else is a 400 `invalid_cursor` problem.
+ */
 export async function decodeCursor(ctx: Context, cursor: string): Promise<CursorState> {
   const invalid = new ProblemError(
     'invalid_cursor',
@@ -38,12 +53,21 @@ export async function decodeCursor(ctx: Context, cursor: string): Promise<Cursor
   const [body, mac, extra] = cursor.split('.')
   if (!body || !mac || extra !== undefined || cursor.length > 2048) throw invalid
   if (!timingSafeEqual(mac, await hmac(ctx.secrets.cursor, `cursor:${body}`))) throw invalid
+  let state: CursorState
+  let issuedAt: unknown
   try {
-    const [grantId, accountId, from, to, bookedAt, id, page] = JSON.parse(
+    const [grantId, accountId, from, to, bookedAt, id, page, iat] = JSON.parse(
       new TextDecoder().decode(base64url.decode(body)),
     )
-    return { grantId, accountId, from, to, before: { bookedAt, id }, page }
+    state = { grantId, accountId, from, to, before: { bookedAt, id }, page }
+    issuedAt = iat
   } catch {
     throw invalid
   }
+  if (typeof issuedAt !== 'number' || ctx.now() - issuedAt > CURSOR_LIFETIME_MS)
+    throw new ProblemError(
+      'invalid_cursor',
+      `the cursor has expired (cursors last ${CURSOR_LIFETIME_MS / 60_000} minutes); start the listing again without a cursor`,
+    )
+  return state
 }

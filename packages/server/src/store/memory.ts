@@ -77,9 +77,10 @@ export function memoryStore(): Store {
     async saveCode(code) {
       codes.set(code.codeHash, copy(code))
     },
-    async consumeCode(hash, now) {
+    async consumeCode(hash, now, clientId) {
       const c = codes.get(hash)
       if (!c) return null
+      if (c.clientId !== clientId) return { status: 'wrong_client', code: copy(c) }
       if (c.usedAt !== undefined) return { status: 'reused', code: copy(c) }
       if (c.expiresAt <= now) return null
       c.usedAt = now

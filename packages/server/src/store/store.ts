@@ -43,14 +43,19 @@ export interface Store {
   // ---- authorization codes --------------------------------------------------------------------
   saveCode(code: AuthorizationCode): Promise<void>
   /**
-   * Atomic: the first call for an unexpired code returns `{ status: 'ok' }` and marks it used; every
-   * later call returns `{ status: 'reused' }` (so the server can revoke what the code issued); an
-   * expired or unknown code gives `null`.
+   * Atomic, and only for the client the code was issued to. A code whose `clientId` is not `clientId`
+   * gives `{ status: 'wrong_client' }` and is left exactly as it was (never marked used), whatever its
+   * state, so another client presenting a stolen code can neither burn it nor trigger reuse
+   * detection. For its own client: the first call for an unexpired code returns `{ status: 'ok' }` and
+   * marks it used (the check of `clientId` and the marking are one step); every later call returns
+   * `{ status: 'reused' }` (so the server can revoke what the code issued); an expired unused code
+   * gives `null`. An unknown code gives `null`.
    */
   consumeCode(
     codeHash: string,
     now: number,
-  ): Promise<{ status: 'ok' | 'reused'; code: AuthorizationCode } | null>
+    clientId: string,
+  ): Promise<{ status: 'ok' | 'reused' | 'wrong_client'; code: AuthorizationCode } | null>
 
   // ---- grants ---------------------------------------------------------------------------------
   createGrant(grant: Grant): Promise<void>

@@ -1,11 +1,16 @@
 import type { AuthorizationDetail, Grant } from '@consentry/core'
 import { jwtVerify, SignJWT } from 'jose'
 import type { Context } from '../context.ts'
+import { pairwiseSubject } from './pairwise.ts'
 import { randomToken } from './random.ts'
 
 /** Claims of a Consentry access token (RFC 9068 JWT, `typ: at+jwt`). */
 export interface AccessTokenClaims {
   iss: string
+  /**
+   * A grant's token: the person's pairwise identifier for this client (never the holder's subject;
+   * the resource uses the grant's stored subject). A management token: the client_id.
+   */
   sub: string
   aud: string
   client_id: string
@@ -21,7 +26,7 @@ export interface AccessTokenClaims {
 /** Issue a grant's access token, DPoP-bound to `jkt`, never outliving the grant. */
 export async function issueGrantAccessToken(ctx: Context, grant: Grant, jkt: string) {
   return sign(ctx, {
-    sub: grant.subject,
+    sub: await pairwiseSubject(ctx, grant.clientId, grant.subject),
     aud: ctx.urls.resource,
     client_id: grant.clientId,
     grant_id: grant.id,
