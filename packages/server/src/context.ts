@@ -2,6 +2,7 @@ import type { AuditEventInput } from '@consentry/core'
 import { base64url, type JWK } from 'jose'
 import type { ResolvedConfig } from './config.ts'
 import { loadSigningKey, loadVerificationKeys, type SigningKey, type VerificationKey } from './keys.ts'
+import { createRemoteJwks, type RemoteJwks } from './net/remote-jwks.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
 
@@ -40,6 +41,8 @@ export interface Context {
   /** HMAC keys shared by every instance (kept in the store). */
   secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey }
   now(): number
+  /** Clients' `jwks_uri` key sets: per server, bounded, fetched through the guarded fetch. */
+  remoteJwks: RemoteJwks
 }
 
 export function buildUrls(issuer: string, resourcePath: string): Urls {
@@ -84,5 +87,6 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     verificationKeys: await loadVerificationKeys(signingKey, config.previousSigningKeys as JWK[] | undefined),
     secrets: { nonce, cursor, cookie },
     now: config.now,
+    remoteJwks: createRemoteJwks(config.egressOptions, config.now),
   }
 }
