@@ -171,9 +171,10 @@ function send(
     maxHeaderSize: 16 * 1024,
   }
   return new Promise<EgressResponse>((resolve, reject) => {
+    // The first failure wins: destroying the request can fire further error events.
     const fail = (e: unknown) => {
-      outgoing.destroy()
       reject(e instanceof EgressError ? e : deadline.aborted ? toEgressError(deadline.reason) : failed(url))
+      outgoing.destroy()
     }
     const outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
       const status = res.statusCode ?? 0
@@ -192,10 +193,9 @@ function send(
       let size = 0
       res.on('data', (chunk: Buffer) => {
         size += chunk.length
-        if (size > req.maxBytes) {
-          res.destroy()
+        if (size > req.maxBytes)
           fail(new EgressError('egress_too_large', `the body is over ${req.maxBytes} bytes`))
-        } else chunks.push(chunk)
+        else chunks.push(chunk)
       })
       res.on('end', () =>
         resolve({ status, headers: res.headers, body: new Uint8Array(Buffer.concat(chunks)) }),
