@@ -757,6 +757,49 @@ export function describeStoreConformance(
       })
     })
 
+    describe('client name skeletons and logos', () => {
+      it('finds clients by name skeleton, oldest first, bounded; none without a skeleton', async () => {
+        await store.createClient({ ...client('c2'), nameSkeleton: 'beaconlending', createdAt: T + 2 })
+        await store.createClient({ ...client('c1'), nameSkeleton: 'beaconlending', createdAt: T + 1 })
+        await store.createClient({
+          ...client('c3'),
+          clientName: 'Other',
+          nameSkeleton: 'other',
+          createdAt: T,
+        })
+        await store.createClient(client('c4')) // registered without a skeleton
+        const found = await store.findClientsByNameSkeleton('beaconlending', 10)
+        expect(found.map((c) => c.clientId)).toEqual(['c1', 'c2'])
+        expect(found[0]).toEqual({ ...client('c1'), nameSkeleton: 'beaconlending', createdAt: T + 1 })
+        expect((await store.findClientsByNameSkeleton('beaconlending', 1)).map((c) => c.clientId)).toEqual([
+          'c1',
+        ])
+        expect(await store.findClientsByNameSkeleton('nobody', 10)).toEqual([])
+      })
+      it('stores a logo byte for byte, replaces it, and returns null for none', async () => {
+        const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 255, 10, 13, 0x7f])
+        expect(await store.getClientLogo('client-1')).toBeNull()
+        await store.saveClientLogo({ clientId: 'client-1', contentType: 'image/png', bytes, createdAt: T })
+        const got = await store.getClientLogo('client-1')
+        expect(got).toEqual({ clientId: 'client-1', contentType: 'image/png', bytes, createdAt: T })
+        got!.bytes[0] = 0
+        expect((await store.getClientLogo('client-1'))!.bytes[0]).toBe(0x89)
+        const big = new Uint8Array(256 * 1024).map((_, i) => i % 251)
+        await store.saveClientLogo({
+          clientId: 'client-1',
+          contentType: 'image/webp',
+          bytes: big,
+          createdAt: T + 1,
+        })
+        expect(await store.getClientLogo('client-1')).toEqual({
+          clientId: 'client-1',
+          contentType: 'image/webp',
+          bytes: big,
+          createdAt: T + 1,
+        })
+      })
+    })
+
     describeConcurrency('one instance', async () => [store])
     if (options.openSecond) {
       const openSecond = options.openSecond

@@ -62,6 +62,9 @@ export async function startHarborPay(options: HarborPayOptions): Promise<HarborP
     accountHolders: { verifyPassword: demo.users.verifyPassword, displayName: demo.users.displayName },
     initialAccessToken: options.initialAccessToken ?? DEMO_INITIAL_ACCESS_TOKEN,
     theme: { name: 'Harbor Pay', colors: { primary: '#0b5cad' } },
+    // A DEMO setting: recipients on this machine (the lender on localhost:4001, tests) register
+    // http://localhost webhooks, jwks_uri and logos. Never set it on a real holder.
+    dangerouslyAllowLoopbackEgress: true,
     ...options.overrides,
   })
   handle = nodeListener(server.fetch)

@@ -30,6 +30,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
       demoToken
         ? '                    (a DEMO token: set CONSENTRY_INITIAL_ACCESS_TOKEN for anything real)'
         : '',
+      '  egress:           DEMO ONLY: dangerouslyAllowLoopbackEgress is on (recipients may register',
+      '                    http://localhost webhooks, jwks_uri and logos); never on a real holder',
       '',
     ]
       .filter((l) => l !== '')

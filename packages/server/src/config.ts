@@ -1,6 +1,7 @@
-import { builtInDetailTypes, type DetailType, isLoopbackHost } from '@consentry/core'
+import { builtInDetailTypes, type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
+import { DEFAULT_EGRESS_TIMEOUT_MS, type EgressOptions, type EgressResolver } from './net/guarded-fetch.ts'
 import type { DataSource } from './resource/data-source.ts'
 import type { Store } from './store/store.ts'
 
@@ -96,8 +97,6 @@ export interface ConsentServerConfig {
   onError?: (error: unknown) => void
   /** Injectable clock for tests. */
   now?: () => number
-  /** `fetch` used for `jwks_uri` and webhooks. */
-  fetch?: typeof fetch
   /** Webhook retry schedule in ms. Default 1 s, 5 s, 30 s, 2 min, 10 min. */
   webhookRetryDelaysMs?: number[]
   /**
@@ -112,6 +111,54 @@ export interface ConsentServerConfig {
    * claims the person is present on every request still gets at most this many reads. Default 50.
    */
   attendedReadsPerDay?: number
+  /**
+   * Let the server's outbound requests (`jwks_uri`, `webhook_uri`, `logo_uri`) reach loopback
+   * addresses (127.0.0.0/8, ::1, `localhost`), over `http:` too, and let recipients register such
+   * URLs. For local demos and tests only: in production it lets anyone who can register a client
+   * make the server call services listening on its own host. Private, link-local and metadata
+   * addresses stay unreachable even with it.
+   */
+  dangerouslyAllowLoopbackEgress?: boolean
+  /**
+   * Outbound requests. Every one goes through the guarded fetch (https only, public addresses only,
+   * checked after DNS resolution, no redirects, size caps, a time budget); these only tune it.
+   */
+  egress?: EgressConfig
+  /** Registration policy beyond the built-in checks. */
+  registration?: RegistrationPolicy
+}
+
+/** Tuning of the guarded outbound fetch. Nothing here can turn the address checks off. */
+export interface EgressConfig {
+  /**
+   * Resolve host names (default: the OS resolver, `dns.lookup`). Every address it returns is
+   * checked, and the connection goes to exactly those addresses.
+   */
+  resolve?: EgressResolver
+  /** Budget of one outbound request, DNS to last byte. Default 5000 ms. */
+  timeoutMs?: number
+}
+
+/** Registration decisions the holder can make. */
+export interface RegistrationPolicy {
+  /**
+   * Called when a new `client_name` has the same confusable skeleton (Unicode TR39) as clients
+   * already registered — e.g. "Beacon Lending" and "Beac0n Lendíng". Return `true` to refuse the
+   * registration with `invalid_client_metadata`. Default: allowed (one recipient may register more
+   * than once under its name). A name confusable with the holder's own `theme.name` is always refused.
+   *
+   * @example
+   * ```ts
+   * registration: {
+   *   isConfusableName: (name, _skeleton, existing) => existing.some((c) => c.clientName !== name),
+   * }
+   * ```
+   */
+  isConfusableName?(
+    name: string,
+    skeleton: string,
+    existingClients: ClientRecord[],
+  ): boolean | Promise<boolean>
 }
 
 /** Lifetimes in seconds. */
@@ -162,7 +209,8 @@ export interface ResolvedConfig
   readWindowMs: number
   initialAccessTokens: string[]
   now: () => number
-  fetch: typeof fetch
+  /** Resolved guarded-fetch options (`allowLoopback` from `dangerouslyAllowLoopbackEgress`). */
+  egressOptions: EgressOptions
   onError: (error: unknown) => void
   webhookRetryDelaysMs: number[]
   secureCookies: boolean
@@ -203,6 +251,17 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   const attendedReadsPerDay = config.attendedReadsPerDay ?? 50
   if (!Number.isInteger(attendedReadsPerDay) || attendedReadsPerDay < 1)
     throw new ConfigError('attendedReadsPerDay must be a positive integer')
+  if ('fetch' in config)
+    throw new ConfigError(
+      'fetch is no longer a setting: every outbound request goes through the guarded fetch (see egress)',
+    )
+  if (theme.logoUrl !== undefined && !isSelfOrDataImage(theme.logoUrl, issuerUrl))
+    throw new ConfigError(
+      'theme.logoUrl must be a path or URL on the issuer origin, or a data:image URL (pages allow no other images)',
+    )
+  const timeoutMs = config.egress?.timeoutMs ?? DEFAULT_EGRESS_TIMEOUT_MS
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)
+    throw new ConfigError('egress.timeoutMs must be an integer from 1 to 60000')
   return {
     ...config,
     issuer: issuerUrl.href.replace(/\/$/, ''),
@@ -214,12 +273,26 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     readWindowMs: config.readWindowMs ?? 86_400_000,
     initialAccessTokens: tokens,
     now: config.now ?? Date.now,
-    fetch: config.fetch ?? globalThis.fetch,
+    egressOptions: {
+      allowLoopback: config.dangerouslyAllowLoopbackEgress === true,
+      timeoutMs,
+      ...(config.egress?.resolve ? { resolve: config.egress.resolve } : {}),
+    },
     onError:
       config.onError ??
       ((e) => console.error('[consentry] unexpected error:', e instanceof Error ? e.name : typeof e)),
     webhookRetryDelaysMs: config.webhookRetryDelaysMs ?? [1000, 5000, 30_000, 120_000, 600_000],
     secureCookies: !insecure,
     attendedReadsPerDay,
+  }
+}
+
+/** The pages' CSP is `img-src 'self' data:`: the theme logo must be on the issuer origin or inline. */
+function isSelfOrDataImage(value: string, issuer: URL): boolean {
+  if (/^data:image\/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(value)) return true
+  try {
+    return new URL(value, issuer).origin === issuer.origin && !value.startsWith('//')
+  } catch {
+    return false
   }
 }

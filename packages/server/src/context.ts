@@ -2,6 +2,7 @@ import type { AuditEventInput } from '@consentry/core'
 import { base64url, type JWK } from 'jose'
 import type { ResolvedConfig } from './config.ts'
 import { loadSigningKey, loadVerificationKeys, type SigningKey, type VerificationKey } from './keys.ts'
+import { createRemoteJwks, type RemoteJwks } from './net/remote-jwks.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
 import { Lru } from './util/lru.ts'
@@ -43,6 +44,8 @@ export interface Context {
   now(): number
   /** Public keys from DPoP headers, imported once per server (bounded, least recently used out). */
   dpopKeys: Lru<string, Promise<CryptoKey>>
+  /** Clients' `jwks_uri` key sets: per server, bounded, fetched through the guarded fetch. */
+  remoteJwks: RemoteJwks
 }
 
 /** How many imported DPoP public keys a server keeps (one per active recipient key is typical). */
@@ -92,5 +95,6 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     secrets: { nonce, cursor, cookie, pairwise },
     now: config.now,
     dpopKeys: new Lru(MAX_IMPORTED_DPOP_KEYS),
+    remoteJwks: createRemoteJwks(config.egressOptions, config.now),
   }
 }

@@ -29,13 +29,16 @@ export {
   type ConsentServerConfig,
   DEFAULT_LIFETIMES,
   DEFAULT_PURPOSES,
+  type EgressConfig,
   type Lifetimes,
   type PrivateJwk,
   type Purpose,
+  type RegistrationPolicy,
   type Theme,
 } from './config.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
+export { EgressError, type EgressErrorCode, type EgressResolver } from './net/guarded-fetch.ts'
 export type {
   DataSource,
   HolderAccount,

@@ -158,6 +158,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_due ON ${s}.outbox (next_attempt_at, id);
     `,
   },
+  {
+    version: 6,
+    name: 'client_name_skeleton_and_logos',
+    sql: (s) => `
+      -- Confusable skeleton of client_name (Unicode TR39), to find look-alike names at registration.
+      ALTER TABLE ${s}.clients ADD COLUMN name_skeleton text;
+      CREATE INDEX clients_name_skeleton ON ${s}.clients (name_skeleton);
+      -- Client logos fetched once from logo_uri and served by the holder (never hot-linked).
+      CREATE TABLE ${s}.client_logos (
+        client_id text PRIMARY KEY,
+        content_type text NOT NULL,
+        data text NOT NULL,
+        created_at bigint NOT NULL
+      );
+    `,
+  },
 ]
 
 /**

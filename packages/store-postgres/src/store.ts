@@ -1,6 +1,7 @@
 import { type AuditEvent, type ClientRecord, type Grant, type GrantStatus, sealEvent } from '@consentry/core'
 import type {
   AuthorizationCode,
+  ClientLogo,
   Interaction,
   OutboxEvent,
   PushedRequest,
@@ -124,8 +125,9 @@ export function sqlStore(db: Db, schema: string): Store {
     async createClient(client) {
       try {
         await db.query(
-          `INSERT INTO ${t('clients')} (client_id, record, created_at) VALUES ($1, $2::json, $3)`,
-          [client.clientId, json(client), client.createdAt],
+          `INSERT INTO ${t('clients')} (client_id, record, created_at, name_skeleton)
+           VALUES ($1, $2::json, $3, $4)`,
+          [client.clientId, json(client), client.createdAt, client.nameSkeleton ?? null],
         )
       } catch (e) {
         if (isUniqueViolation(e)) throw new Error('client already exists')
@@ -135,6 +137,32 @@ export function sqlStore(db: Db, schema: string): Store {
     async getClient(clientId) {
       const [r] = await db.query(`SELECT record FROM ${t('clients')} WHERE client_id = $1`, [clientId])
       return r ? (r.record as ClientRecord) : null
+    },
+    async findClientsByNameSkeleton(skeleton, limit) {
+      const rows = await db.query(
+        `SELECT record FROM ${t('clients')} WHERE name_skeleton = $1 ORDER BY created_at, client_id LIMIT $2`,
+        [skeleton, limit],
+      )
+      return rows.map((r) => r.record as ClientRecord)
+    },
+    async saveClientLogo(logo) {
+      // base64 text rather than bytea: identical on pg and PGlite, and a logo is at most 256 KiB.
+      await db.query(
+        `INSERT INTO ${t('client_logos')} (client_id, content_type, data, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (client_id) DO UPDATE SET
+           content_type = excluded.content_type, data = excluded.data, created_at = excluded.created_at`,
+        [logo.clientId, logo.contentType, Buffer.from(logo.bytes).toString('base64'), logo.createdAt],
+      )
+    },
+    async getClientLogo(clientId): Promise<ClientLogo | null> {
+      const [r] = await db.query(`SELECT * FROM ${t('client_logos')} WHERE client_id = $1`, [clientId])
+      if (!r) return null
+      return {
+        clientId: String(r.client_id),
+        contentType: String(r.content_type),
+        bytes: new Uint8Array(Buffer.from(String(r.data), 'base64')),
+        createdAt: int8(r.created_at),
+      }
     },
 
     // ---- pushed authorization requests --------------------------------------------------------

@@ -14,6 +14,7 @@ import { type ConsentView, renderConsentPage, renderMessagePage } from '../pages
 import { basePath, currentSubject } from '../session.ts'
 import type { Interaction } from '../store/store.ts'
 import { hashSecret, randomToken, timingSafeEqual } from '../tokens/random.ts'
+import { logoPath } from './assets.ts'
 import { loginRedirect } from './login.ts'
 
 const IX_COOKIE = 'consentry-interaction'
@@ -134,7 +135,10 @@ async function consentPage(
     client: {
       name: client.clientName,
       ...(client.clientUri ? { uri: client.clientUri } : {}),
-      ...(client.logoUri ? { logoUrl: client.logoUri } : {}),
+      // The stored copy, served by the holder; never the recipient's own URL (see register.ts).
+      ...(client.logoUri && (await ctx.store.getClientLogo(client.clientId))
+        ? { logoUrl: `${ctx.urls.assets}${logoPath(client.clientId)}` }
+        : {}),
     },
     purpose: { id: purposeId, ...purpose },
     request:

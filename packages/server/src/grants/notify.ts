@@ -1,6 +1,7 @@
 import type { Grant } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
+import { EgressError, guardedFetch } from '../net/guarded-fetch.ts'
 import { randomToken } from '../tokens/random.ts'
 import { issueReceipt } from './receipt.ts'
 
@@ -70,7 +71,7 @@ export async function deliverEvents(ctx: Context): Promise<number> {
   for (;;) {
     const batch = await ctx.store.claimEvents(ctx.now(), BATCH, DELIVERY_LEASE_MS)
     for (const event of batch) {
-      const status = await post(ctx, event.url, event.body)
+      const { status, error } = await post(ctx, event.url, event.body)
       const ok = status >= 200 && status < 300
       const attempt = event.attempts + 1
       const givingUp = !ok && attempt > delays.length
@@ -86,25 +87,40 @@ export async function deliverEvents(ctx: Context): Promise<number> {
         actor: { type: 'system' },
         grantId: event.grantId,
         clientId: event.clientId,
-        data: { attempt, status, event: 'grant-ended', ...(givingUp ? { gave_up: true } : {}) },
+        data: {
+          attempt,
+          status,
+          event: 'grant-ended',
+          ...(error ? { error } : {}),
+          ...(givingUp ? { gave_up: true } : {}),
+        },
       })
     }
     if (batch.length < BATCH) return delivered
   }
 }
 
-async function post(ctx: Context, url: string, body: string): Promise<number> {
+/**
+ * POST the event through the guarded fetch. The recipient's answer body is never read (only its
+ * status counts); a redirect, a refused address or a timeout is a failed attempt (status 0, or the
+ * 3xx status) with the reason's code for the audit trail.
+ */
+async function post(ctx: Context, url: string, body: string): Promise<{ status: number; error?: string }> {
   try {
-    const res = await ctx.config.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    })
-    await res.body?.cancel()
-    return res.status
-  } catch {
-    return 0
+    const res = await guardedFetch(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
+        body,
+        maxBytes: 0,
+        discardBody: true,
+      },
+      ctx.config.egressOptions,
+    )
+    return { status: res.status }
+  } catch (e) {
+    if (e instanceof EgressError) return { status: e.status ?? 0, error: e.code }
+    return { status: 0, error: 'egress_failed' }
   }
 }

@@ -29,7 +29,11 @@ export function problemResponse(err: ProblemError): Response {
   })
 }
 
-/** Security headers for every HTML page. `formAction` lists extra origins a form may lead to. */
+/**
+ * Security headers for every HTML page. `formAction` lists extra origins a form may lead to. Images
+ * only from the holder (`'self'`, where client logos are served from their stored copies) or inline
+ * `data:`: no page makes the browser contact a recipient before the person decides.
+ */
 export function html(
   body: string,
   status = 200,
@@ -40,7 +44,7 @@ export function html(
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
       'x-content-type-options': 'nosniff',

@@ -8,6 +8,7 @@ import {
 import type {
   AuditQuery,
   AuthorizationCode,
+  ClientLogo,
   Interaction,
   OutboxEvent,
   PushedRequest,
@@ -29,6 +30,7 @@ const copy = <T>(value: T): T => structuredClone(value)
  */
 export function memoryStore(): Store {
   const clients = new Map<string, ClientRecord>()
+  const logos = new Map<string, ClientLogo>()
   const requests = new Map<string, PushedRequest>()
   const interactions = new Map<string, Interaction>()
   const codes = new Map<string, AuthorizationCode & { usedAt?: number }>()
@@ -50,6 +52,20 @@ export function memoryStore(): Store {
     async getClient(id) {
       const c = clients.get(id)
       return c ? copy(c) : null
+    },
+    async findClientsByNameSkeleton(skeleton, limit) {
+      return [...clients.values()]
+        .filter((c) => c.nameSkeleton === skeleton)
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .slice(0, limit)
+        .map(copy)
+    },
+    async saveClientLogo(logo) {
+      logos.set(logo.clientId, copy(logo))
+    },
+    async getClientLogo(clientId) {
+      const l = logos.get(clientId)
+      return l ? copy(l) : null
     },
 
     async savePushedRequest(r) {

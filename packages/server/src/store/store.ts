@@ -24,6 +24,18 @@ export interface Store {
   // ---- clients -------------------------------------------------------------------------------
   createClient(client: ClientRecord): Promise<void>
   getClient(clientId: string): Promise<ClientRecord | null>
+  /**
+   * Clients whose `nameSkeleton` equals `skeleton`, oldest first, at most `limit` (clients stored
+   * without a skeleton are never returned). Read-only; no atomicity needed.
+   */
+  findClientsByNameSkeleton(skeleton: string, limit: number): Promise<ClientRecord[]>
+  /**
+   * Store a client's logo (fetched once from its `logo_uri`), replacing any earlier one for the same
+   * client. A single write: no atomicity beyond that.
+   */
+  saveClientLogo(logo: ClientLogo): Promise<void>
+  /** The stored logo of a client, or `null`. */
+  getClientLogo(clientId: string): Promise<ClientLogo | null>
 
   // ---- pushed authorization requests (RFC 9126) ----------------------------------------------
   savePushedRequest(request: PushedRequest): Promise<void>
@@ -242,4 +254,13 @@ export interface StoredCheckpoint {
   head: string
   createdAt: number
   jws: string
+}
+
+/** A client's logo as fetched from its `logo_uri` and checked (a raster image, at most 256 KiB). */
+export interface ClientLogo {
+  clientId: string
+  /** `image/png`, `image/jpeg`, `image/gif` or `image/webp`. */
+  contentType: string
+  bytes: Uint8Array
+  createdAt: number
 }
