@@ -47,7 +47,12 @@ export async function startFuzzTarget(store: Store): Promise<FuzzTarget> {
     port: 0,
     publicHost: '127.0.0.1',
     maintenance: false,
-    overrides: { onError: (e) => unexpected.push(e) },
+    overrides: {
+      onError: (e) => unexpected.push(e),
+      // Every host name a generated jwks_uri / webhook_uri / logo_uri names "resolves" to loopback:
+      // the guarded fetch then refuses it (or finds nothing listening), and no DNS query leaves.
+      egress: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], timeoutMs: 1000 },
+    },
   })
   const recipient = await registerRecipient(holder.issuer)
   const linked = await link(holder.issuer, recipient)
