@@ -29,13 +29,17 @@ export {
   type ConsentServerConfig,
   DEFAULT_LIFETIMES,
   DEFAULT_PURPOSES,
+  DEFAULT_SIGN_IN_LIMITS,
   type Lifetimes,
   type PrivateJwk,
   type Purpose,
+  type SignInLimits,
   type Theme,
+  type TrustedProxy,
 } from './config.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
+export type { ConnectionInfo } from './http/client-address.ts'
 export type {
   DataSource,
   HolderAccount,

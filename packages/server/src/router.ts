@@ -1,3 +1,4 @@
+import { checkSameOrigin } from './checks/same-origin.ts'
 import type { Context } from './context.ts'
 import { assets } from './endpoints/assets.ts'
 import { authorize, interaction } from './endpoints/authorize.ts'
@@ -13,12 +14,15 @@ import { resource } from './endpoints/resource.ts'
 import { revoke } from './endpoints/revoke.ts'
 import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
+import { type ConnectionInfo, setConnectionInfo } from './http/client-address.ts'
 import { errorResponse } from './http/respond.ts'
 
 type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
 interface Route {
   match: (path: string) => string | undefined
   methods: Record<string, Handler>
+  /** A page whose forms change state: every non-GET request passes check_same_origin first. */
+  form?: true
 }
 
 const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
@@ -55,6 +59,7 @@ function routes(ctx: Context): Route[] {
         GET: (c, r, _u, id) => interaction(c, r, id),
         POST: (c, r, _u, id) => interaction(c, r, id),
       },
+      form: true,
     },
     { match: exact('/token'), methods: { POST: token } },
     { match: exact('/revoke'), methods: { POST: revoke } },
@@ -63,9 +68,9 @@ function routes(ctx: Context): Route[] {
       match: param('/grants'),
       methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
     },
-    { match: exact('/login'), methods: { GET: login, POST: login } },
-    { match: exact('/logout'), methods: { POST: logout } },
-    { match: prefix('/consents'), methods: { GET: consents, POST: consents } },
+    { match: exact('/login'), methods: { GET: login, POST: login }, form: true },
+    { match: exact('/logout'), methods: { POST: logout }, form: true },
+    { match: prefix('/consents'), methods: { GET: consents, POST: consents }, form: true },
     { match: prefix('/assets'), methods: { GET: (c, _r, _u, name) => assets(c, name) } },
     {
       match: prefix(ctx.config.resourcePath),
@@ -74,15 +79,22 @@ function routes(ctx: Context): Route[] {
   ]
 }
 
-/** Build the `(Request) => Response` handler. It never throws; unexpected errors become a bare 500. */
-export function createRouter(ctx: Context, only?: 'resource'): (request: Request) => Promise<Response> {
+/**
+ * Build the `(Request, ConnectionInfo?) => Response` handler. It never throws; unexpected errors
+ * become a bare 500. The connection info is kept beside the request (see `http/client-address.ts`).
+ */
+export function createRouter(
+  ctx: Context,
+  only?: 'resource',
+): (request: Request, info?: ConnectionInfo) => Promise<Response> {
   const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
   const all = routes(ctx)
   const table =
     only === 'resource'
       ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata)
       : all
-  return async (request) => {
+  return async (request, info) => {
+    setConnectionInfo(request, info)
     try {
       const url = new URL(request.url)
       const path = url.pathname.startsWith('/.well-known/')
@@ -99,6 +111,10 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
           throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, {
             allow: Object.keys(route.methods).join(', '),
           })
+        if (route.form && request.method !== 'GET' && request.method !== 'HEAD') {
+          const refused = checkSameOrigin(ctx, request)
+          if (refused) return refused
+        }
         return await handler(ctx, request, url, p)
       }
       throw new ProblemError('not_found', 'no such endpoint')
