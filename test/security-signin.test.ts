@@ -22,6 +22,7 @@ import {
   createConsentServer,
   memoryStore,
   nodeListener,
+  type Store,
 } from '@consentry/server'
 import { exportJWK, generateKeyPair } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -114,11 +115,42 @@ class Person {
   }
 }
 
-/** A Harbor Pay with an injected clock (frozen unless a test moves it). */
+/** `n` sign-in forms opened first, then all sent at once (wrong passwords); their statuses. */
+async function burst(issuer: string, from: string, username: (i: number) => string, n: number) {
+  const people = Array.from({ length: n }, () => new Person(issuer, from))
+  const pages = await Promise.all(people.map((p) => p.request('/login')))
+  const replies = await Promise.all(
+    people.map((p, i) =>
+      p.request('/login', {
+        form: { csrf: hiddenInput(pages[i]!.body, 'csrf'), username: username(i), password: 'x' },
+      }),
+    ),
+  )
+  return replies.map((r) => r.status)
+}
+
+/**
+ * The memory store with a few milliseconds of latency on every call, as a database has: concurrent
+ * requests then really interleave between their reads and writes.
+ */
+function withLatency(store: Store): Store {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver)
+      if (typeof value !== 'function') return value
+      return async (...args: unknown[]) => {
+        await new Promise((r) => setTimeout(r, 2))
+        return value.apply(target, args)
+      }
+    },
+  })
+}
+
+/** A Harbor Pay with an injected clock (frozen unless a test moves it) and a store with latency. */
 async function harbor(overrides: Partial<ConsentServerConfig> = {}) {
   const clock = { now: Date.now() }
   const holder = await startHarborPay({
-    store: memoryStore(),
+    store: withLatency(memoryStore()),
     port: 0,
     publicHost: '127.0.0.1',
     maintenance: false,
@@ -184,6 +216,12 @@ describe('sign-in throttling counts failures per (username, address) and per add
     expect(last.body).toContain('Try again in 15 minutes')
   })
 
+  it('a burst of 20 parallel guesses gets exactly the 5 free ones checked (counted atomically, up front)', async () => {
+    const statuses = await burst(h.issuer, '127.0.0.15', () => 'frank', 20)
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15)
+  })
+
   it('usernames differing only in case, spacing or width share one counter', async () => {
     const p = new Person(h.issuer, '127.0.0.6')
     for (const variant of ['Dave  Smith', ' dave smith', 'DAVE SMITH ', 'dave\tsmith', 'ｄａｖｅ ｓｍｉｔｈ'])
@@ -235,6 +273,12 @@ describe('the per-address ceiling against password spraying', () => {
     expect((await new Person(h.issuer, '127.0.0.9').signIn('alice', 'alice')).status).toBe(303)
     clock.now += 60_000
     expect((await sprayer.signIn('alice', 'alice')).status).toBe(303)
+  })
+
+  it('a parallel spray across 20 usernames gets exactly 8 checked', async () => {
+    const statuses = await burst(h.issuer, '127.0.0.16', (i) => `sprayed-${i}`, 20)
+    expect(statuses.filter((s) => s === 401)).toHaveLength(8)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(12)
   })
 
   it('successes do not use up the ceiling', async () => {
