@@ -746,3 +746,30 @@ describe('cross-site form posts are refused (Origin / Sec-Fetch-Site), on every 
     expect(ok.location).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?.*\bcode=/)
   })
 })
+
+describe('sign-in options are validated at start-up', () => {
+  const base = () => {
+    const demo = createDemoData()
+    return {
+      issuer: 'http://127.0.0.1:9',
+      store: memoryStore(),
+      dataSource: demo.dataSource,
+      accountHolders: { verifyPassword: demo.users.verifyPassword },
+    }
+  }
+  it.each([
+    [{ signIn: { maxFailuresPerAddress: 0 } }, /signIn\.maxFailuresPerAddress/],
+    [{ signIn: { freeFailures: -1 } }, /signIn\.freeFailures/],
+    [{ signIn: { windowMs: 10 } }, /signIn\.windowMs/],
+    [{ signIn: { baseDelayMs: 5000, maxDelayMs: 1000 } }, /maxDelayMs must be at least/],
+    [{ signIn: { maxDelayMs: 3_600_000, pairWindowMs: 60_000 } }, /pairWindowMs must be at least/],
+    [{ signIn: { lockout: true } }, /signIn/],
+    [{ trustedProxy: { header: 'x forwarded for' } }, /trustedProxy\.header/],
+    [{ trustedProxy: { header: 'x-forwarded-for', hops: 0 } }, /trustedProxy\.hops/],
+  ])('refuses %j', async (bad, message) => {
+    await expect(createConsentServer({ ...base(), ...(bad as object) })).rejects.toThrow(message)
+    await expect(createConsentServer({ ...base(), ...(bad as object) })).rejects.toMatchObject({
+      code: 'invalid_config',
+    })
+  })
+})

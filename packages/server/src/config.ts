@@ -251,6 +251,11 @@ export interface ResolvedConfig
   trustedProxy?: { header: string; hops: number }
 }
 
+const firstIssue = (option: string, error: z.ZodError) => {
+  const issue = error.issues[0]
+  return `${[option, ...(issue?.path ?? [])].join('.')}: ${issue?.message ?? 'invalid'}`
+}
+
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
 export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   if (!config || typeof config !== 'object')
@@ -283,10 +288,7 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError('resourcePath must look like /api')
   const theme = config.theme ?? { name: 'Consentry' }
   const signIn = signInSchema.safeParse(config.signIn ?? {})
-  if (!signIn.success)
-    throw new ConfigError(
-      `signIn.${signIn.error.issues[0]?.path.join('.')}: ${signIn.error.issues[0]?.message}`,
-    )
+  if (!signIn.success) throw new ConfigError(firstIssue('signIn', signIn.error))
   const limits = { ...DEFAULT_SIGN_IN_LIMITS, ...signIn.data }
   if (limits.maxDelayMs < limits.baseDelayMs)
     throw new ConfigError('signIn.maxDelayMs must be at least signIn.baseDelayMs')
@@ -294,10 +296,7 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
   const proxy =
     config.trustedProxy === undefined ? undefined : trustedProxySchema.safeParse(config.trustedProxy)
-  if (proxy && !proxy.success)
-    throw new ConfigError(
-      `trustedProxy.${proxy.error.issues[0]?.path.join('.')}: ${proxy.error.issues[0]?.message}`,
-    )
+  if (proxy && !proxy.success) throw new ConfigError(firstIssue('trustedProxy', proxy.error))
   return {
     ...config,
     issuer: issuerUrl.href.replace(/\/$/, ''),

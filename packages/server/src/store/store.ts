@@ -92,8 +92,7 @@ export interface Store {
   /**
    * Atomic: counts reads of `grantId` in the sliding window `(now - windowMs, now]`; if fewer than
    * `limit`, records this one and allows it. Otherwise refuses and says when the oldest counted read
-   * leaves the window. The key is any string: the server also limits sign-in attempts with
-   * `login:<username>` keys.
+   * leaves the window. The key is any string.
    */
   consumeReadQuota(
     grantId: string,
