@@ -159,7 +159,7 @@ export interface Store {
   clearFailures(key: string): Promise<void>
 
   // ---- sign-in: server-side sessions (revocable) --------------------------------------------------
-  /** Store a new session (its id arrives hashed). */
+  /** Store a new session (its id arrives hashed); an id hash already stored is an error. */
   createSession(session: SessionRecord): Promise<void>
   /** The session, or `null` if unknown or expired (`expiresAt <= now`). */
   getSession(idHash: string, now: number): Promise<SessionRecord | null>
