@@ -800,6 +800,95 @@ export function describeStoreConformance(
       })
     })
 
+    describe('sign-in failures and sessions', () => {
+      it('recordFailure counts in a fixed window from the first failure, with the previous failure time', async () => {
+        expect(await store.getFailures('k', T, MINUTE)).toBeNull()
+        expect(await store.recordFailure('k', T, MINUTE)).toEqual({ count: 1, firstAt: T, lastAt: T })
+        expect(await store.recordFailure('k', T + 10, MINUTE)).toEqual({
+          count: 2,
+          firstAt: T,
+          lastAt: T + 10,
+          previousAt: T,
+        })
+        expect(await store.recordFailure('k', T + 30, MINUTE)).toEqual({
+          count: 3,
+          firstAt: T,
+          lastAt: T + 30,
+          previousAt: T + 10,
+        })
+        expect(await store.getFailures('k', T + 40, MINUTE)).toEqual({ count: 3, firstAt: T, lastAt: T + 30 })
+        // The window opened at T; at T + MINUTE it is over: nothing to read, and the next failure
+        // opens a new window at count 1.
+        expect(await store.getFailures('k', T + MINUTE - 1, MINUTE)).not.toBeNull()
+        expect(await store.getFailures('k', T + MINUTE, MINUTE)).toBeNull()
+        expect(await store.recordFailure('k', T + MINUTE, MINUTE)).toEqual({
+          count: 1,
+          firstAt: T + MINUTE,
+          lastAt: T + MINUTE,
+        })
+      })
+      it('counts each key separately; clearFailures forgets one key; forgiveFailure takes one back', async () => {
+        await store.recordFailure('a', T, MINUTE)
+        await store.recordFailure('a', T + 1, MINUTE)
+        await store.recordFailure('a', T + 2, MINUTE)
+        await store.recordFailure('b', T, MINUTE)
+        await store.forgiveFailure('a')
+        expect(await store.getFailures('a', T + 3, MINUTE)).toEqual({ count: 2, firstAt: T, lastAt: T + 2 })
+        await store.clearFailures('a')
+        expect(await store.getFailures('a', T + 3, MINUTE)).toBeNull()
+        expect((await store.getFailures('b', T + 3, MINUTE))?.count).toBe(1)
+        // Never below zero, and unknown keys are no-ops.
+        await store.forgiveFailure('b')
+        await store.forgiveFailure('b')
+        await store.forgiveFailure('unknown')
+        await store.clearFailures('unknown')
+        expect((await store.getFailures('b', T + 3, MINUTE))?.count).toBe(0)
+        expect((await store.recordFailure('b', T + 4, MINUTE)).count).toBe(1)
+      })
+      it('creates, reads (unexpired only) and deletes sessions; returned records are copies', async () => {
+        const session = {
+          idHash: 'sh1',
+          subject: 'alice',
+          name: 'Alice Martin',
+          createdAt: T,
+          expiresAt: T + 100,
+        }
+        await store.createSession(session)
+        await store.createSession({ idHash: 'sh2', subject: 'bob', createdAt: T, expiresAt: T + 100 })
+        await expect(store.createSession(session)).rejects.toThrow()
+        const got = await store.getSession('sh1', T + 99)
+        expect(got).toEqual(session)
+        got!.subject = 'mallory'
+        expect((await store.getSession('sh1', T))?.subject).toBe('alice')
+        expect(await store.getSession('sh2', T)).toEqual({
+          idHash: 'sh2',
+          subject: 'bob',
+          createdAt: T,
+          expiresAt: T + 100,
+        })
+        expect(await store.getSession('sh1', T + 100)).toBeNull()
+        expect(await store.getSession('nope', T)).toBeNull()
+        await store.deleteSession('sh1')
+        await store.deleteSession('nope')
+        expect(await store.getSession('sh1', T)).toBeNull()
+        expect(await store.getSession('sh2', T)).not.toBeNull()
+      })
+      it('deleteExpired removes expired sessions and failure windows idle for 48 hours', async () => {
+        await store.createSession({ idHash: 'dead', subject: 'alice', createdAt: T, expiresAt: T + 100 })
+        await store.createSession({ idHash: 'live', subject: 'alice', createdAt: T, expiresAt: T + 101 })
+        const long = 100 * 3_600_000 // longer than the retention, to observe the deletion
+        await store.recordFailure('old', T, long)
+        await store.recordFailure('recent', T, long)
+        await store.recordFailure('recent', T + 47 * 3_600_000, long)
+        await store.deleteExpired(T + 100)
+        expect(await store.getSession('dead', T)).toBeNull()
+        expect(await store.getSession('live', T)).not.toBeNull()
+        await store.deleteExpired(T + 48 * 3_600_000)
+        expect(await store.getFailures('old', T + 1, long)).toBeNull()
+        expect((await store.getFailures('recent', T + 1, long))?.count).toBe(2)
+      })
+    })
+
     describeConcurrency('one instance', async () => [store])
     if (options.openSecond) {
       const openSecond = options.openSecond
@@ -888,6 +977,15 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       )
       expect(new Set(results).size).toBe(1)
       expect(await via(0).getOrCreateSecret('signing-key', () => 'late')).toBe(results[0])
+    })
+    it('recordFailure: 50 concurrent failures get the counts 1..50', async () => {
+      const results = await times(PARALLEL, (i) => via(i).recordFailure('signin:k', T + i, DAY))
+      expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: PARALLEL }, (_, i) => i + 1),
+      )
+      expect(results.filter((r) => r.previousAt === undefined)).toHaveLength(1)
+      await times(10, (i) => via(i).forgiveFailure('signin:k'))
+      expect((await via(0).getFailures('signin:k', T + PARALLEL, DAY))?.count).toBe(PARALLEL - 10)
     })
     it('appendAuditEvent: one unforked chain 1..50', async () => {
       const sealed = await times(PARALLEL, (i) =>

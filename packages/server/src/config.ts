@@ -124,6 +124,31 @@ export interface ConsentServerConfig {
    * checked after DNS resolution, no redirects, size caps, a time budget); these only tune it.
    */
   egress?: EgressConfig
+  /**
+   * Limits of the built-in sign-in form (see {@link SignInLimits}; every member optional). Only
+   * failures count: per (username, client address) pair with growing delays, and per address.
+   *
+   * @example
+   * ```ts
+   * signIn: { freeFailures: 5, maxFailuresPerAddress: 100, windowMs: 15 * 60_000 }
+   * ```
+   */
+  signIn?: Partial<SignInLimits>
+  /**
+   * Behind a reverse proxy, where to read the client's address (sign-in throttling). Absent: the
+   * socket's peer address (`nodeListener` passes it; other hosts pass `{ clientAddress }` as the
+   * second argument of `fetch`). `header` names the proxy's forwarding header (`x-forwarded-for`,
+   * `forwarded` (RFC 7239) or a one-address header such as `x-real-ip`); `hops` (default 1) is how
+   * many proxies you run in front: the client is the entry that many places from the right — the
+   * right-most one no proxy of yours wrote. Only set this if the server cannot be reached except
+   * through those proxies: otherwise anyone can send the header and pick their own address.
+   *
+   * @example
+   * ```ts
+   * trustedProxy: { header: 'x-forwarded-for', hops: 1 } // one load balancer in front
+   * ```
+   */
+  trustedProxy?: TrustedProxy
   /** Registration policy beyond the built-in checks. */
   registration?: RegistrationPolicy
 }
@@ -160,6 +185,66 @@ export interface RegistrationPolicy {
     existingClients: ClientRecord[],
   ): boolean | Promise<boolean>
 }
+
+/** Where a reverse proxy puts the client's address: see {@link ConsentServerConfig.trustedProxy}. */
+export interface TrustedProxy {
+  header: string
+  hops?: number
+}
+
+/**
+ * Sign-in throttling (built-in form). Only failures count. Per (username, client address) pair the
+ * first `freeFailures` are free; after that, each next attempt from that pair must wait
+ * `baseDelayMs`, doubling per failure, at most `maxDelayMs` (attempts during the wait get 429 +
+ * `Retry-After` without the password being checked). A success resets the pair. Per client address,
+ * at most `maxFailuresPerAddress` failures (any usernames) per `windowMs` (password spraying).
+ */
+export interface SignInLimits {
+  /** Failures per (username, address) before delays start. Default 5. */
+  freeFailures: number
+  /** The first delay; it doubles with each further failure. Default 1 s. */
+  baseDelayMs: number
+  /** The longest delay. Default 15 minutes. */
+  maxDelayMs: number
+  /** A pair's failures are counted in a window this long from its first failure. Default 24 h. */
+  pairWindowMs: number
+  /** Failures per client address, whatever the username, per `windowMs`. Default 100. */
+  maxFailuresPerAddress: number
+  /** Window of `maxFailuresPerAddress`, from the address's first failure. Default 15 minutes. */
+  windowMs: number
+}
+
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = {
+  freeFailures: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 15 * 60_000,
+  pairWindowMs: 24 * 3_600_000,
+  maxFailuresPerAddress: 100,
+  windowMs: 15 * 60_000,
+}
+
+const DAY_MS = 24 * 3_600_000
+const signInSchema = z
+  .object({
+    freeFailures: z.number().int().min(0).max(1000),
+    baseDelayMs: z.number().int().min(1).max(DAY_MS),
+    maxDelayMs: z.number().int().min(1).max(DAY_MS),
+    pairWindowMs: z.number().int().min(1000).max(DAY_MS),
+    maxFailuresPerAddress: z.number().int().min(1).max(1_000_000),
+    windowMs: z.number().int().min(1000).max(DAY_MS),
+  })
+  .partial()
+  .strict()
+
+const trustedProxySchema = z
+  .object({
+    header: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/i, 'a header name')
+      .transform((h) => h.toLowerCase()),
+    hops: z.number().int().min(1).max(16).default(1),
+  })
+  .strict()
 
 /** Lifetimes in seconds. */
 export interface Lifetimes {
@@ -199,7 +284,10 @@ const lifetimesSchema = z
   .strict()
 
 export interface ResolvedConfig
-  extends Omit<ConsentServerConfig, 'lifetimes' | 'purposes' | 'detailTypes' | 'theme'> {
+  extends Omit<
+    ConsentServerConfig,
+    'lifetimes' | 'purposes' | 'detailTypes' | 'theme' | 'signIn' | 'trustedProxy'
+  > {
   issuer: string
   lifetimes: Lifetimes
   purposes: Record<string, Purpose>
@@ -215,6 +303,13 @@ export interface ResolvedConfig
   webhookRetryDelaysMs: number[]
   secureCookies: boolean
   attendedReadsPerDay: number
+  signIn: SignInLimits
+  trustedProxy?: { header: string; hops: number }
+}
+
+const firstIssue = (option: string, error: z.ZodError) => {
+  const issue = error.issues[0]
+  return `${[option, ...(issue?.path ?? [])].join('.')}: ${issue?.message ?? 'invalid'}`
 }
 
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
@@ -262,6 +357,16 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   const timeoutMs = config.egress?.timeoutMs ?? DEFAULT_EGRESS_TIMEOUT_MS
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)
     throw new ConfigError('egress.timeoutMs must be an integer from 1 to 60000')
+  const signIn = signInSchema.safeParse(config.signIn ?? {})
+  if (!signIn.success) throw new ConfigError(firstIssue('signIn', signIn.error))
+  const limits = { ...DEFAULT_SIGN_IN_LIMITS, ...signIn.data }
+  if (limits.maxDelayMs < limits.baseDelayMs)
+    throw new ConfigError('signIn.maxDelayMs must be at least signIn.baseDelayMs')
+  if (limits.pairWindowMs < limits.maxDelayMs)
+    throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
+  const proxy =
+    config.trustedProxy === undefined ? undefined : trustedProxySchema.safeParse(config.trustedProxy)
+  if (proxy && !proxy.success) throw new ConfigError(firstIssue('trustedProxy', proxy.error))
   return {
     ...config,
     issuer: issuerUrl.href.replace(/\/$/, ''),
@@ -284,6 +389,8 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     webhookRetryDelaysMs: config.webhookRetryDelaysMs ?? [1000, 5000, 30_000, 120_000, 600_000],
     secureCookies: !insecure,
     attendedReadsPerDay,
+    signIn: limits,
+    trustedProxy: proxy?.data,
   }
 }
 

@@ -29,15 +29,19 @@ export {
   type ConsentServerConfig,
   DEFAULT_LIFETIMES,
   DEFAULT_PURPOSES,
+  DEFAULT_SIGN_IN_LIMITS,
   type EgressConfig,
   type Lifetimes,
   type PrivateJwk,
   type Purpose,
   type RegistrationPolicy,
+  type SignInLimits,
   type Theme,
+  type TrustedProxy,
 } from './config.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
+export type { ConnectionInfo } from './http/client-address.ts'
 export { EgressError, type EgressErrorCode, type EgressResolver } from './net/guarded-fetch.ts'
 export type {
   DataSource,

@@ -1,4 +1,5 @@
 import { currentNonce } from './checks/dpop.ts'
+import { checkSameOrigin } from './checks/same-origin.ts'
 import type { Context } from './context.ts'
 import { assets } from './endpoints/assets.ts'
 import { authorize, interaction } from './endpoints/authorize.ts'
@@ -14,6 +15,7 @@ import { resource } from './endpoints/resource.ts'
 import { revoke } from './endpoints/revoke.ts'
 import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
+import { type ConnectionInfo, setConnectionInfo } from './http/client-address.ts'
 import { errorResponse } from './http/respond.ts'
 
 type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
@@ -25,6 +27,8 @@ interface Route {
    * `DPoP-Nonce` (RFC 9449 §8), added here once rather than by each handler.
    */
   dpop?: true
+  /** A page whose forms change state: every non-GET request passes check_same_origin first. */
+  form?: true
 }
 
 const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
@@ -61,6 +65,7 @@ function routes(ctx: Context): Route[] {
         GET: (c, r, _u, id) => interaction(c, r, id),
         POST: (c, r, _u, id) => interaction(c, r, id),
       },
+      form: true,
     },
     { match: exact('/token'), methods: { POST: token }, dpop: true },
     { match: exact('/revoke'), methods: { POST: revoke } },
@@ -70,9 +75,9 @@ function routes(ctx: Context): Route[] {
       methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
       dpop: true,
     },
-    { match: exact('/login'), methods: { GET: login, POST: login } },
-    { match: exact('/logout'), methods: { POST: logout } },
-    { match: prefix('/consents'), methods: { GET: consents, POST: consents } },
+    { match: exact('/login'), methods: { GET: login, POST: login }, form: true },
+    { match: exact('/logout'), methods: { POST: logout }, form: true },
+    { match: prefix('/consents'), methods: { GET: consents, POST: consents }, form: true },
     { match: prefix('/assets'), methods: { GET: (c, _r, _u, name) => assets(c, name) } },
     {
       match: prefix(ctx.config.resourcePath),
@@ -82,15 +87,22 @@ function routes(ctx: Context): Route[] {
   ]
 }
 
-/** Build the `(Request) => Response` handler. It never throws; unexpected errors become a bare 500. */
-export function createRouter(ctx: Context, only?: 'resource'): (request: Request) => Promise<Response> {
+/**
+ * Build the `(Request, ConnectionInfo?) => Response` handler. It never throws; unexpected errors
+ * become a bare 500. The connection info is kept beside the request (see `http/client-address.ts`).
+ */
+export function createRouter(
+  ctx: Context,
+  only?: 'resource',
+): (request: Request, info?: ConnectionInfo) => Promise<Response> {
   const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
   const all = routes(ctx)
   const table =
     only === 'resource'
       ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata)
       : all
-  return async (request) => {
+  return async (request, info) => {
+    setConnectionInfo(request, info)
     let dpop = false
     try {
       const url = new URL(request.url)
@@ -109,6 +121,10 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
           throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, {
             allow: Object.keys(route.methods).join(', '),
           })
+        if (route.form && request.method !== 'GET' && request.method !== 'HEAD') {
+          const refused = checkSameOrigin(ctx, request)
+          if (refused) return refused
+        }
         const res = await handler(ctx, request, url, p)
         return dpop ? await withDpopNonce(ctx, res) : res
       }

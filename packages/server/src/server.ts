@@ -4,15 +4,20 @@ import { type ConsentServerConfig, resolveConfig } from './config.ts'
 import { type Context, createContext } from './context.ts'
 import { sweepExpiredGrants } from './grants/lifecycle.ts'
 import { deliverEvents } from './grants/notify.ts'
+import type { ConnectionInfo } from './http/client-address.ts'
 import { createRouter } from './router.ts'
 import type { Store } from './store/store.ts'
 
 /** A running Consentry data-holder server. */
 export interface ConsentServer {
-  /** The whole server — authorization server, pages and API — as a Web `fetch` handler. */
-  fetch(request: Request): Promise<Response>
+  /**
+   * The whole server — authorization server, pages and API — as a Web `fetch` handler. Pass the
+   * connection's peer address as `info.clientAddress` (`nodeListener` does): sign-in throttling
+   * counts per address, and requests without one share a single `unknown` bucket.
+   */
+  fetch(request: Request, info?: ConnectionInfo): Promise<Response>
   /** Only the transaction-history API and its RFC 9728 metadata, to mount on a separate host. */
-  resource(request: Request): Promise<Response>
+  resource(request: Request, info?: ConnectionInfo): Promise<Response>
   /** The tamper-evident audit trail (record, list, checkpoint, export, verify). */
   audit: AuditTrail
   store: Store

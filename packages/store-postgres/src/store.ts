@@ -6,9 +6,11 @@ import type {
   OutboxEvent,
   PushedRequest,
   RefreshTokenRecord,
+  SessionRecord,
   Store,
   StoredCheckpoint,
 } from '@consentry/server'
+import { FAILURE_RETENTION_MS, type FailureWindow } from '@consentry/server'
 import { type Db, int8, type Queryable, quoteIdent, type Row } from './db.ts'
 import { migrate } from './migrations.ts'
 
@@ -66,6 +68,25 @@ const toCheckpoint = (r: Row): StoredCheckpoint => ({
   createdAt: int8(r.created_at),
   jws: String(r.jws),
 })
+
+const toFailureWindow = (r: Row): FailureWindow => {
+  const w: FailureWindow = { count: Number(r.count), firstAt: int8(r.first_at), lastAt: int8(r.last_at) }
+  const previousAt = opt(r.prev_at)
+  if (previousAt !== undefined) w.previousAt = previousAt
+  return w
+}
+
+const toSession = (r: Row): SessionRecord => {
+  const session: SessionRecord = {
+    idHash: String(r.id_hash),
+    subject: String(r.subject),
+    createdAt: int8(r.created_at),
+    expiresAt: int8(r.expires_at),
+  }
+  const name = optText(r.name)
+  if (name !== undefined) session.name = name
+  return session
+}
 
 const toOutboxEvent = (r: Row): OutboxEvent => ({
   id: String(r.id),
@@ -483,6 +504,62 @@ export function sqlStore(db: Db, schema: string): Store {
     },
 
     // ---- housekeeping -------------------------------------------------------------------------
+    // ---- sign-in failures --------------------------------------------------------------------
+    async recordFailure(key, now, windowMs) {
+      // One statement: the insert-or-update is decided under the row's lock, so concurrent
+      // failures each see their own count. A window that opened at or before now - windowMs restarts.
+      const [r] = await db.query(
+        `INSERT INTO ${t('sign_in_failures')} AS f (key, count, first_at, last_at, prev_at)
+         VALUES ($1, 1, $2::bigint, $2::bigint, NULL)
+         ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN f.first_at <= $2::bigint - $3::bigint THEN 1 ELSE f.count + 1 END,
+           prev_at = CASE WHEN f.first_at <= $2::bigint - $3::bigint THEN NULL ELSE f.last_at END,
+           first_at = CASE WHEN f.first_at <= $2::bigint - $3::bigint THEN $2::bigint ELSE f.first_at END,
+           last_at = $2::bigint
+         RETURNING count, first_at, last_at, prev_at`,
+        [key, now, windowMs],
+      )
+      return toFailureWindow(r!)
+    },
+    async getFailures(key, now, windowMs) {
+      const [r] = await db.query(
+        `SELECT count, first_at, last_at FROM ${t('sign_in_failures')} WHERE key = $1 AND first_at > $2`,
+        [key, now - windowMs],
+      )
+      return r ? toFailureWindow({ ...r, prev_at: null }) : null
+    },
+    async forgiveFailure(key) {
+      await db.query(`UPDATE ${t('sign_in_failures')} SET count = GREATEST(count - 1, 0) WHERE key = $1`, [
+        key,
+      ])
+    },
+    async clearFailures(key) {
+      await db.query(`DELETE FROM ${t('sign_in_failures')} WHERE key = $1`, [key])
+    },
+
+    // ---- sessions -----------------------------------------------------------------------------
+    async createSession(session) {
+      try {
+        await db.query(
+          `INSERT INTO ${t('sessions')} (id_hash, subject, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+          [session.idHash, session.subject, session.name ?? null, session.createdAt, session.expiresAt],
+        )
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new Error('session already exists')
+        throw e
+      }
+    },
+    async getSession(idHash, now) {
+      const [r] = await db.query(`SELECT * FROM ${t('sessions')} WHERE id_hash = $1 AND expires_at > $2`, [
+        idHash,
+        now,
+      ])
+      return r ? toSession(r) : null
+    },
+    async deleteSession(idHash) {
+      await db.query(`DELETE FROM ${t('sessions')} WHERE id_hash = $1`, [idHash])
+    },
+
     async deleteExpired(now) {
       await db.transaction(async (tx) => {
         await tx.query(`DELETE FROM ${t('pushed_requests')} WHERE expires_at <= $1`, [now])
@@ -495,6 +572,10 @@ export function sqlStore(db: Db, schema: string): Store {
         )
         await tx.query(`DELETE FROM ${t('jtis')} WHERE expires_at <= $1`, [now])
         await tx.query(`DELETE FROM ${t('read_quota')} WHERE at <= $1`, [now - READ_QUOTA_RETENTION_MS])
+        await tx.query(`DELETE FROM ${t('sessions')} WHERE expires_at <= $1`, [now])
+        await tx.query(`DELETE FROM ${t('sign_in_failures')} WHERE last_at <= $1`, [
+          now - FAILURE_RETENTION_MS,
+        ])
       })
     },
     close() {

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import type { ConnectionInfo } from '../http/client-address.ts'
 
 /**
  * Adapt a Web `fetch` handler to `node:http` (and Express, which uses the same signature).
  * The request URL is built from `origin` (default: the request's Host header) and the path; Consentry
- * itself never trusts the Host header — every URL it checks comes from its configured issuer.
+ * itself never trusts the Host header — every URL it checks comes from its configured issuer. The
+ * handler gets the socket's peer address as `info.clientAddress`.
  *
  * @example
  * ```ts
@@ -13,7 +15,7 @@ import { Readable } from 'node:stream'
  * ```
  */
 export function nodeListener(
-  handler: (request: Request) => Promise<Response>,
+  handler: (request: Request, info?: ConnectionInfo) => Promise<Response>,
   options: { origin?: string } = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -37,7 +39,9 @@ export function nodeListener(
         headers,
         ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
       } as RequestInit)
-      const response = await handler(request)
+      // The socket's peer: what the sign-in throttle counts (see the `trustedProxy` option).
+      const info = req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}
+      const response = await handler(request, info)
       const out: Record<string, string | string[]> = {}
       response.headers.forEach((value, key) => {
         if (key === 'set-cookie') return

@@ -8,7 +8,7 @@ import {
   periodText,
 } from '../grants/describe.ts'
 import { type Form, readForm } from '../http/body.ts'
-import { readCookie, setCookie } from '../http/cookies.ts'
+import { getCookie, setCookie } from '../http/cookies.ts'
 import { html, seeOther } from '../http/respond.ts'
 import { type ConsentView, renderConsentPage, renderMessagePage } from '../pages/index.ts'
 import { basePath, currentSubject } from '../session.ts'
@@ -56,18 +56,14 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
   await ctx.store.saveInteraction(ix)
   const path = `${basePath(ctx)}/authorize/${ix.id}`
   return seeOther(path, {
-    'set-cookie': setCookie(IX_COOKIE, cookie, {
-      path,
-      secure: ctx.config.secureCookies,
-      maxAge: ctx.config.lifetimes.interaction,
-    }),
+    'set-cookie': setCookie(ctx, IX_COOKIE, cookie, { path, maxAge: ctx.config.lifetimes.interaction }),
   })
 }
 
 /** `GET /authorize/{id}` shows the consent page; `POST` takes the decision. */
 export async function interaction(ctx: Context, request: Request, id: string): Promise<Response> {
   const ix = await ctx.store.getInteraction(id, ctx.now())
-  const cookie = readCookie(request, IX_COOKIE)
+  const cookie = getCookie(ctx, request, IX_COOKIE, `${basePath(ctx)}/authorize/${id}`)
   if (!ix || !cookie || !timingSafeEqual(await hashSecret(cookie), ix.cookieHash))
     return message(ctx, 'This link has expired', 'Go back to the app that sent you here and start again.')
   const who = await currentSubject(ctx, request)

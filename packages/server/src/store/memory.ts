@@ -13,9 +13,11 @@ import type {
   OutboxEvent,
   PushedRequest,
   RefreshTokenRecord,
+  SessionRecord,
   Store,
   StoredCheckpoint,
 } from './store.ts'
+import { FAILURE_RETENTION_MS, type FailureWindow } from './store.ts'
 
 const copy = <T>(value: T): T => structuredClone(value)
 
@@ -42,6 +44,8 @@ export function memoryStore(): Store {
   const events: AuditEvent[] = []
   const checkpoints: StoredCheckpoint[] = []
   const outbox = new Map<string, OutboxEvent>()
+  const failures = new Map<string, { count: number; firstAt: number; lastAt: number }>()
+  const sessions = new Map<string, SessionRecord>()
   let appendQueue: Promise<unknown> = Promise.resolve()
 
   return {
@@ -235,6 +239,41 @@ export function memoryStore(): Store {
       outbox.delete(id)
     },
 
+    async recordFailure(key, now, windowMs) {
+      const f = failures.get(key)
+      if (!f || f.firstAt <= now - windowMs) {
+        failures.set(key, { count: 1, firstAt: now, lastAt: now })
+        return { count: 1, firstAt: now, lastAt: now }
+      }
+      const previousAt = f.lastAt
+      f.count += 1
+      f.lastAt = now
+      return { ...f, previousAt } satisfies FailureWindow
+    },
+    async getFailures(key, now, windowMs) {
+      const f = failures.get(key)
+      return f && f.firstAt > now - windowMs ? { ...f } : null
+    },
+    async forgiveFailure(key) {
+      const f = failures.get(key)
+      if (f) f.count = Math.max(0, f.count - 1)
+    },
+    async clearFailures(key) {
+      failures.delete(key)
+    },
+
+    async createSession(session) {
+      if (sessions.has(session.idHash)) throw new Error('session already exists')
+      sessions.set(session.idHash, copy(session))
+    },
+    async getSession(idHash, now) {
+      const s = sessions.get(idHash)
+      return s && s.expiresAt > now ? copy(s) : null
+    },
+    async deleteSession(idHash) {
+      sessions.delete(idHash)
+    },
+
     async deleteExpired(now) {
       for (const [k, v] of requests) if (v.expiresAt <= now) requests.delete(k)
       for (const [k, v] of interactions) if (v.expiresAt <= now) interactions.delete(k)
@@ -247,6 +286,8 @@ export function memoryStore(): Store {
         if (kept.length) reads.set(k, kept)
         else reads.delete(k)
       }
+      for (const [k, v] of sessions) if (v.expiresAt <= now) sessions.delete(k)
+      for (const [k, v] of failures) if (v.lastAt <= now - FAILURE_RETENTION_MS) failures.delete(k)
     },
     async close() {},
   }

@@ -109,8 +109,7 @@ export interface Store {
   /**
    * Atomic: counts reads of `grantId` in the sliding window `(now - windowMs, now]`; if fewer than
    * `limit`, records this one and allows it. Otherwise refuses and says when the oldest counted read
-   * leaves the window. The key is any string: the server also limits sign-in attempts with
-   * `login:<username>` keys.
+   * leaves the window. The key is any string.
    */
   consumeReadQuota(
     grantId: string,
@@ -155,8 +154,40 @@ export interface Store {
   /** Delivered, or given up: remove it. */
   deleteEvent(id: string): Promise<void>
 
+  // ---- sign-in: failure counters ------------------------------------------------------------------
+  /**
+   * Atomic: count one more sign-in failure under `key` (the server uses one key per (username,
+   * address) pair and one per address). Failures are counted in a fixed window that opens at the
+   * key's first failure: if nothing is stored, or the stored window opened at or before
+   * `now - windowMs`, a new window opens at `now` with count 1; otherwise the count grows by one and
+   * `lastAt` becomes `now`. Returns the window after this failure; `previousAt` is the `lastAt` it
+   * replaced (absent when this failure opened the window). Two concurrent calls never both see the
+   * same count.
+   */
+  recordFailure(key: string, now: number, windowMs: number): Promise<FailureWindow>
+  /** The current window of `key`: `null` if none, or if it opened at or before `now - windowMs`. */
+  getFailures(key: string, now: number, windowMs: number): Promise<FailureWindow | null>
+  /**
+   * Atomic: take one failure back (count - 1, never below 0; `firstAt`/`lastAt` unchanged). The
+   * server counts every attempt up front and forgives the ones that succeed. Unknown keys: no-op.
+   */
+  forgiveFailure(key: string): Promise<void>
+  /** Forget every failure of `key` (a successful sign-in resets its pair). Unknown keys: no-op. */
+  clearFailures(key: string): Promise<void>
+
+  // ---- sign-in: server-side sessions (revocable) --------------------------------------------------
+  /** Store a new session (its id arrives hashed); an id hash already stored is an error. */
+  createSession(session: SessionRecord): Promise<void>
+  /** The session, or `null` if unknown or expired (`expiresAt <= now`). */
+  getSession(idHash: string, now: number): Promise<SessionRecord | null>
+  /** End a session (sign-out): from now on `getSession` gives `null`. Unknown ids: no-op. */
+  deleteSession(idHash: string): Promise<void>
+
   // ---- housekeeping ---------------------------------------------------------------------------
-  /** Remove expired single-use rows (requests, interactions, codes, jtis, old quota rows). */
+  /**
+   * Remove expired single-use rows (requests, interactions, codes, jtis, old quota rows), expired
+   * sessions, and failure windows whose last failure is {@link FAILURE_RETENTION_MS} or more old.
+   */
   deleteExpired(now: number): Promise<void>
   close(): Promise<void>
 }
@@ -263,4 +294,31 @@ export interface ClientLogo {
   contentType: string
   bytes: Uint8Array
   createdAt: number
+}
+
+/**
+ * Failure windows whose last failure is this old are dropped by `deleteExpired` (the server's
+ * sign-in windows are at most a day).
+ */
+export const FAILURE_RETENTION_MS = 48 * 3_600_000
+
+/** Sign-in failures counted under one key (see {@link Store.recordFailure}). */
+export interface FailureWindow {
+  /** Failures in the window. */
+  count: number
+  /** When the window opened (its first failure). */
+  firstAt: number
+  /** The latest failure. */
+  lastAt: number
+  /** From `recordFailure` only: the failure before this one in the same window. */
+  previousAt?: number
+}
+
+/** A built-in sign-in session. The cookie holds a random id; the store keeps only its SHA-256. */
+export interface SessionRecord {
+  idHash: string
+  subject: string
+  name?: string
+  createdAt: number
+  expiresAt: number
 }
