@@ -49,13 +49,17 @@ export interface AuditEventInput {
 }
 
 /**
- * One line of the audit trail as stored and exported (JSON Lines): hash-chained, `hash` covers the
- * canonical encoding (RFC 8785) of every other member, and `prev_hash` is the previous event's `hash`
- * (64 zeros for the first event).
+ * One event of the audit log as stored and listed. Requests only insert events (`seq` is their
+ * insertion number: unique, increasing, possibly with gaps); the log's sequencer then integrates them
+ * into the Merkle tree and gives each its leaf `index` (absent while pending, at most ~1 s).
+ *
+ * The leaf bytes of an event are the RFC 8785 canonical JSON of every member except `seq` and
+ * `index` (see `auditLeafBytes`).
  */
 export const auditEventSchema = z
   .object({
     seq: z.number().int().min(1),
+    index: z.number().int().min(0).optional(),
     id: z.string(),
     at: z.string(),
     type: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
@@ -64,10 +68,13 @@ export const auditEventSchema = z
     client_id: z.string().optional(),
     subject: z.string().optional(),
     data: z.record(z.string(), z.json()),
-    prev_hash: z.string().regex(/^[0-9a-f]{64}$/),
-    hash: z.string().regex(/^[0-9a-f]{64}$/),
   })
   .strict()
 export type AuditEvent = z.infer<typeof auditEventSchema>
 
-export const GENESIS_HASH = '0'.repeat(64)
+/** An event as hashed into the log (its leaf): every member but `seq` and `index`. */
+export const auditLeafSchema = auditEventSchema.omit({ seq: true, index: true })
+export type AuditLeaf = z.infer<typeof auditLeafSchema>
+
+/** An event before the store numbers it. */
+export type AuditEventDraft = AuditLeaf

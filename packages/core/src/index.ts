@@ -12,11 +12,10 @@
  */
 
 export * from './audit/canonical.ts'
-export * from './audit/chain.ts'
-export * from './audit/checkpoint.ts'
+export * from './audit/leaf.ts'
 export * from './audit/merkle.ts'
 export * from './audit/note.ts'
-export { sha256 } from './audit/sha256.ts'
+export { sha256, sha256Hex } from './audit/sha256.ts'
 export * from './audit/verify.ts'
 export * from './audit-event.ts'
 export * from './client-metadata.ts'

@@ -87,3 +87,10 @@ export function sha256(data: Uint8Array): Uint8Array {
   for (let i = 0; i < 8; i++) outView.setUint32(i * 4, words[i]! >>> 0)
   return out
 }
+
+const hexOf = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+
+/** SHA-256 of a string's UTF-8 bytes, lowercase hex. @example `await sha256Hex('abc')` */
+export async function sha256Hex(text: string): Promise<string> {
+  return hexOf(sha256(new TextEncoder().encode(text)))
+}
