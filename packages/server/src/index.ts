@@ -20,7 +20,7 @@
  * ```
  */
 
-export { nodeListener } from './adapters/node.ts'
+export { guardNodeServer, nodeListener } from './adapters/node.ts'
 export { type AuditSigningKey, createCheckpoint, signCheckpoint } from './audit/checkpoint.ts'
 export { exportAuditTrail } from './audit/export.ts'
 export { type AuditTrail, type AuditTrailOptions, createAuditTrail } from './audit/trail.ts'
@@ -35,6 +35,12 @@ export {
   type Theme,
 } from './config.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
+export {
+  KEY_ENCRYPTION_KEY_ENV,
+  type KeyProvider,
+  keyEncryptionKeyProvider,
+} from './key-encryption.ts'
+export { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type {
   DataSource,

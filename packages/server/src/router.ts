@@ -14,11 +14,15 @@ import { revoke } from './endpoints/revoke.ts'
 import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
 import { errorResponse } from './http/respond.ts'
+import { describeError } from './logger.ts'
+import { randomToken } from './tokens/random.ts'
 
 type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
 interface Route {
   match: (path: string) => string | undefined
   methods: Record<string, Handler>
+  /** An OAuth endpoint: every error, even a 405 or 413, is an OAuth JSON error (RFC 6749 §5.2). */
+  oauth?: true
 }
 
 const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
@@ -46,8 +50,8 @@ function routes(ctx: Context): Route[] {
     { match: exact(wellKnownRs), methods: { GET: protectedResourceMetadata } },
     { match: exact('/jwks'), methods: { GET: jwks } },
     { match: exact('/favicon.ico'), methods: { GET: () => new Response(null, { status: 204 }) } },
-    { match: exact('/register'), methods: { POST: register } },
-    { match: exact('/par'), methods: { POST: par } },
+    { match: exact('/register'), methods: { POST: register }, oauth: true },
+    { match: exact('/par'), methods: { POST: par }, oauth: true },
     { match: exact('/authorize'), methods: { GET: authorize } },
     {
       match: param('/authorize'),
@@ -56,9 +60,9 @@ function routes(ctx: Context): Route[] {
         POST: (c, r, _u, id) => interaction(c, r, id),
       },
     },
-    { match: exact('/token'), methods: { POST: token } },
-    { match: exact('/revoke'), methods: { POST: revoke } },
-    { match: exact('/introspect'), methods: { POST: introspect } },
+    { match: exact('/token'), methods: { POST: token }, oauth: true },
+    { match: exact('/revoke'), methods: { POST: revoke }, oauth: true },
+    { match: exact('/introspect'), methods: { POST: introspect }, oauth: true },
     {
       match: param('/grants'),
       methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
@@ -74,7 +78,17 @@ function routes(ctx: Context): Route[] {
   ]
 }
 
-/** Build the `(Request) => Response` handler. It never throws; unexpected errors become a bare 500. */
+/**
+ * NUL is never part of an identifier or parameter Consentry issues, and PostgreSQL text cannot hold
+ * it: a request naming one is refused here, before any store is asked (`%00` anywhere in the URL).
+ */
+const hasNul = (url: URL) => url.pathname.includes('%00') || url.search.includes('%00')
+
+/**
+ * Build the `(Request) => Response` handler. It never throws: an unexpected error is logged (message,
+ * stack and a random per-request id, never the request's body, credentials or tokens) and answered
+ * 500 with the same `request_id`, so an operator can find the log line from what the client saw.
+ */
 export function createRouter(ctx: Context, only?: 'resource'): (request: Request) => Promise<Response> {
   const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
   const all = routes(ctx)
@@ -83,6 +97,9 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
       ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata)
       : all
   return async (request) => {
+    // Ours, random, per request; a client-supplied X-Request-Id is not trusted into the logs.
+    const requestId = randomToken(12)
+    let oauth = false
     try {
       const url = new URL(request.url)
       const path = url.pathname.startsWith('/.well-known/')
@@ -94,6 +111,8 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
       for (const route of table) {
         const p = route.match(path)
         if (p === undefined) continue
+        oauth = route.oauth === true
+        if (hasNul(url)) throw new ProblemError('invalid_parameter', 'the request contains a NUL character')
         const handler = route.methods[request.method === 'HEAD' ? 'GET' : request.method]
         if (!handler)
           throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, {
@@ -103,7 +122,26 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
       }
       throw new ProblemError('not_found', 'no such endpoint')
     } catch (err) {
-      return errorResponse(err, ctx.config.onError)
+      return errorResponse(
+        err,
+        (e) =>
+          ctx.config.onError(e, {
+            request_id: requestId,
+            method: request.method,
+            // The path only: query strings may carry request_uris, cursors or codes.
+            path: safePath(request.url),
+            error: describeError(e),
+          }),
+        { requestId, oauth },
+      )
     }
+  }
+}
+
+const safePath = (url: string) => {
+  try {
+    return new URL(url).pathname.slice(0, 200)
+  } catch {
+    return undefined
   }
 }
