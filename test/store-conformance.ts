@@ -862,14 +862,19 @@ function describeGrantEndAndSecrets(current: () => Store): void {
       expect(ended).toMatchObject({ id: 'g1', status: 'revoked', endedReason: 'test' })
       expect((await store.getRefreshToken('rt-1'))?.revokedAt).toBe(T + 5)
       expect((await store.getRefreshToken('rt-other'))?.revokedAt).toBeUndefined()
-      expect(await store.claimEvents(T + 5, 10, MINUTE)).toEqual([{ ...event(), nextAttemptAt: T + 5 + MINUTE }])
+      expect(await store.claimEvents(T + 5, 10, MINUTE)).toEqual([
+        { ...event(), nextAttemptAt: T + 5 + MINUTE },
+      ])
     })
     it('when the compare-and-set fails, queues nothing and revokes nothing', async () => {
       const store = current()
       await store.createGrant(grant({ status: 'denied' }))
       await store.saveRefreshToken(refreshToken())
       expect(
-        await store.transitionGrant('g1', ['active'], ending, { revokeRefreshTokensAt: T + 5, outbox: event() }),
+        await store.transitionGrant('g1', ['active'], ending, {
+          revokeRefreshTokensAt: T + 5,
+          outbox: event(),
+        }),
       ).toBeNull()
       expect(
         await store.transitionGrant('unknown', ['active'], ending, { outbox: event('evt-unknown') }),

@@ -62,6 +62,8 @@ export type PrivateJwk = { kty?: string; kid?: string; alg?: string; d?: string;
  *   accountHolders: { authenticate: (req) => mySession(req) },
  *   initialAccessToken: process.env.CONSENTRY_INITIAL_ACCESS_TOKEN,
  *   signingKey: JSON.parse(process.env.CONSENTRY_SIGNING_JWK!),
+ *   // Generated secrets are encrypted at rest under CONSENTRY_KEY_ENCRYPTION_KEY (read by default).
+ *   logger: myLogger,                             // default: JSON lines on stderr
  * })
  * ```
  */

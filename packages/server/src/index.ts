@@ -35,13 +35,13 @@ export {
   type Theme,
 } from './config.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
+export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export {
   KEY_ENCRYPTION_KEY_ENV,
   type KeyProvider,
   keyEncryptionKeyProvider,
 } from './key-encryption.ts'
 export { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
-export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type {
   DataSource,
   HolderAccount,

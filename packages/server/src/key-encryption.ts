@@ -53,7 +53,7 @@ function decodeKek(value: string): Uint8Array {
   if (bytes?.length !== 32)
     throw new ConfigError(
       `keyEncryptionKey (${KEY_ENCRYPTION_KEY_ENV}) must be 32 random bytes, base64url-encoded ` +
-        '(e.g. `openssl rand 32 | basenc --base64url`)',
+        `(e.g. node -e "console.log(crypto.randomBytes(32).toString('base64url'))")`,
     )
   return bytes
 }
@@ -207,7 +207,9 @@ export function protectSecrets(store: Store, protection: SecretProtection, logge
     if (provider.needsRewrap?.(ciphertext)) {
       const rewrapped = `${ENCRYPTED}${await provider.encrypt(name, plaintext)}`
       if (await store.replaceSecret(name, stored, rewrapped))
-        logger.info?.('a server secret was re-encrypted under the current key-encryption key', { secret: name })
+        logger.info?.('a server secret was re-encrypted under the current key-encryption key', {
+          secret: name,
+        })
     }
     return plaintext
   }

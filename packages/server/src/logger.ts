@@ -33,15 +33,17 @@ export interface Logger {
  * ```
  */
 export function jsonLinesLogger(write: (line: string) => void = (line) => console.error(line)): Logger {
-  const emit = (level: string) => (message: string, fields: LogFields = {}) => {
-    let line: string
-    try {
-      line = JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })
-    } catch {
-      line = JSON.stringify({ level, time: new Date().toISOString(), msg: message })
+  const emit =
+    (level: string) =>
+    (message: string, fields: LogFields = {}) => {
+      let line: string
+      try {
+        line = JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })
+      } catch {
+        line = JSON.stringify({ level, time: new Date().toISOString(), msg: message })
+      }
+      write(line)
     }
-    write(line)
-  }
   return { error: emit('error'), warn: emit('warn'), info: emit('info') }
 }
 

@@ -66,7 +66,9 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
       kid: checkpointKey.kid,
       alg: checkpointKey.alg,
     },
-    previousKeys: (ctx.auditKey ? ctx.verificationKeys : ctx.verificationKeys.slice(1)).map((k) => k.publicJwk),
+    previousKeys: (ctx.auditKey ? ctx.verificationKeys : ctx.verificationKeys.slice(1)).map(
+      (k) => k.publicJwk,
+    ),
     now: resolved.now,
   })
   const all = createRouter(ctx)

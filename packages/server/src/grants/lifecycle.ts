@@ -27,7 +27,8 @@ export async function endGrant(
     const now = ctx.now()
     const patch = { status, updatedAt: now, endedAt: now, endedReason: reason }
     // The recipient only knows grants it received tokens for: an unanswered request needs no event.
-    const notice = current.status === 'active' ? await grantEndedNotice(ctx, { ...current, ...patch }) : undefined
+    const notice =
+      current.status === 'active' ? await grantEndedNotice(ctx, { ...current, ...patch }) : undefined
     // Compare-and-set against the status the notice was built from, so it describes what was ended.
     const ended = await ctx.store.transitionGrant(grantId, [current.status], patch, {
       revokeRefreshTokensAt: now,

@@ -41,7 +41,11 @@ export async function grantEndedNotice(
   ended: Grant,
 ): Promise<{ receipt: string; event?: OutboxEvent }> {
   const client = await ctx.store.getClient(ended.clientId)
-  const receipt = await consentReceipt(ctx, ended, client ?? { clientId: ended.clientId, clientName: ended.clientId })
+  const receipt = await consentReceipt(
+    ctx,
+    ended,
+    client ?? { clientId: ended.clientId, clientName: ended.clientId },
+  )
   if (!client?.webhookUri) return { receipt }
   const now = ctx.now()
   return {

@@ -29,7 +29,9 @@ export function guardStore(store: Store): Store {
       if (!fn) {
         fn = (...args: unknown[]) => {
           if (nulIn(args))
-            return Promise.reject(new OAuthError('invalid_request', 'identifiers must not contain NUL characters'))
+            return Promise.reject(
+              new OAuthError('invalid_request', 'identifiers must not contain NUL characters'),
+            )
           return (value as (...a: unknown[]) => unknown).apply(target, args)
         }
         wrapped.set(key, fn)
