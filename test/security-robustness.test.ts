@@ -683,17 +683,24 @@ describe('server keys at rest', () => {
   /** A PGlite directory opened for one step, read back raw through SQL. */
   async function withPglite<T>(
     dir: string,
-    fn: (store: Store, rows: () => Promise<Record<string, string>>) => Promise<T>,
+    fn: (
+      store: Store,
+      rows: () => Promise<Record<string, string>>,
+      sql: (statement: string) => Promise<unknown>,
+    ) => Promise<T>,
   ) {
     const db = await openPglite(join(temp, dir))
     const store = await pgliteStore({ pglite: db })
     try {
-      return await fn(store, async () =>
-        Object.fromEntries(
-          (
-            await db.query<{ name: string; value: string }>('SELECT name, value FROM public.secrets')
-          ).rows.map((r) => [r.name, r.value]),
-        ),
+      return await fn(
+        store,
+        async () =>
+          Object.fromEntries(
+            (
+              await db.query<{ name: string; value: string }>('SELECT name, value FROM public.secrets')
+            ).rows.map((r) => [r.name, r.value]),
+          ),
+        (statement) => db.exec(statement),
       )
     } finally {
       await store.close()
@@ -739,7 +746,7 @@ describe('server keys at rest', () => {
       expect(signing).toMatchObject({ kty: 'EC', x: jwks.keys[0]!.x })
       return { jwks, stored }
     })
-    await withPglite('kek', async (store, rows) => {
+    await withPglite('kek', async (store, rows, sql) => {
       // Same key-encryption key: the same keys, nothing regenerated.
       const holder = await serve({ store, keyEncryptionKey: kek })
       expect(await jwksOf(holder.issuer)).toEqual(first.jwks)
@@ -750,6 +757,10 @@ describe('server keys at rest', () => {
         /cannot decrypt stored keys: wrong key-encryption key/,
       )
       await expect(serve({ store, keyEncryptionKey: newKek() })).rejects.toBeInstanceOf(ConfigError)
+      // A secret missing (say, one a newer version adds) is not created under the wrong key.
+      await sql(`DELETE FROM public.secrets WHERE name = 'cursor'`)
+      await expect(serve({ store, keyEncryptionKey: newKek() })).rejects.toThrow(/wrong key-encryption key/)
+      expect(Object.keys(await rows())).not.toContain('cursor')
       // Plaintext mode on encrypted rows: refused too.
       await expect(serve({ store, dangerouslyStoreKeysInPlaintext: true })).rejects.toThrow(
         /stored keys are encrypted/,

@@ -82,6 +82,9 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
       `SERVER KEYS ARE STORED IN PLAINTEXT (dangerouslyStoreKeysInPlaintext): anyone who can read the database can forge tokens. Set ${KEY_ENCRYPTION_KEY_ENV} for anything real.`,
       { option: 'dangerouslyStoreKeysInPlaintext' },
     )
+  // A canary first: a wrong key-encryption key (or encrypted rows in plaintext mode) fails here,
+  // before any other secret could be created under the wrong key.
+  await store.getOrCreateSecret('key-encryption-check', newSecret)
   const [signingKey, nonce, cursor, cookie, auditKey] = await Promise.all([
     loadSigningKey(store, config.signingKey),
     store.getOrCreateSecret('dpop-nonce', newSecret).then(hmacKey),
