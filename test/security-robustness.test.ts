@@ -25,8 +25,9 @@ import {
   nodeListener,
   type Store,
 } from '@consentry/server'
-import { openPglite, pgliteStore } from '@consentry/store-postgres'
+import { openPglite, pgliteStore, postgresStore } from '@consentry/store-postgres'
 import { base64url, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { createDemoData } from '../examples/payment-provider/src/data.ts'
@@ -158,18 +159,35 @@ const jwksOf = async (issuer: string) =>
 
 // ---- bad input ----------------------------------------------------------------------------------
 
+/** The local PostgreSQL the other PostgreSQL tests use (CONSENTRY_TEST_DATABASE_URL / DATABASE_URL). */
+const PG_URL =
+  process.env.CONSENTRY_TEST_DATABASE_URL ??
+  process.env.DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test'
+const PG_SCHEMA = `consentry_robust_${process.pid}_${Date.now().toString(36)}`
+
 describe('bad input never reaches a store as a 500', () => {
   const temp = mkdtempSync(join(tmpdir(), 'consentry-robust-'))
-  afterAll(() => rmSync(temp, { recursive: true, force: true }))
+  afterAll(async () => {
+    rmSync(temp, { recursive: true, force: true })
+    const admin = new pg.Pool({ connectionString: PG_URL, max: 1 })
+    await admin.query(`DROP SCHEMA IF EXISTS "${PG_SCHEMA}" CASCADE`)
+    await admin.end()
+  })
 
-  for (const kind of ['memory', 'pglite'] as const) {
+  for (const kind of ['memory', 'pglite', 'postgres'] as const) {
     describe(`on the ${kind} store`, () => {
       let holder: HarborPay
       let store: Store
       let r: Recipient
       const captured = captureLogger()
       beforeAll(async () => {
-        store = kind === 'memory' ? memoryStore() : await pgliteStore({ dataDir: join(temp, 'nul') })
+        store =
+          kind === 'memory'
+            ? memoryStore()
+            : kind === 'pglite'
+              ? await pgliteStore({ dataDir: join(temp, 'nul') })
+              : await postgresStore({ connectionString: PG_URL, schema: PG_SCHEMA })
         holder = await startHarborPay({
           store,
           port: 0,

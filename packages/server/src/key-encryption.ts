@@ -73,6 +73,8 @@ function decodeKek(value: string): Uint8Array {
 export function keyEncryptionKeyProvider(keys: string | readonly string[]): KeyProvider {
   const raws = [keys].flat().map(decodeKek)
   if (!raws.length) throw new ConfigError('keyEncryptionKey: give at least one key')
+  // Known once the keys are imported, which every encrypt/decrypt awaits first.
+  let currentKid: string | undefined
   const loaded = Promise.all(
     raws.map(async (raw) => {
       const digest = new Uint8Array(
@@ -84,14 +86,13 @@ export function keyEncryptionKeyProvider(keys: string | readonly string[]): KeyP
       ])
       return { kid: base64url.encode(digest.slice(0, 6)), key }
     }),
-  )
-  let currentKid: string | undefined
-  void loaded.then((k) => {
-    currentKid = k[0]!.kid
+  ).then((keys) => {
+    currentKid = keys[0]!.kid
+    return keys
   })
   return {
     async encrypt(name, plaintext) {
-      const [{ kid, key }] = (await loaded) as [{ kid: string; key: CryptoKey }]
+      const { kid, key } = (await loaded)[0]!
       const iv = crypto.getRandomValues(new Uint8Array(12))
       const ct = new Uint8Array(
         await crypto.subtle.encrypt(
