@@ -889,6 +889,8 @@ export function describeStoreConformance(
       })
     })
 
+    describeGrantEndAndSecrets(() => store)
+
     describeConcurrency('one instance', async () => [store])
     if (options.openSecond) {
       const openSecond = options.openSecond
@@ -998,6 +1000,98 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       expect(listed).toHaveLength(PARALLEL)
       await expectValidChain(listed)
       expect(new Set(listed.map((e) => e.id)).size).toBe(PARALLEL)
+    })
+  })
+}
+
+/**
+ * Ending a grant and queueing its event are one transaction (`transitionGrant` with effects), and
+ * server secrets can be replaced in place (encryption at rest).
+ */
+function describeGrantEndAndSecrets(current: () => Store): void {
+  const event = (id = 'evt-end-1'): OutboxEvent => ({
+    id,
+    clientId: 'client-1',
+    grantId: 'g1',
+    url: 'https://lender.example/events',
+    body: 'h.grant-ended.s',
+    attempts: 0,
+    nextAttemptAt: T + 5,
+    createdAt: T + 5,
+  })
+  const ending = { status: 'revoked' as const, updatedAt: T + 5, endedAt: T + 5, endedReason: 'test' }
+
+  describe('transitionGrant with effects', () => {
+    it('ends the grant, revokes its refresh tokens and queues the event together', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'active' }))
+      await store.saveRefreshToken(refreshToken())
+      await store.saveRefreshToken(refreshToken({ tokenHash: 'rt-other', grantId: 'g2' }))
+      const ended = await store.transitionGrant('g1', ['active'], ending, {
+        revokeRefreshTokensAt: T + 5,
+        outbox: event(),
+      })
+      expect(ended).toMatchObject({ id: 'g1', status: 'revoked', endedReason: 'test' })
+      expect((await store.getRefreshToken('rt-1'))?.revokedAt).toBe(T + 5)
+      expect((await store.getRefreshToken('rt-other'))?.revokedAt).toBeUndefined()
+      expect(await store.claimEvents(T + 5, 10, MINUTE)).toEqual([
+        { ...event(), nextAttemptAt: T + 5 + MINUTE },
+      ])
+    })
+    it('when the compare-and-set fails, queues nothing and revokes nothing', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'denied' }))
+      await store.saveRefreshToken(refreshToken())
+      expect(
+        await store.transitionGrant('g1', ['active'], ending, {
+          revokeRefreshTokensAt: T + 5,
+          outbox: event(),
+        }),
+      ).toBeNull()
+      expect(
+        await store.transitionGrant('unknown', ['active'], ending, { outbox: event('evt-unknown') }),
+      ).toBeNull()
+      expect(await store.claimEvents(T + DAY, 10, MINUTE)).toEqual([])
+      expect((await store.getRefreshToken('rt-1'))?.revokedAt).toBeUndefined()
+      expect((await store.getGrant('g1'))?.status).toBe('denied')
+    })
+    it('when queueing the event fails, the grant is left as it was', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'active' }))
+      await store.saveRefreshToken(refreshToken())
+      await store.enqueueEvent(event('evt-taken'))
+      await expect(
+        store.transitionGrant('g1', ['active'], ending, {
+          revokeRefreshTokensAt: T + 5,
+          outbox: { ...event('evt-taken'), body: 'second' },
+        }),
+      ).rejects.toThrow()
+      expect((await store.getGrant('g1'))?.status).toBe('active')
+      expect((await store.getRefreshToken('rt-1'))?.revokedAt).toBeUndefined()
+      const queued = await store.claimEvents(T + DAY, 10, MINUTE)
+      expect(queued.map((e) => [e.id, e.body])).toEqual([['evt-taken', 'h.grant-ended.s']])
+    })
+    it('of concurrent ends, exactly one queues its event', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'active' }))
+      const results = await times(PARALLEL, (i) =>
+        store.transitionGrant('g1', ['active'], ending, { outbox: event(`evt-${i}`) }),
+      )
+      expect(results.filter((g) => g !== null)).toHaveLength(1)
+      const queued = await store.claimEvents(T + DAY, PARALLEL, MINUTE)
+      expect(queued.map((e) => e.id)).toEqual([`evt-${results.findIndex((g) => g !== null)}`])
+    })
+  })
+
+  describe('replaceSecret', () => {
+    it('replaces only the expected value', async () => {
+      const store = current()
+      await store.getOrCreateSecret('cookie', () => 'plain')
+      expect(await store.replaceSecret('cookie', 'other', 'enc:x')).toBe(false)
+      expect(await store.replaceSecret('absent', 'plain', 'enc:x')).toBe(false)
+      expect(await store.replaceSecret('cookie', 'plain', 'enc:x')).toBe(true)
+      expect(await store.getOrCreateSecret('cookie', () => 'new')).toBe('enc:x')
+      expect(await store.getOrCreateSecret('absent', () => 'fresh')).toBe('fresh')
     })
   })
 }

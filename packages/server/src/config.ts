@@ -1,6 +1,8 @@
 import { builtInDetailTypes, type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
+import { type KeyProvider, type SecretProtection, secretProtection } from './key-encryption.ts'
+import { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
 import { DEFAULT_EGRESS_TIMEOUT_MS, type EgressOptions, type EgressResolver } from './net/guarded-fetch.ts'
 import type { DataSource } from './resource/data-source.ts'
 import type { Store } from './store/store.ts'
@@ -61,6 +63,8 @@ export type PrivateJwk = { kty?: string; kid?: string; alg?: string; d?: string;
  *   accountHolders: { authenticate: (req) => mySession(req) },
  *   initialAccessToken: process.env.CONSENTRY_INITIAL_ACCESS_TOKEN,
  *   signingKey: JSON.parse(process.env.CONSENTRY_SIGNING_JWK!),
+ *   // Generated secrets are encrypted at rest under CONSENTRY_KEY_ENCRYPTION_KEY (read by default).
+ *   logger: myLogger,                             // default: JSON lines on stderr
  * })
  * ```
  */
@@ -93,7 +97,10 @@ export interface ConsentServerConfig {
   lifetimes?: Partial<Lifetimes>
   /** Unattended-read window. Default 24 h. */
   readWindowMs?: number
-  /** Where the server reports unexpected errors (never with secrets). Default `console.error`. */
+  /**
+   * @deprecated Use `logger`. Called with every unexpected error (after it is logged), e.g. to
+   * forward it to an error tracker.
+   */
   onError?: (error: unknown) => void
   /** Injectable clock for tests. */
   now?: () => number
@@ -151,6 +158,31 @@ export interface ConsentServerConfig {
   trustedProxy?: TrustedProxy
   /** Registration policy beyond the built-in checks. */
   registration?: RegistrationPolicy
+  /**
+   * Where unexpected errors (message, stack, request id — never bodies, credentials or tokens) and
+   * warnings go. Default: JSON lines on stderr.
+   */
+  logger?: Logger
+  /**
+   * Key-encryption key(s) for the keys and secrets the server generates and keeps in the store:
+   * 32 random bytes, base64url (AES-256-GCM). Several: the first encrypts, all decrypt (rotation).
+   * Default: the `CONSENTRY_KEY_ENCRYPTION_KEY` environment variable (comma-separated for several).
+   */
+  keyEncryptionKey?: string | string[]
+  /** Encrypt stored keys and secrets with your KMS instead of a key-encryption key. */
+  keyProvider?: KeyProvider
+  /**
+   * Keep generated keys and secrets in the store in plaintext when no key-encryption key or
+   * provider is configured: anyone who can read the database can then forge tokens. Demos only;
+   * logged as a warning at start. Not needed with `memoryStore()`, which keeps nothing.
+   */
+  dangerouslyStoreKeysInPlaintext?: boolean
+  /**
+   * A separate key for audit-trail checkpoints (default: the token signing key), so the key that
+   * attests the trail is not the one online for every token. Its public half is published in the
+   * JWKS under its own `kid`.
+   */
+  auditSigningKey?: PrivateJwk
 }
 
 /** Tuning of the guarded outbound fetch. Nothing here can turn the address checks off. */
@@ -299,7 +331,10 @@ export interface ResolvedConfig
   now: () => number
   /** Resolved guarded-fetch options (`allowLoopback` from `dangerouslyAllowLoopbackEgress`). */
   egressOptions: EgressOptions
-  onError: (error: unknown) => void
+  logger: Logger
+  /** Report an unexpected error: logged (with `fields`), then the deprecated `onError` hook. */
+  onError: (error: unknown, fields?: LogFields) => void
+  secretProtection: SecretProtection
   webhookRetryDelaysMs: number[]
   secureCookies: boolean
   attendedReadsPerDay: number
@@ -367,6 +402,15 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   const proxy =
     config.trustedProxy === undefined ? undefined : trustedProxySchema.safeParse(config.trustedProxy)
   if (proxy && !proxy.success) throw new ConfigError(firstIssue('trustedProxy', proxy.error))
+  const logger = config.logger ?? jsonLinesLogger()
+  if (typeof logger.error !== 'function' || typeof logger.warn !== 'function')
+    throw new ConfigError('logger needs error() and warn()')
+  const onError = (error: unknown, fields: LogFields = { error: describeError(error) }) => {
+    try {
+      logger.error('unexpected error', fields)
+      config.onError?.(error)
+    } catch {} // a failing logger must not turn an error response into a crash
+  }
   return {
     ...config,
     issuer: issuerUrl.href.replace(/\/$/, ''),
@@ -383,9 +427,9 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
       timeoutMs,
       ...(config.egress?.resolve ? { resolve: config.egress.resolve } : {}),
     },
-    onError:
-      config.onError ??
-      ((e) => console.error('[consentry] unexpected error:', e instanceof Error ? e.name : typeof e)),
+    logger,
+    onError,
+    secretProtection: secretProtection(config),
     webhookRetryDelaysMs: config.webhookRetryDelaysMs ?? [1000, 5000, 30_000, 120_000, 600_000],
     secureCookies: !insecure,
     attendedReadsPerDay,

@@ -17,6 +17,8 @@ import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
 import { type ConnectionInfo, setConnectionInfo } from './http/client-address.ts'
 import { errorResponse } from './http/respond.ts'
+import { describeError } from './logger.ts'
+import { randomToken } from './tokens/random.ts'
 
 type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
 interface Route {
@@ -29,6 +31,8 @@ interface Route {
   dpop?: true
   /** A page whose forms change state: every non-GET request passes check_same_origin first. */
   form?: true
+  /** An OAuth endpoint: every error, even a 405 or 413, is an OAuth JSON error (RFC 6749 §5.2). */
+  oauth?: true
 }
 
 const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
@@ -56,8 +60,8 @@ function routes(ctx: Context): Route[] {
     { match: exact(wellKnownRs), methods: { GET: protectedResourceMetadata } },
     { match: exact('/jwks'), methods: { GET: jwks } },
     { match: exact('/favicon.ico'), methods: { GET: () => new Response(null, { status: 204 }) } },
-    { match: exact('/register'), methods: { POST: register } },
-    { match: exact('/par'), methods: { POST: par }, dpop: true },
+    { match: exact('/register'), methods: { POST: register }, oauth: true },
+    { match: exact('/par'), methods: { POST: par }, dpop: true, oauth: true },
     { match: exact('/authorize'), methods: { GET: authorize } },
     {
       match: param('/authorize'),
@@ -67,9 +71,9 @@ function routes(ctx: Context): Route[] {
       },
       form: true,
     },
-    { match: exact('/token'), methods: { POST: token }, dpop: true },
-    { match: exact('/revoke'), methods: { POST: revoke } },
-    { match: exact('/introspect'), methods: { POST: introspect } },
+    { match: exact('/token'), methods: { POST: token }, dpop: true, oauth: true },
+    { match: exact('/revoke'), methods: { POST: revoke }, oauth: true },
+    { match: exact('/introspect'), methods: { POST: introspect }, oauth: true },
     {
       match: param('/grants'),
       methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
@@ -88,8 +92,16 @@ function routes(ctx: Context): Route[] {
 }
 
 /**
- * Build the `(Request, ConnectionInfo?) => Response` handler. It never throws; unexpected errors
- * become a bare 500. The connection info is kept beside the request (see `http/client-address.ts`).
+ * NUL is never part of an identifier or parameter Consentry issues, and PostgreSQL text cannot hold
+ * it: a request naming one is refused here, before any store is asked (`%00` anywhere in the URL).
+ */
+const hasNul = (url: URL) => url.pathname.includes('%00') || url.search.includes('%00')
+
+/**
+ * Build the `(Request, ConnectionInfo?) => Response` handler. It never throws: an unexpected error is
+ * logged (message, stack and a random per-request id, never the request's body, credentials or
+ * tokens) and answered 500 with the same `request_id`, so an operator can find the log line from what
+ * the client saw. The connection info is kept beside the request (see `http/client-address.ts`).
  */
 export function createRouter(
   ctx: Context,
@@ -103,7 +115,10 @@ export function createRouter(
       : all
   return async (request, info) => {
     setConnectionInfo(request, info)
+    // Ours, random, per request; a client-supplied X-Request-Id is not trusted into the logs.
+    const requestId = randomToken(12)
     let dpop = false
+    let oauth = false
     try {
       const url = new URL(request.url)
       const path = url.pathname.startsWith('/.well-known/')
@@ -116,6 +131,8 @@ export function createRouter(
         const p = route.match(path)
         if (p === undefined) continue
         dpop = route.dpop === true
+        oauth = route.oauth === true
+        if (hasNul(url)) throw new ProblemError('invalid_parameter', 'the request contains a NUL character')
         const handler = route.methods[request.method === 'HEAD' ? 'GET' : request.method]
         if (!handler)
           throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, {
@@ -130,7 +147,18 @@ export function createRouter(
       }
       throw new ProblemError('not_found', 'no such endpoint')
     } catch (err) {
-      const res = errorResponse(err, ctx.config.onError)
+      const res = errorResponse(
+        err,
+        (e) =>
+          ctx.config.onError(e, {
+            request_id: requestId,
+            method: request.method,
+            // The path only: query strings may carry request_uris, cursors or codes.
+            path: safePath(request.url),
+            error: describeError(e),
+          }),
+        { requestId, oauth },
+      )
       return dpop ? await withDpopNonce(ctx, res).catch(() => res) : res
     }
   }
@@ -146,5 +174,13 @@ async function withDpopNonce(ctx: Context, res: Response): Promise<Response> {
     const copy = new Response(res.body, res)
     copy.headers.set('dpop-nonce', nonce)
     return copy
+  }
+}
+
+const safePath = (url: string) => {
+  try {
+    return new URL(url).pathname.slice(0, 200)
+  } catch {
+    return undefined
   }
 }

@@ -1,7 +1,7 @@
 import type { AuditTrail } from './audit/trail.ts'
 import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
-import { type Context, createContext } from './context.ts'
+import { type Context, createContext, publishedKeys } from './context.ts'
 import { sweepExpiredGrants } from './grants/lifecycle.ts'
 import { deliverEvents } from './grants/notify.ts'
 import type { ConnectionInfo } from './http/client-address.ts'
@@ -59,16 +59,21 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   // The audit sink is wired after the keys are loaded; nothing is recorded before then.
   let audit: AuditTrail | undefined
   const ctx = await createContext(resolved, { record: (input) => audit!.record(input) })
+  // Checkpoints are signed with the separate audit key when there is one; checkpoints signed before
+  // it was introduced (by the token keys) keep verifying.
+  const checkpointKey = ctx.auditKey ?? ctx.signingKey
   audit = createAuditTrail({
     store: resolved.store,
     logId: resolved.issuer,
     signingKey: {
-      privateKey: ctx.signingKey.privateKey,
-      publicKey: ctx.signingKey.publicKey,
-      kid: ctx.signingKey.kid,
-      alg: ctx.signingKey.alg,
+      privateKey: checkpointKey.privateKey,
+      publicKey: checkpointKey.publicKey,
+      kid: checkpointKey.kid,
+      alg: checkpointKey.alg,
     },
-    previousKeys: ctx.verificationKeys.slice(1).map((k) => k.publicJwk),
+    previousKeys: (ctx.auditKey ? ctx.verificationKeys : ctx.verificationKeys.slice(1)).map(
+      (k) => k.publicJwk,
+    ),
     now: resolved.now,
   })
   const all = createRouter(ctx)
@@ -85,7 +90,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     audit,
     store: resolved.store,
     urls: ctx.urls,
-    jwks: () => ({ keys: ctx.verificationKeys.map((k) => k.publicJwk as Record<string, unknown>) }),
+    jwks: () => ({ keys: publishedKeys(ctx) as Record<string, unknown>[] }),
     maintain,
     startMaintenance(intervalMs = 60_000) {
       const timer = setInterval(() => void maintain().catch(resolved.onError), intervalMs)

@@ -285,30 +285,48 @@ export function sqlStore(db: Db, schema: string): Store {
       const [r] = await db.query(`SELECT * FROM ${t('grants')} WHERE id = $1`, [grantId])
       return r ? toGrant(r) : null
     },
-    async transitionGrant(grantId, from, patch) {
-      // Compare-and-set in one statement; absent patch members keep the stored value.
-      const [r] = await db.query(
-        `UPDATE ${t('grants')} SET
-           status = COALESCE($3, status),
-           authorization_details = COALESCE($4::json, authorization_details),
-           expires_at = COALESCE($5, expires_at),
-           updated_at = $6,
-           ended_at = COALESCE($7, ended_at),
-           ended_reason = COALESCE($8, ended_reason)
-         WHERE id = $1 AND status = ANY($2::text[])
-         RETURNING *`,
-        [
-          grantId,
-          [...from],
-          patch.status ?? null,
-          patch.authorizationDetails === undefined ? null : json(patch.authorizationDetails),
-          patch.expiresAt ?? null,
-          patch.updatedAt,
-          patch.endedAt ?? null,
-          patch.endedReason ?? null,
-        ],
-      )
-      return r ? toGrant(r) : null
+    transitionGrant(grantId, from, patch, effects = {}) {
+      // Compare-and-set in one statement; absent patch members keep the stored value. With effects,
+      // the transition, the refresh-token revocation and the outbox row commit together or not at all.
+      const run = async (q: Queryable) => {
+        const [r] = await q.query(
+          `UPDATE ${t('grants')} SET
+             status = COALESCE($3, status),
+             authorization_details = COALESCE($4::json, authorization_details),
+             expires_at = COALESCE($5, expires_at),
+             updated_at = $6,
+             ended_at = COALESCE($7, ended_at),
+             ended_reason = COALESCE($8, ended_reason)
+           WHERE id = $1 AND status = ANY($2::text[])
+           RETURNING *`,
+          [
+            grantId,
+            [...from],
+            patch.status ?? null,
+            patch.authorizationDetails === undefined ? null : json(patch.authorizationDetails),
+            patch.expiresAt ?? null,
+            patch.updatedAt,
+            patch.endedAt ?? null,
+            patch.endedReason ?? null,
+          ],
+        )
+        if (!r) return null
+        if (effects.revokeRefreshTokensAt !== undefined)
+          await q.query(
+            `UPDATE ${t('refresh_tokens')} SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL`,
+            [grantId, effects.revokeRefreshTokensAt],
+          )
+        const e = effects.outbox
+        if (e)
+          // A plain INSERT: an id already queued fails the whole transaction.
+          await q.query(
+            `INSERT INTO ${t('outbox')} (id, client_id, grant_id, url, body, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [e.id, e.clientId, e.grantId, e.url, e.body, e.attempts, e.nextAttemptAt, e.createdAt],
+          )
+        return toGrant(r)
+      }
+      return effects.outbox || effects.revokeRefreshTokensAt !== undefined ? db.transaction(run) : run(db)
     },
     async listGrants({ subject, clientId }) {
       const where: string[] = []
@@ -408,6 +426,14 @@ export function sqlStore(db: Db, schema: string): Store {
       const [winner] = await db.query(select, [name])
       if (!winner) throw new Error('server secret vanished while being created')
       return String(winner.value)
+    },
+
+    async replaceSecret(name, expected, value) {
+      const rows = await db.query(
+        `UPDATE ${t('secrets')} SET value = $3 WHERE name = $1 AND value = $2 RETURNING name`,
+        [name, expected, value],
+      )
+      return rows.length === 1
     },
 
     // ---- audit trail --------------------------------------------------------------------------

@@ -2,8 +2,9 @@ import type { Grant } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import { EgressError, guardedFetch } from '../net/guarded-fetch.ts'
+import type { OutboxEvent } from '../store/store.ts'
 import { randomToken } from '../tokens/random.ts'
-import { issueReceipt } from './receipt.ts'
+import { consentReceipt } from './receipt.ts'
 
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
 
@@ -32,31 +33,40 @@ export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): P
 }
 
 /**
- * Tell the recipient a grant ended: issue the final receipt, queue the signed event in the store's
- * outbox (so a restart loses nothing), and try to deliver it right away. Never throws into the caller:
- * the grant has already ended, whatever happens to the notification.
+ * The outbox event telling the recipient a grant ended, and the final receipt it carries — built
+ * before the grant is ended, so the store can queue the event in the same transaction as the
+ * transition (see `endGrant`). No event (only the receipt) when the client has no webhook.
  */
-export function notifyGrantEnded(ctx: Context, grant: Grant): void {
-  void (async () => {
-    const client = await ctx.store.getClient(grant.clientId)
-    const receipt = await issueReceipt(
-      ctx,
-      grant,
-      client ?? { clientId: grant.clientId, clientName: grant.clientId },
-    )
-    if (!client?.webhookUri) return
-    await ctx.store.enqueueEvent({
+export async function grantEndedNotice(
+  ctx: Context,
+  ended: Grant,
+): Promise<{ receipt: string; event?: OutboxEvent }> {
+  const client = await ctx.store.getClient(ended.clientId)
+  const receipt = await consentReceipt(
+    ctx,
+    ended,
+    client ?? { clientId: ended.clientId, clientName: ended.clientId },
+  )
+  if (!client?.webhookUri) return { receipt }
+  const now = ctx.now()
+  return {
+    receipt,
+    event: {
       id: `evt_${randomToken(16)}`,
       clientId: client.clientId,
-      grantId: grant.id,
+      grantId: ended.id,
       url: client.webhookUri,
-      body: await grantEndedEvent(ctx, grant, receipt),
+      body: await grantEndedEvent(ctx, ended, receipt),
       attempts: 0,
-      nextAttemptAt: ctx.now(),
-      createdAt: ctx.now(),
-    })
-    await deliverEvents(ctx)
-  })().catch((e) => ctx.config.onError(e))
+      nextAttemptAt: now,
+      createdAt: now,
+    },
+  }
+}
+
+/** Try to deliver queued events now, in the background (never throws into the caller). */
+export function deliverSoon(ctx: Context): void {
+  void deliverEvents(ctx).catch((e) => ctx.config.onError(e))
 }
 
 /**

@@ -8,7 +8,8 @@ export function readCookie(request: Request, name: string): string | undefined {
     const i = part.indexOf('=')
     if (i > 0 && part.slice(0, i).trim() === name) {
       try {
-        return decodeURIComponent(part.slice(i + 1).trim())
+        const value = decodeURIComponent(part.slice(i + 1).trim())
+        return value.includes('\0') ? undefined : value
       } catch {
         return undefined // a malformed cookie is no cookie
       }

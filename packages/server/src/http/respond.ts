@@ -63,11 +63,29 @@ export function seeOther(location: string, headers: Record<string, string> = {})
   })
 }
 
-/** Map any thrown value to a response. Unknown errors become a bare 500 — their message is never sent. */
-export function errorResponse(err: unknown, onUnexpected: (err: unknown) => void): Response {
+/**
+ * Map any thrown value to a response. Known errors become their standard response — at an OAuth
+ * endpoint (`oauth`) every one is an OAuth JSON error (RFC 6749 §5.2), a 405, 413 or 415 included,
+ * so OAuth clients can parse it. Unknown errors go to `onUnexpected` and become a bare 500 carrying
+ * only `request_id` (also in `X-Request-Id`): their message is never sent.
+ */
+export function errorResponse(
+  err: unknown,
+  onUnexpected: (err: unknown) => void,
+  opts: { requestId?: string; oauth?: boolean } = {},
+): Response {
   if (err instanceof OAuthError) return oauthErrorResponse(err)
   if (err instanceof ResourceAuthError) return resourceErrorResponse(err)
-  if (err instanceof ProblemError) return problemResponse(err)
+  if (err instanceof ProblemError)
+    return opts.oauth
+      ? oauthErrorResponse(
+          new OAuthError('invalid_request', err.detail ?? err.message, err.status, err.headers),
+        )
+      : problemResponse(err)
   onUnexpected(err)
-  return problemResponse(new ProblemError('internal_error'))
+  const id = opts.requestId ? { request_id: opts.requestId } : {}
+  const headers: Record<string, string> = opts.requestId ? { 'x-request-id': opts.requestId } : {}
+  if (opts.oauth)
+    return json({ error: 'server_error', error_description: 'unexpected error', ...id }, 500, headers)
+  return problemResponse(new ProblemError('internal_error', undefined, headers, id))
 }

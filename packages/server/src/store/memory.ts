@@ -115,9 +115,15 @@ export function memoryStore(): Store {
       const g = grants.get(id)
       return g ? copy(g) : null
     },
-    async transitionGrant(id, from, patch) {
+    async transitionGrant(id, from, patch, effects = {}) {
       const g = grants.get(id)
       if (!g || !from.includes(g.status)) return null
+      // Check every effect before changing anything: all or nothing.
+      if (effects.outbox && outbox.has(effects.outbox.id)) throw new Error('outbox event already exists')
+      if (effects.outbox) outbox.set(effects.outbox.id, copy(effects.outbox))
+      if (effects.revokeRefreshTokensAt !== undefined)
+        for (const t of refreshTokens.values())
+          if (t.grantId === id && t.revokedAt === undefined) t.revokedAt = effects.revokeRefreshTokensAt
       const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))
       Object.assign(g, copy(defined))
       return copy(g)
@@ -187,6 +193,12 @@ export function memoryStore(): Store {
       }
       return value
     },
+    async replaceSecret(name, expected, value) {
+      if (secrets.get(name) !== expected) return false
+      secrets.set(name, value)
+      return true
+    },
+    ephemeral: true,
 
     appendAuditEvent(draft: AuditEventDraft) {
       // Chain appends one after another: each waits for the previous seal.

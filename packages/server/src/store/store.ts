@@ -75,8 +75,19 @@ export interface Store {
   /**
    * Atomic compare-and-set: applies `patch` only if the grant's stored status is one of `from`.
    * Returns the updated grant, or `null` if it does not exist or its status did not match.
+   *
+   * `effects` happen in the same transaction as the transition, or not at all: when the
+   * compare-and-set fails nothing is changed, and when an effect fails (an `outbox` event whose id is
+   * already queued) the call throws and the grant is left as it was. `revokeRefreshTokensAt` marks
+   * every unrevoked refresh token of the grant revoked at that time; `outbox` queues the event telling
+   * the recipient (so a crash can never end a grant and lose its event).
    */
-  transitionGrant(grantId: string, from: readonly GrantStatus[], patch: GrantPatch): Promise<Grant | null>
+  transitionGrant(
+    grantId: string,
+    from: readonly GrantStatus[],
+    patch: GrantPatch,
+    effects?: GrantTransitionEffects,
+  ): Promise<Grant | null>
   /** Grants of a subject and/or client, newest first. */
   listGrants(filter: { subject?: string; clientId?: string }): Promise<Grant[]>
   /**
@@ -121,6 +132,16 @@ export interface Store {
   // ---- server secrets (shared by every instance) ----------------------------------------------
   /** Atomic insert-if-absent: returns the stored value, or stores and returns `create()`'s. */
   getOrCreateSecret(name: string, create: () => string): Promise<string>
+  /**
+   * Atomic compare-and-set: replaces the secret's value with `value` only if it is still `expected`
+   * (used to encrypt, or re-encrypt, a stored secret in place). `false` if it changed or is absent.
+   */
+  replaceSecret(name: string, expected: string, value: string): Promise<boolean>
+  /**
+   * `true` for a store that keeps nothing past the process (memoryStore): server secrets then need no
+   * key-encryption key, since they never reach a disk. Absent means durable.
+   */
+  readonly ephemeral?: boolean
 
   // ---- audit trail ----------------------------------------------------------------------------
   /**
@@ -243,6 +264,14 @@ export interface RefreshTokenRecord {
   expiresAt: number
   usedAt?: number
   revokedAt?: number
+}
+
+/** What {@link Store.transitionGrant} does atomically with a successful transition. */
+export interface GrantTransitionEffects {
+  /** Revoke every unrevoked refresh token of the grant at this time (epoch ms). */
+  revokeRefreshTokensAt?: number
+  /** Queue this event (its `id` must be new). */
+  outbox?: OutboxEvent
 }
 
 export interface GrantPatch {
