@@ -10,15 +10,20 @@
  * ```
  */
 import {
-  type AuditEvent,
   type AuditEventDraft,
+  appendPlan,
+  auditLeafHash,
   type ClientRecord,
-  GENESIS_HASH,
+  foldNodes,
   type Grant,
   type GrantStatus,
-  hashEvent,
+  newNodes,
+  rootHash,
+  rootPlan,
 } from '@consentry/core'
 import type {
+  AuditBatch,
+  AuditSeal,
   AuthorizationCode,
   AuthorizationRequest,
   Interaction,
@@ -135,13 +140,26 @@ const draft = (overrides: Partial<AuditEventDraft> = {}): AuditEventDraft => ({
   ...overrides,
 })
 
-/** Every event links to the one before, seqs run 1..n, and each hash recomputes. */
-async function expectValidChain(events: AuditEvent[]): Promise<void> {
-  for (const [i, e] of events.entries()) {
-    expect(e.seq).toBe(i + 1)
-    expect(e.prev_hash).toBe(i === 0 ? GENESIS_HASH : events[i - 1]!.hash)
-    const { hash, ...rest } = e
-    expect(await hashEvent(rest)).toBe(hash)
+/**
+ * The sequencer's seal, as the server computes it (without signing: the store never reads the
+ * note). `delayMs` widens the window in which a second sequencer could interfere.
+ */
+const testSeal =
+  (delayMs = 0) =>
+  async (batch: AuditBatch): Promise<AuditSeal> => {
+    const known = new Map(appendPlan(batch.size).map((n, i) => [`${n.level}/${n.index}`, batch.edge[i]!]))
+    const nodes = newNodes(batch.size, batch.events.map(auditLeafHash), (l, i) => known.get(`${l}/${i}`)!)
+    for (const n of nodes) known.set(`${n.level}/${n.index}`, n.hash)
+    const size = batch.size + batch.events.length
+    const root = foldNodes(rootPlan(size).map((n) => known.get(`${n.level}/${n.index}`)!))
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs))
+    return { nodes, checkpoint: { size, root, note: `test\n${size}\n`, createdAt: T + size } }
+  }
+
+/** Integrate until nothing is pending. */
+async function integrateAll(store: Store) {
+  while (await store.integrateAuditEvents(1000, testSeal())) {
+    // next batch
   }
 }
 
@@ -513,17 +531,20 @@ export function describeStoreConformance(
       })
     })
 
-    describe('audit trail', () => {
-      it('appends a sealed, hash-chained event', async () => {
+    describe('audit log', () => {
+      it('appends by inserting: increasing seqs, pending (no index), the draft stored as given', async () => {
         const d = draft()
         const first = await store.appendAuditEvent(d)
-        expect(first).toMatchObject({ ...d, seq: 1, prev_hash: GENESIS_HASH })
+        expect(first).toEqual({ ...d, seq: first.seq })
         const second = await store.appendAuditEvent(draft({ type: 'grant.revoked', data: {} }))
-        expect(second.seq).toBe(2)
-        expect(second.prev_hash).toBe(first.hash)
-        await expectValidChain([first, second])
+        expect(second.seq).toBeGreaterThan(first.seq)
+        expect(second).not.toHaveProperty('index')
+        expect((await store.listAuditEvents({ pending: true })).map((e) => e.seq)).toEqual([
+          first.seq,
+          second.seq,
+        ])
       })
-      it('stores events exactly: listing reproduces the sealed JSON and the hashes re-verify', async () => {
+      it('stores events exactly: listing reproduces the JSON, before and after integration', async () => {
         const tricky = {
           zeta: 1,
           alpha: [3, 2.5, -0.1, 1e21, 9007199254740991, 0, -7, true, false, null],
@@ -542,7 +563,10 @@ export function describeStoreConformance(
         ]
         const listed = await store.listAuditEvents({})
         expect(listed.map((e) => JSON.stringify(e))).toEqual(appended.map((e) => JSON.stringify(e)))
-        await expectValidChain(listed)
+        await integrateAll(store)
+        const integrated = await store.listAuditEvents({ afterIndex: -1 })
+        expect(integrated.map((e) => auditLeafHash(e))).toEqual(appended.map((e) => auditLeafHash(e)))
+        expect(integrated.map((e) => e.index)).toEqual([0, 1, 2])
       })
       it('returns copies and does not keep the draft by reference', async () => {
         const d = draft()
@@ -556,81 +580,96 @@ export function describeStoreConformance(
         listed!.data.accounts = 97
         expect((await store.listAuditEvents({}))[0]!.data.accounts).toBe(2)
       })
-      it('lists in seq order with filters, afterSeq paging and limit', async () => {
-        await store.appendAuditEvent(
-          draft({ grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'grant.created' }),
-        )
-        await store.appendAuditEvent(
-          draft({ grant_id: 'g2', subject: 'bob', client_id: 'c1', type: 'grant.created' }),
-        )
-        await store.appendAuditEvent(
-          draft({ grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'data.read' }),
-        )
-        await store.appendAuditEvent(
-          draft({ grant_id: 'g3', subject: 'alice', client_id: 'c2', type: 'data.read' }),
-        )
-        await store.appendAuditEvent(
-          draft({ grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'grant.revoked' }),
-        )
-        await store.appendAuditEvent(
-          draft({ grant_id: undefined, subject: undefined, client_id: 'c2', type: 'client.registered' }),
-        )
+      it('lists in seq order with filters, afterSeq paging and limit; pending and integrated alike', async () => {
+        const rows = [
+          { grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'grant.created' },
+          { grant_id: 'g2', subject: 'bob', client_id: 'c1', type: 'grant.created' },
+          { grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'data.read' },
+          { grant_id: 'g3', subject: 'alice', client_id: 'c2', type: 'data.read' },
+          { grant_id: 'g1', subject: 'alice', client_id: 'c1', type: 'grant.revoked' },
+          { grant_id: undefined, subject: undefined, client_id: 'c2', type: 'client.registered' },
+        ]
+        const seq: number[] = []
+        for (const [i, r] of rows.entries()) {
+          seq.push((await store.appendAuditEvent(draft(r))).seq)
+          if (i === 2) await integrateAll(store) // the first three integrated, the rest pending
+        }
+        const at = (...ns: number[]) => ns.map((n) => seq[n - 1])
         const seqs = async (q: Parameters<Store['listAuditEvents']>[0]) =>
           (await store.listAuditEvents(q)).map((e) => e.seq)
-        expect(await seqs({})).toEqual([1, 2, 3, 4, 5, 6])
-        expect(await seqs({ grantId: 'g1' })).toEqual([1, 3, 5])
-        expect(await seqs({ subject: 'alice' })).toEqual([1, 3, 4, 5])
-        expect(await seqs({ clientId: 'c2' })).toEqual([4, 6])
-        expect(await seqs({ types: ['data.read', 'grant.revoked'] })).toEqual([3, 4, 5])
+        expect(await seqs({})).toEqual(at(1, 2, 3, 4, 5, 6))
+        expect(await seqs({ grantId: 'g1' })).toEqual(at(1, 3, 5))
+        expect(await seqs({ subject: 'alice' })).toEqual(at(1, 3, 4, 5))
+        expect(await seqs({ clientId: 'c2' })).toEqual(at(4, 6))
+        expect(await seqs({ types: ['data.read', 'grant.revoked'] })).toEqual(at(3, 4, 5))
         expect(await seqs({ types: [] })).toEqual([])
-        expect(await seqs({ afterSeq: 2 })).toEqual([3, 4, 5, 6])
-        expect(await seqs({ afterSeq: 6 })).toEqual([])
-        expect(await seqs({ limit: 2 })).toEqual([1, 2])
-        expect(await seqs({ afterSeq: 2, limit: 2 })).toEqual([3, 4])
-        expect(await seqs({ subject: 'alice', afterSeq: 1, limit: 2 })).toEqual([3, 4])
-        expect(await seqs({ subject: 'alice', clientId: 'c1', types: ['data.read'] })).toEqual([3])
+        expect(await seqs({ afterSeq: seq[1]! })).toEqual(at(3, 4, 5, 6))
+        expect(await seqs({ afterSeq: seq[5]! })).toEqual([])
+        expect(await seqs({ limit: 2 })).toEqual(at(1, 2))
+        expect(await seqs({ afterSeq: seq[1]!, limit: 2 })).toEqual(at(3, 4))
+        expect(await seqs({ subject: 'alice', afterSeq: seq[0]!, limit: 2 })).toEqual(at(3, 4))
+        expect(await seqs({ subject: 'alice', clientId: 'c1', types: ['data.read'] })).toEqual(at(3))
         expect(await seqs({ grantId: 'nope' })).toEqual([])
+        expect(await seqs({ pending: true })).toEqual(at(4, 5, 6))
+        expect(await seqs({ afterIndex: -1 })).toEqual(at(1, 2, 3))
+        expect(await seqs({ grantId: 'g1', afterIndex: 0 })).toEqual(at(3))
+        expect(await seqs({ belowIndex: 2 })).toEqual(at(1, 2))
       })
-      it('keeps checkpoints oldest first, as copies', async () => {
-        const cps = [1, 2, 3].map((n) => ({
-          size: n * 10,
-          head: String(n).repeat(64),
-          createdAt: T + n,
-          jws: `h.p${n}.s`,
-        }))
-        let prev: number | null = null
-        for (const cp of cps) {
-          expect(await store.saveCheckpoint(cp, prev)).toBe(true)
-          prev = cp.size
-        }
-        const listed = await store.listCheckpoints()
-        expect(listed).toEqual(cps)
-        listed[0]!.jws = 'changed'
-        expect(await store.listCheckpoints()).toEqual(cps)
+      it('integrates in batches: indexes in seq order, nodes and checkpoints stored', async () => {
+        expect(await store.getAuditCheckpoint()).toBeNull()
+        // An empty log still gets its size-0 checkpoint, once.
+        expect((await store.integrateAuditEvents(3, testSeal()))?.size).toBe(0)
+        expect(await store.integrateAuditEvents(3, testSeal())).toBeNull()
+        const events = []
+        for (let i = 0; i < 7; i++) events.push(await store.appendAuditEvent(draft({ data: { i } })))
+        expect((await store.integrateAuditEvents(3, testSeal()))?.size).toBe(3)
+        expect((await store.integrateAuditEvents(3, testSeal()))?.size).toBe(6)
+        const last = await store.integrateAuditEvents(3, testSeal())
+        expect(last?.size).toBe(7)
+        expect(await store.integrateAuditEvents(3, testSeal())).toBeNull()
+        const leaves = events.map((e) => auditLeafHash(e))
+        expect(last?.root).toEqual(rootHash(leaves))
+        expect(await store.getAuditCheckpoint()).toEqual(last)
+        expect(
+          await store.getAuditNodes([
+            { level: 0, index: 6 },
+            { level: 2, index: 0 },
+            { level: 0, index: 0 },
+          ]),
+        ).toEqual([leaves[6], rootHash(leaves.slice(0, 4)), leaves[0]])
+        await expect(store.getAuditNodes([{ level: 3, index: 0 }])).rejects.toThrow()
+        expect((await store.listAuditEvents({})).map((e) => e.index)).toEqual([0, 1, 2, 3, 4, 5, 6])
       })
-      it('saves a checkpoint only on top of the newest one (compare-and-set)', async () => {
-        const cp = (n: number) => ({ size: n, head: 'a'.repeat(64), createdAt: T + n, jws: `h.p${n}.s` })
-        expect(await store.saveCheckpoint(cp(5), null)).toBe(true)
-        expect(await store.saveCheckpoint(cp(6), null)).toBe(false) // stale: 5 is the newest
-        expect(await store.saveCheckpoint(cp(7), 4)).toBe(false)
-        expect(await store.saveCheckpoint(cp(8), 5)).toBe(true)
-        expect((await store.listCheckpoints()).map((c) => c.size)).toEqual([5, 8])
+      it('a failing seal integrates nothing', async () => {
+        await store.appendAuditEvent(draft())
+        await expect(
+          store.integrateAuditEvents(10, async () => {
+            throw new Error('signer down')
+          }),
+        ).rejects.toThrow('signer down')
+        expect(await store.getAuditCheckpoint()).toBeNull()
+        expect(await store.listAuditEvents({ pending: true })).toHaveLength(1)
+        await integrateAll(store)
+        expect((await store.getAuditCheckpoint())?.size).toBe(1)
       })
-      it('lets exactly one of 20 concurrent checkpoints on the same head win', async () => {
+      it('one sequencer at a time: concurrent steps never give an index twice', async () => {
+        for (let i = 0; i < 20; i++) await store.appendAuditEvent(draft({ data: { i } }))
+        await store.integrateAuditEvents(1, testSeal())
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            store.saveCheckpoint(
-              { size: 10 + i, head: 'b'.repeat(64), createdAt: T, jws: `h.c${i}.s` },
-              null,
-            ),
-          ),
+          Array.from({ length: 5 }, () => store.integrateAuditEvents(4, testSeal(20))),
         )
-        expect(results.filter(Boolean)).toHaveLength(1)
-        expect(await store.listCheckpoints()).toHaveLength(1)
+        const sizes = results.filter((r) => r !== null).map((r) => r!.size)
+        expect(sizes.length).toBeGreaterThanOrEqual(1)
+        await integrateAll(store)
+        const listed = await store.listAuditEvents({ afterIndex: -1 })
+        expect(listed.map((e) => e.index)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+        expect((await store.getAuditCheckpoint())?.root).toEqual(
+          rootHash(listed.map((e) => auditLeafHash(e))),
+        )
       })
-      it('an empty trail lists nothing', async () => {
+      it('an empty log lists nothing', async () => {
         expect(await store.listAuditEvents({})).toEqual([])
-        expect(await store.listCheckpoints()).toEqual([])
+        expect(await store.getAuditCheckpoint()).toBeNull()
       })
     })
 
@@ -989,17 +1028,18 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       await times(10, (i) => via(i).forgiveFailure('signin:k'))
       expect((await via(0).getFailures('signin:k', T + PARALLEL, DAY))?.count).toBe(PARALLEL - 10)
     })
-    it('appendAuditEvent: one unforked chain 1..50', async () => {
+    it('appendAuditEvent and integration: 50 inserts, one tree, every event one index', async () => {
       const sealed = await times(PARALLEL, (i) =>
         via(i).appendAuditEvent(draft({ id: `evt-${i}`, data: { i } })),
       )
-      expect(sealed.map((e) => e.seq).sort((a, b) => a - b)).toEqual(
-        Array.from({ length: PARALLEL }, (_, i) => i + 1),
-      )
-      const listed = await via(0).listAuditEvents({})
-      expect(listed).toHaveLength(PARALLEL)
-      await expectValidChain(listed)
+      expect(new Set(sealed.map((e) => e.seq)).size).toBe(PARALLEL)
+      // Both instances sequence at once: the lock lets one through at a time.
+      await times(6, (i) => via(i).integrateAuditEvents(10, testSeal(5)))
+      for (let i = 0; i < 10; i++) await via(i).integrateAuditEvents(1000, testSeal())
+      const listed = await via(0).listAuditEvents({ afterIndex: -1 })
+      expect(listed.map((e) => e.index)).toEqual(Array.from({ length: PARALLEL }, (_, i) => i))
       expect(new Set(listed.map((e) => e.id)).size).toBe(PARALLEL)
+      expect((await via(1).getAuditCheckpoint())?.root).toEqual(rootHash(listed.map((e) => auditLeafHash(e))))
     })
   })
 }

@@ -12,6 +12,15 @@ export const serverMetadataSchema = z.looseObject({
   introspection_endpoint: z.string(),
   jwks_uri: z.string(),
   grant_management_endpoint: z.string().optional(),
+  /** The holder's audit log (a transparency log): its origin, note verifier key and endpoints. */
+  audit_log: z
+    .object({
+      origin: z.string(),
+      verifier_key: z.string(),
+      checkpoint_endpoint: z.string(),
+      consistency_endpoint: z.string(),
+    })
+    .optional(),
   response_types_supported: z.array(z.string()),
   grant_types_supported: z.array(z.string()),
   code_challenge_methods_supported: z.array(z.string()),

@@ -178,9 +178,11 @@ export interface ConsentServerConfig {
    */
   dangerouslyStoreKeysInPlaintext?: boolean
   /**
-   * A separate key for audit-trail checkpoints (default: the token signing key), so the key that
-   * attests the trail is not the one online for every token. Its public half is published in the
-   * JWKS under its own `kid`.
+   * The audit log's key: a private **Ed25519** JWK (`kty: "OKP"`, `crv: "Ed25519"`) that signs the
+   * log's checkpoints (C2SP signed notes); any other key type is refused at start. Its note verifier
+   * key is published as `audit_log.verifier_key` in the server metadata, and its public JWK in the
+   * JWKS under its own `kid` (it never verifies tokens). Absent: an Ed25519 key is generated once and
+   * kept in the store (encrypted at rest like every server key), shared by every instance.
    */
   auditSigningKey?: PrivateJwk
 }

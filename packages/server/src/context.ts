@@ -1,5 +1,7 @@
 import type { AuditEventInput } from '@consentry/core'
 import { base64url, type JWK } from 'jose'
+import { type AuditLogKey, auditOrigin, loadAuditLogKey } from './audit/log-key.ts'
+import type { AuditTrail } from './audit/trail.ts'
 import type { ResolvedConfig } from './config.ts'
 import { ConfigError } from './errors.ts'
 import { KEY_ENCRYPTION_KEY_ENV, protectSecrets } from './key-encryption.ts'
@@ -44,6 +46,10 @@ export interface Context {
   verificationKeys: VerificationKey[]
   /** The separate audit-checkpoint key, when configured (published in the JWKS, never verifies tokens). */
   auditKey?: SigningKey
+  /** The audit log's Ed25519 note key and origin (`auditSigningKey`, else generated and kept in the store). */
+  auditLogKey: AuditLogKey
+  /** The audit log itself, once created (its endpoints serve checkpoints, proofs and access logs). */
+  auditLog?: AuditTrail
   /** HMAC keys shared by every instance (kept in the store). */
   secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey; pairwise: CryptoKey }
   now(): number
@@ -94,13 +100,14 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
   // A canary first: a wrong key-encryption key (or encrypted rows in plaintext mode) fails here,
   // before any other secret could be created under the wrong key.
   await store.getOrCreateSecret('key-encryption-check', newSecret)
-  const [signingKey, nonce, cursor, cookie, pairwise, auditKey] = await Promise.all([
+  const [signingKey, nonce, cursor, cookie, pairwise, auditKey, auditLogKey] = await Promise.all([
     loadSigningKey(store, config.signingKey),
     store.getOrCreateSecret('dpop-nonce', newSecret).then(hmacKey),
     store.getOrCreateSecret('cursor', newSecret).then(hmacKey),
     store.getOrCreateSecret('cookie', newSecret).then(hmacKey),
     store.getOrCreateSecret('pairwise', newSecret).then(hmacKey),
     config.auditSigningKey ? loadSigningKey(store, config.auditSigningKey) : undefined,
+    loadAuditLogKey(store, auditOrigin(config.issuer), config.auditSigningKey),
   ])
   const verificationKeys = await loadVerificationKeys(
     signingKey,
@@ -116,6 +123,7 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     signingKey,
     verificationKeys,
     ...(auditKey ? { auditKey } : {}),
+    auditLogKey,
     secrets: { nonce, cursor, cookie, pairwise },
     now: config.now,
     dpopKeys: new Lru(MAX_IMPORTED_DPOP_KEYS),

@@ -21,9 +21,16 @@
  */
 
 export { guardNodeServer, nodeListener } from './adapters/node.ts'
-export { type AuditSigningKey, createCheckpoint, signCheckpoint } from './audit/checkpoint.ts'
-export { exportAuditTrail } from './audit/export.ts'
-export { type AuditTrail, type AuditTrailOptions, createAuditTrail } from './audit/trail.ts'
+export { exportAuditLog } from './audit/export.ts'
+export { type AuditLogKey, auditOrigin, loadAuditLogKey } from './audit/log-key.ts'
+export {
+  ACCESS_LOG_PAGE,
+  AUDIT_BATCH_SIZE,
+  AUDIT_SEQUENCE_INTERVAL_MS,
+  type AuditTrail,
+  type AuditTrailOptions,
+  createAuditTrail,
+} from './audit/trail.ts'
 export {
   type AccountHolders,
   type ConsentServerConfig,

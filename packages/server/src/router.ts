@@ -2,6 +2,7 @@ import { currentNonce } from './checks/dpop.ts'
 import { checkSameOrigin } from './checks/same-origin.ts'
 import type { Context } from './context.ts'
 import { assets } from './endpoints/assets.ts'
+import { auditCheckpoint, auditConsistency, grantAccessLog } from './endpoints/audit.ts'
 import { authorize, interaction } from './endpoints/authorize.ts'
 import { consents } from './endpoints/consents.ts'
 import { discovery, protectedResourceMetadata } from './endpoints/discovery.ts'
@@ -75,10 +76,17 @@ function routes(ctx: Context): Route[] {
     { match: exact('/revoke'), methods: { POST: revoke }, oauth: true },
     { match: exact('/introspect'), methods: { POST: introspect }, oauth: true },
     {
+      match: (path) => /^\/grants\/([A-Za-z0-9_-]{1,64})\/access-log$/.exec(path)?.[1],
+      methods: { GET: (c, r, u, id) => grantAccessLog(c, r, u, id) },
+      dpop: true,
+    },
+    {
       match: param('/grants'),
       methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
       dpop: true,
     },
+    { match: exact('/audit/checkpoint'), methods: { GET: auditCheckpoint } },
+    { match: exact('/audit/consistency'), methods: { GET: auditConsistency } },
     { match: exact('/login'), methods: { GET: login, POST: login }, form: true },
     { match: exact('/logout'), methods: { POST: logout }, form: true },
     { match: prefix('/consents'), methods: { GET: consents, POST: consents }, form: true },

@@ -18,7 +18,7 @@ export interface ConsentServer {
   fetch(request: Request, info?: ConnectionInfo): Promise<Response>
   /** Only the transaction-history API and its RFC 9728 metadata, to mount on a separate host. */
   resource(request: Request, info?: ConnectionInfo): Promise<Response>
-  /** The tamper-evident audit trail (record, list, checkpoint, export, verify). */
+  /** The audit log, a transparency log (record, list, integrate/flush, proofs, access logs, export, verify). */
   audit: AuditTrail
   store: Store
   /** Issuer, endpoints and the public signing JWKS. */
@@ -26,8 +26,8 @@ export interface ConsentServer {
   jwks(): { keys: Record<string, unknown>[] }
   /**
    * Start periodic maintenance: end expired grants (and tell recipients), deliver queued events
-   * (including any a stopped instance left behind), drop expired single-use rows, and sign an audit
-   * checkpoint. Returns a function that stops it. Timers never keep the process alive.
+   * (including any a stopped instance left behind), drop expired single-use rows, and run the audit
+   * sequencer (every 100 ms: integrate pending events, sign a checkpoint). Returns a function that stops it. Timers never keep the process alive.
    */
   startMaintenance(intervalMs?: number): () => void
   /** Run one maintenance pass now. */
@@ -59,30 +59,20 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   // The audit sink is wired after the keys are loaded; nothing is recorded before then.
   let audit: AuditTrail | undefined
   const ctx = await createContext(resolved, { record: (input) => audit!.record(input) })
-  // Checkpoints are signed with the separate audit key when there is one; checkpoints signed before
-  // it was introduced (by the token keys) keep verifying.
-  const checkpointKey = ctx.auditKey ?? ctx.signingKey
   audit = createAuditTrail({
-    store: resolved.store,
-    logId: resolved.issuer,
-    signingKey: {
-      privateKey: checkpointKey.privateKey,
-      publicKey: checkpointKey.publicKey,
-      kid: checkpointKey.kid,
-      alg: checkpointKey.alg,
-    },
-    previousKeys: (ctx.auditKey ? ctx.verificationKeys : ctx.verificationKeys.slice(1)).map(
-      (k) => k.publicJwk,
-    ),
+    store: ctx.store,
+    logKey: ctx.auditLogKey,
     now: resolved.now,
+    onError: resolved.onError,
   })
+  ctx.auditLog = audit
   const all = createRouter(ctx)
   const resourceOnly = createRouter(ctx, 'resource')
   const maintain = async () => {
     await sweepExpiredGrants(ctx)
     await deliverEvents(ctx)
     await resolved.store.deleteExpired(ctx.now())
-    await audit!.checkpoint()
+    await audit!.integrate()
   }
   return {
     fetch: all,
@@ -95,7 +85,12 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     startMaintenance(intervalMs = 60_000) {
       const timer = setInterval(() => void maintain().catch(resolved.onError), intervalMs)
       ;(timer as { unref?: () => void }).unref?.()
-      return () => clearInterval(timer)
+      // The audit sequencer runs on its own, faster beat: every event is integrated within ~1 s.
+      const stopSequencer = audit!.startSequencer()
+      return () => {
+        clearInterval(timer)
+        stopSequencer()
+      }
     },
   }
 }

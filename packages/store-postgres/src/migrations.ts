@@ -200,6 +200,36 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'audit_transparency_log',
+    sql: (s) => `
+      -- The audit trail becomes a transparency log (RFC 9162 Merkle tree, C2SP checkpoints). Requests
+      -- only INSERT: seq comes from a sequence (no lock, no read of the head); hash is no longer
+      -- computed (old rows keep theirs). The sequencer gives each event its leaf_index, once.
+      CREATE SEQUENCE ${s}.audit_events_seq OWNED BY ${s}.audit_events.seq;
+      SELECT setval('${s}.audit_events_seq', COALESCE((SELECT max(seq) FROM ${s}.audit_events), 0) + 1, false);
+      ALTER TABLE ${s}.audit_events ALTER COLUMN seq SET DEFAULT nextval('${s}.audit_events_seq');
+      ALTER TABLE ${s}.audit_events ALTER COLUMN hash DROP NOT NULL;
+      ALTER TABLE ${s}.audit_events ADD COLUMN leaf_index bigint UNIQUE;
+      CREATE INDEX audit_events_pending ON ${s}.audit_events (seq) WHERE leaf_index IS NULL;
+      CREATE INDEX audit_events_grant_leaf ON ${s}.audit_events (grant_id, leaf_index) WHERE leaf_index IS NOT NULL;
+      -- Perfect-subtree hashes (level 0: leaf hashes), written once when their last leaf arrives.
+      CREATE TABLE ${s}.audit_tree (
+        level smallint NOT NULL,
+        idx bigint NOT NULL,
+        hash bytea NOT NULL,
+        PRIMARY KEY (level, idx)
+      );
+      -- Every signed checkpoint (C2SP signed note), one per integrated batch.
+      CREATE TABLE ${s}.audit_log_checkpoints (
+        size bigint PRIMARY KEY,
+        root bytea NOT NULL,
+        note text NOT NULL,
+        created_at bigint NOT NULL
+      );
+    `,
+  },
 ]
 
 /**

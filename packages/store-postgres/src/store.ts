@@ -1,5 +1,6 @@
-import { type AuditEvent, type ClientRecord, type Grant, type GrantStatus, sealEvent } from '@consentry/core'
+import { type AuditEvent, appendPlan, type ClientRecord, type Grant, type GrantStatus } from '@consentry/core'
 import type {
+  AuditLogCheckpoint,
   AuthorizationCode,
   ClientLogo,
   Interaction,
@@ -8,7 +9,6 @@ import type {
   RefreshTokenRecord,
   SessionRecord,
   Store,
-  StoredCheckpoint,
 } from '@consentry/server'
 import { FAILURE_RETENTION_MS, type FailureWindow } from '@consentry/server'
 import { type Db, int8, type Queryable, quoteIdent, type Row } from './db.ts'
@@ -62,12 +62,36 @@ function toRefreshToken(r: Row): RefreshTokenRecord {
   return t
 }
 
-const toCheckpoint = (r: Row): StoredCheckpoint => ({
+const bytes = (value: unknown): Uint8Array => {
+  if (value instanceof Uint8Array) return new Uint8Array(value)
+  // Some drivers hand bytea back as '\\x…' text.
+  const text = String(value)
+  return Uint8Array.from(Buffer.from(text.startsWith('\\x') ? text.slice(2) : text, 'hex'))
+}
+const hexOf = (value: Uint8Array) => Buffer.from(value).toString('hex')
+
+const toCheckpoint = (r: Row): AuditLogCheckpoint => ({
   size: int8(r.size),
-  head: String(r.head),
+  root: bytes(r.root),
+  note: String(r.note),
   createdAt: int8(r.created_at),
-  jws: String(r.jws),
 })
+
+/** A stored event row back to an event: the stored JSON (old rows: without their chain members). */
+function toAuditEvent(r: Row): AuditEvent {
+  const {
+    seq: _seq,
+    prev_hash: _prev,
+    hash: _hash,
+    index: _index,
+    ...stored
+  } = r.event as Record<string, unknown>
+  return {
+    seq: int8(r.seq),
+    ...(r.leaf_index === null || r.leaf_index === undefined ? {} : { index: int8(r.leaf_index) }),
+    ...stored,
+  } as AuditEvent
+}
 
 const toFailureWindow = (r: Row): FailureWindow => {
   const w: FailureWindow = { count: Number(r.count), firstAt: int8(r.first_at), lastAt: int8(r.last_at) }
@@ -436,65 +460,115 @@ export function sqlStore(db: Db, schema: string): Store {
       return rows.length === 1
     },
 
-    // ---- audit trail --------------------------------------------------------------------------
-    appendAuditEvent(draft) {
-      return db.transaction(async (tx) => {
-        // One appender at a time per schema, across every instance: the lock is held until COMMIT,
-        // so the head we read is the head we extend. (The seq primary key backs this up.)
-        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey('audit')])
-        const [head] = await tx.query<{ seq: number; hash: string }>(
-          `SELECT seq, hash FROM ${t('audit_events')} ORDER BY seq DESC LIMIT 1`,
-        )
-        const sealed = await sealEvent(head ? { seq: int8(head.seq), hash: head.hash } : null, draft)
-        const [r] = await tx.query(
-          `INSERT INTO ${t('audit_events')} (seq, hash, type, grant_id, client_id, subject, event)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::json) RETURNING event`,
-          [
-            sealed.seq,
-            sealed.hash,
-            sealed.type,
-            sealed.grant_id ?? null,
-            sealed.client_id ?? null,
-            sealed.subject ?? null,
-            json(sealed),
-          ],
-        )
-        return r!.event as AuditEvent
-      })
+    // ---- audit log ------------------------------------------------------------------------------
+    async appendAuditEvent(draft) {
+      // One INSERT, no lock and nothing read: seq comes from the sequence; the sequencer indexes it.
+      const [r] = await db.query(
+        `INSERT INTO ${t('audit_events')} (type, grant_id, client_id, subject, event)
+         VALUES ($1, $2, $3, $4, $5::json) RETURNING seq`,
+        [draft.type, draft.grant_id ?? null, draft.client_id ?? null, draft.subject ?? null, json(draft)],
+      )
+      return { seq: int8(r!.seq), ...draft }
     },
     async listAuditEvents(q) {
       const where: string[] = []
       const params: unknown[] = []
+      const byIndex = q.afterIndex !== undefined || q.belowIndex !== undefined
       if (q.afterSeq !== undefined) where.push(`seq > $${params.push(q.afterSeq)}`)
+      if (byIndex) where.push('leaf_index IS NOT NULL')
+      if (q.pending) where.push('leaf_index IS NULL')
+      if (q.afterIndex !== undefined) where.push(`leaf_index > $${params.push(q.afterIndex)}`)
+      if (q.belowIndex !== undefined) where.push(`leaf_index < $${params.push(q.belowIndex)}`)
       if (q.grantId !== undefined) where.push(`grant_id = $${params.push(q.grantId)}`)
       if (q.subject !== undefined) where.push(`subject = $${params.push(q.subject)}`)
       if (q.clientId !== undefined) where.push(`client_id = $${params.push(q.clientId)}`)
       if (q.types !== undefined) where.push(`type = ANY($${params.push([...q.types])}::text[])`)
       const limit = q.limit !== undefined ? `LIMIT $${params.push(q.limit)}` : ''
       const rows = await db.query(
-        `SELECT event FROM ${t('audit_events')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY seq ${limit}`,
+        `SELECT seq, leaf_index, event FROM ${t('audit_events')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ${byIndex ? 'leaf_index' : 'seq'} ${limit}`,
         params,
       )
-      return rows.map((r) => r.event as AuditEvent)
+      return rows.map(toAuditEvent)
     },
-    async saveCheckpoint(cp, previousSize) {
-      // prev_size is unique: two checkpoints can never share a predecessor, whoever inserts first wins.
-      const rows = await db.query(
-        `INSERT INTO ${t('audit_checkpoints')} (size, head, created_at, jws, prev_size)
-         SELECT $1, $2, $3, $4, $5
-         WHERE COALESCE((SELECT size FROM ${t('audit_checkpoints')} ORDER BY id DESC LIMIT 1), -1) = $5
-         ON CONFLICT (prev_size) DO NOTHING
-         RETURNING id`,
-        [cp.size, cp.head, cp.createdAt, cp.jws, previousSize ?? -1],
-      )
-      return rows.length === 1
+    integrateAuditEvents(limit, seal) {
+      return db.transaction(async (tx) => {
+        // The sequencer's lock: tried, never waited for, and taken by nothing on the request path.
+        const [lock] = await tx.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok',
+          [lockKey('audit-sequencer')],
+        )
+        if (!lock?.ok) return null
+        const [head] = await tx.query(
+          `SELECT size FROM ${t('audit_log_checkpoints')} ORDER BY size DESC LIMIT 1`,
+        )
+        const rows = await tx.query(
+          `SELECT seq, event FROM ${t('audit_events')} WHERE leaf_index IS NULL ORDER BY seq LIMIT $1`,
+          [limit],
+        )
+        if (rows.length === 0 && head) return null
+        const size = head ? int8(head.size) : 0
+        const plan = appendPlan(size)
+        const found = plan.length
+          ? await tx.query(
+              `SELECT level, idx, hash FROM ${t('audit_tree')}
+               WHERE (level, idx) IN (SELECT * FROM unnest($1::smallint[], $2::bigint[]))`,
+              [plan.map((n) => n.level), plan.map((n) => n.index)],
+            )
+          : []
+        const byId = new Map(found.map((r) => [`${r.level}/${int8(r.idx)}`, bytes(r.hash)]))
+        const edge = plan.map((n) => {
+          const hash = byId.get(`${n.level}/${n.index}`)
+          if (!hash) throw new Error(`audit tree node ${n.level}/${n.index} is missing`)
+          return hash
+        })
+        const events = rows.map((r) => toAuditEvent({ seq: r.seq, event: r.event }))
+        const sealed = await seal({ size, events, edge })
+        if (events.length) {
+          await tx.query(
+            `UPDATE ${t('audit_events')} e SET leaf_index = v.i
+             FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, i) WHERE e.seq = v.seq`,
+            [events.map((e) => e.seq), events.map((_, i) => size + i)],
+          )
+        }
+        if (sealed.nodes.length) {
+          await tx.query(
+            `INSERT INTO ${t('audit_tree')} (level, idx, hash)
+             SELECT l, i, decode(h, 'hex') FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS v(l, i, h)`,
+            [
+              sealed.nodes.map((n) => n.level),
+              sealed.nodes.map((n) => n.index),
+              sealed.nodes.map((n) => hexOf(n.hash)),
+            ],
+          )
+        }
+        const cp = sealed.checkpoint
+        await tx.query(
+          `INSERT INTO ${t('audit_log_checkpoints')} (size, root, note, created_at) VALUES ($1, decode($2, 'hex'), $3, $4)`,
+          [cp.size, hexOf(cp.root), cp.note, cp.createdAt],
+        )
+        return cp
+      })
     },
-    async listCheckpoints() {
-      const rows = await db.query(
-        `SELECT size, head, created_at, jws FROM ${t('audit_checkpoints')} ORDER BY id`,
+    async getAuditCheckpoint() {
+      const [r] = await db.query(
+        `SELECT size, root, note, created_at FROM ${t('audit_log_checkpoints')} ORDER BY size DESC LIMIT 1`,
       )
-      return rows.map(toCheckpoint)
+      return r ? toCheckpoint(r) : null
+    },
+    async getAuditNodes(nodes) {
+      if (nodes.length === 0) return []
+      const rows = await db.query(
+        `SELECT level, idx, hash FROM ${t('audit_tree')}
+         WHERE (level, idx) IN (SELECT * FROM unnest($1::smallint[], $2::bigint[]))`,
+        [nodes.map((n) => n.level), nodes.map((n) => n.index)],
+      )
+      const byId = new Map(rows.map((r) => [`${r.level}/${int8(r.idx)}`, bytes(r.hash)]))
+      return nodes.map((n) => {
+        const hash = byId.get(`${n.level}/${n.index}`)
+        if (!hash) throw new Error(`audit tree node ${n.level}/${n.index} is not stored`)
+        return hash
+      })
     },
 
     // ---- outbox -------------------------------------------------------------------------------

@@ -1,43 +1,36 @@
-import { formatCheckpointLine, formatExportHeader } from '@consentry/core'
-import type { Store } from '../store/store.ts'
-
-export interface ExportAuditOptions {
-  store: Store
-  logId: string
-  /** Events read per store query. */
-  pageSize?: number
-}
+import { auditLeafBytes, formatExportHeader, toBase64 } from '@consentry/core'
+import type { AuditTrail } from './trail.ts'
 
 /**
- * Stream the audit trail as an export (JSON Lines, the format `verifyAuditExport` reads): the header,
- * then every event in seq order, each checkpoint right after the event it covers. Lines are yielded
- * without their trailing `\n`.
- *
- * Checkpoints are read before the events, so every exported checkpoint covers exported events; events
- * appended while exporting are included, uncovered, at the end.
+ * Stream the audit log as an export (JSON Lines, version 2, the format `verifyAuditExport` reads):
+ * the header, the newest checkpoint, then every leaf below its size in index order with its
+ * inclusion proof. Pending events are integrated first. Lines are yielded without their `\n`.
  *
  * @example
  * ```ts
- * for await (const line of exportAuditTrail({ store, logId: 'harbor-pay' })) out.write(`${line}\n`)
+ * for await (const line of exportAuditLog(server.audit)) out.write(`${line}\n`)
  * ```
  */
-export async function* exportAuditTrail(options: ExportAuditOptions): AsyncGenerator<string> {
-  const { store, logId, pageSize = 500 } = options
-  const checkpoints = await store.listCheckpoints()
-  let next = 0
-  yield formatExportHeader(logId)
-  let afterSeq = 0
+export async function* exportAuditLog(trail: AuditTrail, pageSize = 500): AsyncGenerator<string> {
+  const checkpoint = await trail.flush()
+  yield formatExportHeader(trail.origin, trail.verifierKey)
+  if (!checkpoint) return
+  yield JSON.stringify({ checkpoint: checkpoint.note })
+  let after = -1
   for (;;) {
-    const page = await store.listAuditEvents({ afterSeq, limit: pageSize })
-    for (const { seq, ...rest } of page) {
-      const event = { seq, ...rest } // seq first, for people reading the file; the hash ignores order
-      yield JSON.stringify(event)
-      afterSeq = event.seq
-      while (next < checkpoints.length && checkpoints[next]!.size <= event.seq) {
-        yield formatCheckpointLine(checkpoints[next++]!.jws)
-      }
+    const page = await trail.list({ afterIndex: after, belowIndex: checkpoint.size, limit: pageSize })
+    if (page.length === 0) break
+    const proofs = await trail.inclusionProofs(
+      page.map((e) => e.index!),
+      checkpoint.size,
+    )
+    for (const [i, event] of page.entries()) {
+      yield JSON.stringify({
+        index: event.index,
+        leaf: toBase64(auditLeafBytes(event)),
+        proof: proofs[i]!.map(toBase64),
+      })
     }
-    if (page.length < pageSize) break
+    after = page.at(-1)!.index!
   }
-  while (next < checkpoints.length) yield formatCheckpointLine(checkpoints[next++]!.jws)
 }

@@ -2,115 +2,242 @@ import {
   type AuditEvent,
   type AuditEventDraft,
   type AuditEventInput,
+  type AuditLogBundle,
+  type AuditLogEntry,
   type AuditVerification,
+  appendPlan,
   auditActor,
   auditEventSchema,
+  auditLeafBytes,
+  auditLeafHash,
+  consistencyPlan,
+  foldNodes,
+  formatCheckpoint,
+  type Hash,
+  inclusionPlan,
+  newNodes,
+  type ProofPlan,
+  planNodes,
+  resolvePlan,
+  rootPlan,
+  signNote,
+  toBase64,
   verifyAuditExport,
 } from '@consentry/core'
-import { base64url, type JWK } from 'jose'
-import type { AuditQuery, Store, StoredCheckpoint } from '../store/store.ts'
-import { type AuditSigningKey, auditPublicJwk, createCheckpoint } from './checkpoint.ts'
+import { base64url } from 'jose'
+import type { AuditBatch, AuditLogCheckpoint, AuditQuery, AuditSeal, Store } from '../store/store.ts'
 import { auditData } from './data.ts'
-import { exportAuditTrail } from './export.ts'
+import { exportAuditLog } from './export.ts'
+import type { AuditLogKey } from './log-key.ts'
+
+/** Events integrated per sequencer transaction (C2SP-style batches: every 100 ms or 1,000 events). */
+export const AUDIT_BATCH_SIZE = 1000
+/** Default sequencer period. */
+export const AUDIT_SEQUENCE_INTERVAL_MS = 100
+/** Entries per access-log page. */
+export const ACCESS_LOG_PAGE = 1000
 
 export interface AuditTrailOptions {
   store: Store
-  /** Names this log in checkpoints and exports (e.g. the holder's issuer or a short name). */
-  logId: string
-  /** Public JWKs of earlier audit keys, so checkpoints signed before a rotation still verify. */
-  previousKeys?: JWK[]
-  /** The key checkpoints are signed with; publish its public half (see `AuditTrail.publicJwk`). */
-  signingKey: AuditSigningKey
+  /** The log's Ed25519 key and origin (see `loadAuditLogKey`). */
+  logKey: AuditLogKey
   /** Clock, epoch milliseconds. */
   now?: () => number
+  /** Where a failed background integration is reported. */
+  onError?: (error: unknown) => void
 }
 
 export interface AuditTrail {
-  readonly logId: string
+  /** The log's origin (checkpoint first line and note key name). */
+  readonly origin: string
+  /** The note verifier key, `<origin>+<key id>+<base64 key>` (published as `audit_log.verifier_key`). */
+  readonly verifierKey: string
   /**
-   * Append an event to the hash chain. Throws a `TypeError` (and records nothing) if the type or
-   * actor is invalid, or `data` holds a secret-looking key or a non-JSON value.
+   * Insert an event (pending until the sequencer integrates it, within ~100 ms). Throws a `TypeError`
+   * (and records nothing) if the type or actor is invalid, or `data` holds a secret-looking key or a
+   * non-JSON value.
    */
   record(input: AuditEventInput): Promise<AuditEvent>
-  /** Events in seq order (the store's filters and `afterSeq` paging). */
+  /** Events, pending ones included (the store's filters and paging). */
   list(query?: AuditQuery): Promise<AuditEvent[]>
-  /** Sign a checkpoint over the current head; `null` if nothing was appended since the last one. */
-  checkpoint(): Promise<StoredCheckpoint | null>
-  /** Checkpoint every `intervalMs` (the timer does not keep the process alive). Returns `stop`. */
-  startCheckpoints(intervalMs: number, onError?: (error: unknown) => void): () => void
-  /** The whole trail as export lines (JSON Lines, without `\n`). */
+  /** One sequencer step (≤ 1,000 events); `null` if another instance holds the sequencer or nothing was pending. */
+  integrate(): Promise<AuditLogCheckpoint | null>
+  /** Integrate until nothing recorded before this call is pending; returns the newest checkpoint. */
+  flush(): Promise<AuditLogCheckpoint | null>
+  /** Same as `flush()`: integrate what is pending, return the newest signed checkpoint. */
+  checkpoint(): Promise<AuditLogCheckpoint | null>
+  /** The newest checkpoint, without integrating. */
+  latest(): Promise<AuditLogCheckpoint | null>
+  /** Run the sequencer every `intervalMs` (default 100; timers never keep the process alive). Returns `stop`. */
+  startSequencer(intervalMs?: number): () => void
+  /** RFC 9162 §2.1.4 consistency proof between two tree sizes (≤ the newest checkpoint's size). */
+  consistencyProof(first: number, second: number): Promise<Hash[]>
+  /** RFC 9162 §2.1.3 inclusion proofs of leaves in the tree of `size`. */
+  inclusionProofs(indexes: readonly number[], size: number): Promise<Hash[][]>
+  /**
+   * A verifiable access log: the integrated events matching `filter` below the newest checkpoint,
+   * after leaf `after`, with inclusion proofs against that checkpoint; at most 1,000 entries
+   * (`more` tells whether there are others).
+   */
+  accessLog(
+    filter: Pick<AuditQuery, 'grantId' | 'clientId' | 'subject'>,
+    after?: number,
+  ): Promise<{ checkpoint: AuditLogCheckpoint; entries: AuditLogEntry[]; more: boolean } | null>
+  /** The whole log as export lines (JSON Lines, without `\n`), after a flush. */
   export(): AsyncIterable<string>
-  /** Export and verify against this trail's own public key (and its previous ones). */
+  /** Export and verify against this log's own verifier key. */
   verify(): Promise<AuditVerification>
-  /** The public JWK checkpoints verify with. */
-  publicJwk(): Promise<JWK>
 }
 
 /**
- * The audit trail: hash-chained events in the store, signed checkpoints over the head, export and
- * verification.
+ * The audit log: events are inserted without any lock; a sequencer integrates them in batches into
+ * an RFC 9162 Merkle tree and signs a C2SP checkpoint over each new tree head.
  *
  * @example
  * ```ts
- * const { privateKey, publicKey } = await generateKeyPair('ES256')
- * const audit = createAuditTrail({ store, logId: 'harbor-pay', signingKey: { privateKey, publicKey, kid: 'audit-1', alg: 'ES256' } })
- * await audit.record({ type: 'grant.revoked', actor: { type: 'subject', id: 'alice' }, grantId: 'g_1', data: { reason: 'user' } })
- * const stop = audit.startCheckpoints(60_000)
- * for await (const line of audit.export()) process.stdout.write(`${line}\n`)
+ * const logKey = await loadAuditLogKey(store, 'bank.example/audit')
+ * const audit = createAuditTrail({ store, logKey })
+ * await audit.record({ type: 'grant.revoked', actor: { type: 'subject', id: 'alice' }, grantId: 'g_1', data: {} })
+ * const stop = audit.startSequencer()
  * ```
  */
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
-  const { store, logId, signingKey, now = Date.now } = options
-  if (typeof logId !== 'string' || logId === '') throw new TypeError('audit logId is required')
-  let checkpointQueue: Promise<unknown> = Promise.resolve()
+  const { store, logKey, now = Date.now, onError = () => {} } = options
+  let running: Promise<AuditLogCheckpoint | null> | null = null
+  let sinceRun = 0
+
+  const seal = async (batch: AuditBatch): Promise<AuditSeal> => {
+    const known = new Map<string, Uint8Array>()
+    appendPlan(batch.size).forEach((n, i) => known.set(`${n.level}/${n.index}`, batch.edge[i]!))
+    const lookup = (level: number, index: number) => {
+      const hash = known.get(`${level}/${index}`)
+      if (!hash) throw new Error(`audit tree node ${level}/${index} missing while sealing`)
+      return hash
+    }
+    const nodes = newNodes(batch.size, batch.events.map(auditLeafHash), lookup)
+    for (const n of nodes) known.set(`${n.level}/${n.index}`, n.hash)
+    const size = batch.size + batch.events.length
+    const root = foldNodes(rootPlan(size).map((n) => lookup(n.level, n.index)))
+    const note = await signNote(
+      formatCheckpoint({ origin: logKey.origin, size, root }),
+      logKey.origin,
+      logKey.privateKey,
+      logKey.publicKey,
+    )
+    return { nodes, checkpoint: { size, root, note, createdAt: now() } }
+  }
+
+  const integrate = () => {
+    // One step at a time in this process; the store keeps instances apart.
+    running ??= store.integrateAuditEvents(AUDIT_BATCH_SIZE, seal).finally(() => {
+      running = null
+    })
+    sinceRun = 0
+    return running
+  }
+
+  const resolve = async (plans: ProofPlan[]): Promise<Hash[][]> => {
+    const ids = planNodes(plans.flat())
+    const hashes = await store.getAuditNodes(ids)
+    const byId = new Map(ids.map((n, i) => [`${n.level}/${n.index}`, hashes[i]!]))
+    return plans.map((plan) => resolvePlan(plan, (level, index) => byId.get(`${level}/${index}`)!))
+  }
 
   const trail: AuditTrail = {
-    logId,
+    origin: logKey.origin,
+    verifierKey: logKey.verifierKey,
 
-    record(input) {
-      try {
-        return store.appendAuditEvent(draftOf(input, now()))
-      } catch (error) {
-        return Promise.reject(error)
-      }
+    async record(input) {
+      const event = await store.appendAuditEvent(draftOf(input, now()))
+      // A full batch waiting: integrate now rather than at the next tick.
+      if (++sinceRun >= AUDIT_BATCH_SIZE) void integrate().catch(onError)
+      return event
     },
 
     list(query = {}) {
       return store.listAuditEvents(query)
     },
 
-    checkpoint() {
-      // One at a time, so two checkpoints never claim the same predecessor.
-      const next = checkpointQueue.then(() => createCheckpoint({ store, logId, signingKey, now: now() }))
-      checkpointQueue = next.catch(() => undefined)
-      return next
+    integrate,
+
+    async flush() {
+      for (;;) {
+        // A step already running may have missed events recorded since: wait, then step again.
+        if (running) await running.catch(() => null)
+        if (await integrate()) continue
+        if ((await store.listAuditEvents({ pending: true, limit: 1 })).length === 0)
+          return store.getAuditCheckpoint()
+        // Another instance holds the sequencer: let it finish.
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
     },
 
-    startCheckpoints(intervalMs, onError = () => {}) {
+    checkpoint() {
+      return trail.flush()
+    },
+
+    latest() {
+      return store.getAuditCheckpoint()
+    },
+
+    startSequencer(intervalMs = AUDIT_SEQUENCE_INTERVAL_MS) {
       if (!(intervalMs > 0)) throw new TypeError('intervalMs must be a positive number')
       const timer = setInterval(() => {
-        trail.checkpoint().catch(onError)
+        integrate().catch(onError)
       }, intervalMs)
       ;(timer as { unref?: () => void }).unref?.()
       return () => clearInterval(timer)
     },
 
+    async consistencyProof(first, second) {
+      return (await resolve([consistencyPlan(first, second)]))[0]!
+    },
+
+    inclusionProofs(indexes, size) {
+      return resolve(indexes.map((i) => inclusionPlan(i, size)))
+    },
+
+    async accessLog(filter, after) {
+      const checkpoint = await store.getAuditCheckpoint()
+      if (!checkpoint) return null
+      const events = await store.listAuditEvents({
+        ...filter,
+        afterIndex: after ?? -1,
+        belowIndex: checkpoint.size,
+        limit: ACCESS_LOG_PAGE + 1,
+      })
+      const page = events.slice(0, ACCESS_LOG_PAGE)
+      const proofs = await trail.inclusionProofs(
+        page.map((e) => e.index!),
+        checkpoint.size,
+      )
+      const entries = page.map((e, i) => ({
+        index: e.index!,
+        leaf: toBase64(auditLeafBytes(e)),
+        proof: proofs[i]!.map(toBase64),
+      }))
+      return { checkpoint, entries, more: events.length > ACCESS_LOG_PAGE }
+    },
+
     export() {
-      return exportAuditTrail({ store, logId })
+      return exportAuditLog(trail)
     },
 
     async verify() {
       const lines: string[] = []
-      for await (const line of exportAuditTrail({ store, logId })) lines.push(line)
-      const keys = [await auditPublicJwk(signingKey), ...(options.previousKeys ?? [])]
-      return verifyAuditExport(lines, { keys: { keys }, logId })
-    },
-
-    publicJwk() {
-      return auditPublicJwk(signingKey)
+      for await (const line of trail.export()) lines.push(line)
+      return verifyAuditExport(lines, { verifierKey: logKey.verifierKey })
     },
   }
   return trail
+}
+
+/** The bundle body for an access-log page. */
+export function accessLogBundle(
+  page: { checkpoint: AuditLogCheckpoint; entries: AuditLogEntry[] },
+  next?: string,
+): AuditLogBundle {
+  return { checkpoint: page.checkpoint.note, entries: page.entries, ...(next ? { next } : {}) }
 }
 
 /** Build the stored draft from an emitter's input (validated, snake_case, secrets refused). */

@@ -13,6 +13,7 @@ import {
   renderRevokeConfirm,
 } from '../pages/index.ts'
 import { basePath, checkCsrfToken, csrfToken, currentSubject, type SignedIn } from '../session.ts'
+import { accessLog } from './audit.ts'
 import { loginRedirect } from './login.ts'
 
 const DAY = 86_400_000
@@ -37,7 +38,7 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
   const who = await currentSubject(ctx, request)
   if (!who) return loginRedirect(ctx, url.pathname + url.search)
   if (rest === '' || rest === '/') return dashboard(ctx, request, who, url)
-  const m = /^\/([A-Za-z0-9_-]{1,64})(\/revoke|\/receipt)?$/.exec(rest)
+  const m = /^\/([A-Za-z0-9_-]{1,64})(\/revoke|\/receipt|\/access-log)?$/.exec(rest)
   const grant = m ? await ctx.store.getGrant(m[1]!) : null
   // Another person's grant is indistinguishable from none.
   if (!grant || grant.subject !== who.subject)
@@ -53,6 +54,8 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
     )
   const action = m![2]
   if (action === '/receipt') return receipt(ctx, grant)
+  if (action === '/access-log')
+    return accessLog(ctx, url, grant.id, `${ctx.urls.issuer}/consents/${grant.id}/access-log`)
   if (action === '/revoke')
     return request.method === 'POST' ? revoke(ctx, request, who, grant) : confirm(ctx, request, who, grant)
   return detail(ctx, request, who, grant, url)
@@ -113,7 +116,8 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
   const events = await eventsOf(ctx, grant.id)
   const summary = await summarize(ctx, grant, events)
   const names = new Map((await ctx.config.dataSource.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
-  const accessLog = events
+  const base = `${basePath(ctx)}/consents/${grant.id}`
+  const readLog = events
     .filter((e) => e.type === 'data.read')
     .reverse()
     .map((e) => {
@@ -126,12 +130,12 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
         // know, so the log words it as the app's claim, not as a fact.
         period: `${typeof d.from === 'string' ? `${d.from} to ${d.to}` : '—'}${d.attended === true ? ' (the app said you were using it)' : ''}`,
         records: typeof d.records === 'number' ? d.records : 0,
+        ...(e.index !== undefined ? { proofUrl: `${base}/access-log?index=${e.index}` } : {}),
       }
     })
   const history = events
     .filter((e) => HISTORY_TEXT[e.type])
     .map((e) => ({ at: dateText(Date.parse(e.at)), text: HISTORY_TEXT[e.type]! }))
-  const base = `${basePath(ctx)}/consents/${grant.id}`
   const { detailUrl: _omit, ...rest } = summary
   const flash = url.searchParams.get('revoked')
     ? `Access revoked. ${summary.clientName} can no longer read your data.`
@@ -144,9 +148,10 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
       csrf: csrf.token,
       ...(flash ? { flash } : {}),
       grant: rest,
-      accessLog,
+      accessLog: readLog,
       history,
       receiptUrl: `${base}/receipt`,
+      accessLogUrl: `${base}/access-log`,
       ...(summary.status === 'active' ? { revokeUrl: `${base}/revoke` } : {}),
       backUrl: `${basePath(ctx)}/consents`,
     }),

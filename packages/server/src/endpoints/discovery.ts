@@ -1,6 +1,7 @@
 import { ALLOWED_ALGS, type ResourceMetadata, type ServerMetadata } from '@consentry/core'
 import type { Context } from '../context.ts'
 import { json } from '../http/respond.ts'
+import { auditLogMetadata } from './audit.ts'
 
 /** RFC 8414 authorization server metadata. */
 export function serverMetadata(ctx: Context): ServerMetadata {
@@ -16,6 +17,8 @@ export function serverMetadata(ctx: Context): ServerMetadata {
     introspection_endpoint: u.introspect,
     jwks_uri: u.jwks,
     grant_management_endpoint: u.grants,
+    // The audit log: a transparency log anyone can check (RFC 9162 proofs, C2SP checkpoints).
+    audit_log: auditLogMetadata(ctx),
     grant_management_actions_supported: ['query', 'revoke'],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],

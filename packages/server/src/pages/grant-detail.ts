@@ -11,6 +11,8 @@ export interface AccessLogEntry {
   period: string
   /** How many records were returned. */
   records: number
+  /** The entry's inclusion proof in the holder's audit log (absent until integrated, ~1 s). */
+  proofUrl?: string
 }
 
 export interface GrantDetailView {
@@ -28,6 +30,8 @@ export interface GrantDetailView {
   history: Array<{ at: string; text: string }>
   /** The signed consent receipt, when available. */
   receiptUrl?: string
+  /** The verifiable access log (events + inclusion proofs + signed checkpoint), when available. */
+  accessLogUrl?: string
   /** The revoke confirmation page (GET); the "Revoke" button shows when the grant is active and this is set. */
   revokeUrl?: string
   /** Back to Connected apps. */
@@ -74,15 +78,16 @@ ${receipt ? html`<a class="button button--secondary" href="${receipt}" download>
 
 <section class="card" aria-labelledby="log-title">
 <h2 id="log-title">Access log</h2>
+${safeUrl(view.accessLogUrl) ? html`<p><a href="${safeUrl(view.accessLogUrl)}" download>Download verifiable access log</a></p>` : ''}
 ${
   view.accessLog.length
     ? html`<div class="table-wrap"><table role="table">
 <caption>Every time ${g.clientName} read your information, newest first</caption>
-<thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">When</th><th scope="col" role="columnheader">Account</th><th scope="col" role="columnheader">Period</th><th scope="col" role="columnheader" class="num">Records</th></tr></thead>
+<thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">When</th><th scope="col" role="columnheader">Account</th><th scope="col" role="columnheader">Period</th><th scope="col" role="columnheader" class="num">Records</th><th scope="col" role="columnheader">Proof</th></tr></thead>
 <tbody role="rowgroup">
 ${view.accessLog.map(
   (e) =>
-    html`<tr role="row"><td role="cell" data-label="When">${e.at}</td><td role="cell" data-label="Account">${e.accountName}</td><td role="cell" data-label="Period">${e.period}</td><td role="cell" data-label="Records" class="num">${e.records}</td></tr>`,
+    html`<tr role="row"><td role="cell" data-label="When">${e.at}</td><td role="cell" data-label="Account">${e.accountName}</td><td role="cell" data-label="Period">${e.period}</td><td role="cell" data-label="Records" class="num">${e.records}</td><td role="cell" data-label="Proof">${safeUrl(e.proofUrl) ? html`<a href="${safeUrl(e.proofUrl)}">Inclusion proof</a>` : html`<span class="muted">pending</span>`}</td></tr>`,
 )}
 </tbody>
 </table></div>`

@@ -1,11 +1,12 @@
 import {
   type AuditEvent,
   type AuditEventDraft,
+  appendPlan,
   type ClientRecord,
   type Grant,
-  sealEvent,
 } from '@consentry/core'
 import type {
+  AuditLogCheckpoint,
   AuditQuery,
   AuthorizationCode,
   ClientLogo,
@@ -15,7 +16,6 @@ import type {
   RefreshTokenRecord,
   SessionRecord,
   Store,
-  StoredCheckpoint,
 } from './store.ts'
 import { FAILURE_RETENTION_MS, type FailureWindow } from './store.ts'
 
@@ -42,11 +42,14 @@ export function memoryStore(): Store {
   const reads = new Map<string, number[]>()
   const secrets = new Map<string, string>()
   const events: AuditEvent[] = []
-  const checkpoints: StoredCheckpoint[] = []
+  const pending: AuditEvent[] = []
+  const tree = new Map<string, Uint8Array>()
+  let checkpoint: AuditLogCheckpoint | null = null
+  let sequencing = false
+  let nextSeq = 1
   const outbox = new Map<string, OutboxEvent>()
   const failures = new Map<string, { count: number; firstAt: number; lastAt: number }>()
   const sessions = new Map<string, SessionRecord>()
-  let appendQueue: Promise<unknown> = Promise.resolve()
 
   return {
     async createClient(client) {
@@ -200,20 +203,20 @@ export function memoryStore(): Store {
     },
     ephemeral: true,
 
-    appendAuditEvent(draft: AuditEventDraft) {
-      // Chain appends one after another: each waits for the previous seal.
-      const next = appendQueue.then(async () => {
-        const sealed = await sealEvent(events.at(-1) ?? null, copy(draft))
-        events.push(sealed)
-        return copy(sealed)
-      })
-      appendQueue = next.catch(() => undefined)
-      return next
+    async appendAuditEvent(draft: AuditEventDraft) {
+      const event: AuditEvent = { seq: nextSeq++, ...copy(draft) }
+      pending.push(event)
+      return copy(event)
     },
     async listAuditEvents(q: AuditQuery) {
+      const byIndex = q.afterIndex !== undefined || q.belowIndex !== undefined
+      // Integrated events precede pending ones in seq order too (FIFO integration).
+      const source = byIndex ? events : q.pending ? pending : [...events, ...pending]
       const out: AuditEvent[] = []
-      for (const e of events) {
+      for (const e of source) {
         if (q.afterSeq !== undefined && e.seq <= q.afterSeq) continue
+        if (q.afterIndex !== undefined && e.index! <= q.afterIndex) continue
+        if (q.belowIndex !== undefined && e.index! >= q.belowIndex) continue
         if (q.grantId !== undefined && e.grant_id !== q.grantId) continue
         if (q.subject !== undefined && e.subject !== q.subject) continue
         if (q.clientId !== undefined && e.client_id !== q.clientId) continue
@@ -223,13 +226,33 @@ export function memoryStore(): Store {
       }
       return out
     },
-    async saveCheckpoint(cp, previousSize) {
-      if ((checkpoints.at(-1)?.size ?? null) !== previousSize) return false
-      checkpoints.push(copy(cp))
-      return true
+    async integrateAuditEvents(limit, seal) {
+      if (sequencing) return null
+      if (pending.length === 0 && checkpoint) return null
+      sequencing = true
+      try {
+        const size = checkpoint?.size ?? 0
+        const batch = pending.slice(0, limit)
+        const edge = appendPlan(size).map((n) => tree.get(`${n.level}/${n.index}`)!)
+        const sealed = await seal({ size, events: copy(batch), edge })
+        pending.splice(0, batch.length)
+        batch.forEach((e, i) => events.push({ ...e, index: size + i }))
+        for (const n of sealed.nodes) tree.set(`${n.level}/${n.index}`, n.hash.slice())
+        checkpoint = copy(sealed.checkpoint)
+        return copy(checkpoint)
+      } finally {
+        sequencing = false
+      }
     },
-    async listCheckpoints() {
-      return checkpoints.map(copy)
+    async getAuditCheckpoint() {
+      return checkpoint ? copy(checkpoint) : null
+    },
+    async getAuditNodes(nodes) {
+      return nodes.map((n) => {
+        const hash = tree.get(`${n.level}/${n.index}`)
+        if (!hash) throw new Error(`audit tree node ${n.level}/${n.index} is not stored`)
+        return hash.slice()
+      })
     },
 
     async enqueueEvent(event) {

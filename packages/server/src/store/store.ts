@@ -5,6 +5,7 @@ import type {
   ClientRecord,
   Grant,
   GrantStatus,
+  NodeId,
 } from '@consentry/core'
 
 /**
@@ -143,23 +144,40 @@ export interface Store {
    */
   readonly ephemeral?: boolean
 
-  // ---- audit trail ----------------------------------------------------------------------------
+  // ---- audit log (a transparency log: RFC 9162 Merkle tree, C2SP checkpoints) ----------------
   /**
-   * Append to the hash chain. Appends are serialised by the store (across instances): it reads the
-   * head, calls `sealEvent(head, draft)` from `@consentry/core`, and writes the result, all in one
-   * critical section. Returns the sealed event.
+   * Insert an event. No lock, no chain, nothing read: the store gives it the next `seq` (unique and
+   * increasing; gaps allowed) and it waits, pending, until `integrateAuditEvents` gives it a leaf
+   * index. Returns the stored event.
    */
   appendAuditEvent(draft: AuditEventDraft): Promise<AuditEvent>
-  /** Events in `seq` order, filtered; `afterSeq` pages forward. */
+  /**
+   * Events, filtered, pending ones included, in `seq` order; `afterSeq` pages forward. With
+   * `afterIndex` or `belowIndex`: only integrated events with `afterIndex < index < belowIndex`, in
+   * `index` order.
+   */
   listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>
   /**
-   * Atomic compare-and-set: saves `checkpoint` only if the newest stored checkpoint has size
-   * `previousSize` (`null`: none stored yet), so the checkpoint chain never forks when several
-   * instances checkpoint at once. Returns `false` when another checkpoint got there first.
+   * The sequencer's step. Atomic and exclusive across instances (one sequencer at a time: a lock or
+   * lease held by the sequencer only, never by `appendAuditEvent`): when another instance is
+   * integrating, returns `null` at once. Otherwise, in ONE transaction: reads the newest
+   * checkpoint's size `n` and up to `limit` pending events (oldest `seq` first), reads the stored
+   * nodes `appendPlan(n)` from `@consentry/core`, calls `seal`, then gives the events leaf indexes
+   * `n, n+1, …` in that order, stores `seal`'s nodes and its checkpoint. Returns the new
+   * checkpoint, or `null` when nothing was pending (and a checkpoint exists already: with no
+   * checkpoint at all, `seal` is called with no events, for the size-0 checkpoint).
    */
-  saveCheckpoint(checkpoint: StoredCheckpoint, previousSize: number | null): Promise<boolean>
-  /** All checkpoints, oldest first. */
-  listCheckpoints(): Promise<StoredCheckpoint[]>
+  integrateAuditEvents(
+    limit: number,
+    seal: (batch: AuditBatch) => Promise<AuditSeal>,
+  ): Promise<AuditLogCheckpoint | null>
+  /** The newest checkpoint, or `null` before the first. */
+  getAuditCheckpoint(): Promise<AuditLogCheckpoint | null>
+  /**
+   * Stored perfect-subtree hashes (RFC 9162 nodes: `level` 0 = leaf hashes), in the order asked.
+   * Throws if one is not stored.
+   */
+  getAuditNodes(nodes: readonly NodeId[]): Promise<Uint8Array[]>
 
   // ---- outbox: events to recipients, delivered at least once ----------------------------------
   /** Queue an event for delivery (kept until delivered or given up, across restarts). */
@@ -285,6 +303,12 @@ export interface GrantPatch {
 
 export interface AuditQuery {
   afterSeq?: number
+  /** Only integrated events with a leaf index above this one (index order). */
+  afterIndex?: number
+  /** Only integrated events with a leaf index below this one (index order). */
+  belowIndex?: number
+  /** Only events not integrated yet. */
+  pending?: boolean
   limit?: number
   grantId?: string
   subject?: string
@@ -306,14 +330,30 @@ export interface OutboxEvent {
   createdAt: number
 }
 
-/** A signed checkpoint over the head of the audit trail (`jws` is a compact JWS). */
-export interface StoredCheckpoint {
-  /** Number of events covered (the seq of the head). */
+/** A signed checkpoint of the audit log (a C2SP signed note). */
+export interface AuditLogCheckpoint {
+  /** Leaves in the tree. */
   size: number
-  /** Hash of the event at `size`. */
-  head: string
+  /** RFC 9162 root hash of the tree of `size` leaves. */
+  root: Uint8Array
+  /** The signed note: origin, size and base64 root, then the Ed25519 signature line. */
+  note: string
   createdAt: number
-  jws: string
+}
+
+/** What the sequencer is handed to seal: the tree size so far, the events to add, the edge nodes. */
+export interface AuditBatch {
+  /** Leaves already in the tree (`events` get indexes `size`, `size + 1`, …). */
+  size: number
+  events: AuditEvent[]
+  /** The stored nodes `appendPlan(size)` names, in that order. */
+  edge: Uint8Array[]
+}
+
+/** What the sequencer returns: the new perfect-subtree nodes and the signed checkpoint over them. */
+export interface AuditSeal {
+  nodes: { level: number; index: number; hash: Uint8Array }[]
+  checkpoint: AuditLogCheckpoint
 }
 
 /** A client's logo as fetched from its `logo_uri` and checked (a raster image, at most 256 KiB). */
