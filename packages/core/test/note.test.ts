@@ -47,6 +47,13 @@ describe('signed notes (C2SP signed-note, Ed25519)', () => {
     expect(await signNote(GO_TEXT, 'PeterNeumann', privateKey, publicKey)).toBe(GO_NOTE)
   })
 
+  it('reads a verifier key whose base64 contains "+" (transparency-dev/formats vector)', () => {
+    const plus = 'TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6'
+    const verifier = parseVerifierKey(plus)!
+    expect(verifier.name).toBe('TEST')
+    expect(formatVerifierKey('TEST', verifier.publicKey)).toBe(plus)
+  })
+
   it('refuses malformed verifier keys', () => {
     for (const bad of [
       '',

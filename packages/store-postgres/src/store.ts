@@ -1,4 +1,11 @@
-import { type AuditEvent, appendPlan, type ClientRecord, type Grant, type GrantStatus } from '@consentry/core'
+import {
+  type AuditEvent,
+  appendPlan,
+  auditLeafOf,
+  type ClientRecord,
+  type Grant,
+  type GrantStatus,
+} from '@consentry/core'
 import type {
   AuditLogCheckpoint,
   AuthorizationCode,
@@ -461,7 +468,8 @@ export function sqlStore(db: Db, schema: string): Store {
     },
 
     // ---- audit log ------------------------------------------------------------------------------
-    async appendAuditEvent(draft) {
+    async appendAuditEvent(given) {
+      const draft = auditLeafOf(given)
       // One INSERT, no lock and nothing read: seq comes from the sequence; the sequencer indexes it.
       const [r] = await db.query(
         `INSERT INTO ${t('audit_events')} (type, grant_id, client_id, subject, event)

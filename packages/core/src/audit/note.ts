@@ -121,9 +121,11 @@ export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
  */
 export function parseVerifierKey(key: string): NoteVerifier | null {
   if (typeof key !== 'string') return null
-  const parts = key.split('+')
-  if (parts.length !== 3) return null
-  const [name, hexId, encoded] = parts as [string, string, string]
+  // The base64 key may itself contain "+": split at the first two only.
+  const first = key.indexOf('+')
+  const second = key.indexOf('+', first + 1)
+  if (first < 0 || second < 0) return null
+  const [name, hexId, encoded] = [key.slice(0, first), key.slice(first + 1, second), key.slice(second + 1)]
   if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(hexId)) return null
   const typed = fromBase64(encoded)
   if (!typed || typed.length !== 33 || typed[0] !== NOTE_ED25519) return null

@@ -1,28 +1,47 @@
-import { auditLeafBytes, formatExportHeader, toBase64 } from '@consentry/core'
-import type { AuditTrail } from './trail.ts'
+import { auditLeafBytes, formatExportHeader, inclusionPlan, parseNote, toBase64 } from '@consentry/core'
+import type { AuditLogCheckpoint, Store } from '../store/store.ts'
+import { resolveProofs } from './proofs.ts'
+
+export interface ExportAuditOptions {
+  store: Store
+  /** The checkpoint to export against (usually the newest); nothing but the header without one. */
+  checkpoint: AuditLogCheckpoint | null
+  /** The log's note verifier key, written into the header for information (verifiers must get it elsewhere). */
+  verifierKey?: string
+  /** Events read per store query. */
+  pageSize?: number
+}
 
 /**
  * Stream the audit log as an export (JSON Lines, version 2, the format `verifyAuditExport` reads):
- * the header, the newest checkpoint, then every leaf below its size in index order with its
- * inclusion proof. Pending events are integrated first. Lines are yielded without their `\n`.
+ * the header, the checkpoint, then every leaf below its size in index order with its inclusion
+ * proof. Lines are yielded without their `\n`.
  *
  * @example
  * ```ts
- * for await (const line of exportAuditLog(server.audit)) out.write(`${line}\n`)
+ * const checkpoint = await store.getAuditCheckpoint()
+ * for await (const line of exportAuditLog({ store, checkpoint })) out.write(`${line}\n`)
  * ```
  */
-export async function* exportAuditLog(trail: AuditTrail, pageSize = 500): AsyncGenerator<string> {
-  const checkpoint = await trail.flush()
-  yield formatExportHeader(trail.origin, trail.verifierKey)
+export async function* exportAuditLog(options: ExportAuditOptions): AsyncGenerator<string> {
+  const { store, checkpoint, verifierKey, pageSize = 500 } = options
+  const origin = checkpoint ? (parseNote(checkpoint.note)?.text.split('\n')[0] ?? '') : ''
+  yield verifierKey
+    ? formatExportHeader(origin, verifierKey)
+    : JSON.stringify({ consentry_audit_export: 2, origin })
   if (!checkpoint) return
   yield JSON.stringify({ checkpoint: checkpoint.note })
   let after = -1
   for (;;) {
-    const page = await trail.list({ afterIndex: after, belowIndex: checkpoint.size, limit: pageSize })
+    const page = await store.listAuditEvents({
+      afterIndex: after,
+      belowIndex: checkpoint.size,
+      limit: pageSize,
+    })
     if (page.length === 0) break
-    const proofs = await trail.inclusionProofs(
-      page.map((e) => e.index!),
-      checkpoint.size,
+    const proofs = await resolveProofs(
+      store,
+      page.map((e) => inclusionPlan(e.index!, checkpoint.size)),
     )
     for (const [i, event] of page.entries()) {
       yield JSON.stringify({

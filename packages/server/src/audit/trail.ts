@@ -29,6 +29,7 @@ import type { AuditBatch, AuditLogCheckpoint, AuditQuery, AuditSeal, Store } fro
 import { auditData } from './data.ts'
 import { exportAuditLog } from './export.ts'
 import type { AuditLogKey } from './log-key.ts'
+import { resolveProofs } from './proofs.ts'
 
 /** Events integrated per sequencer transaction (C2SP-style batches: every 100 ms or 1,000 events). */
 export const AUDIT_BATCH_SIZE = 1000
@@ -136,12 +137,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     return running
   }
 
-  const resolve = async (plans: ProofPlan[]): Promise<Hash[][]> => {
-    const ids = planNodes(plans.flat())
-    const hashes = await store.getAuditNodes(ids)
-    const byId = new Map(ids.map((n, i) => [`${n.level}/${n.index}`, hashes[i]!]))
-    return plans.map((plan) => resolvePlan(plan, (level, index) => byId.get(`${level}/${index}`)!))
-  }
+  const resolve = (plans: ProofPlan[]) => resolveProofs(store, plans)
 
   const trail: AuditTrail = {
     origin: logKey.origin,
@@ -219,8 +215,9 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       return { checkpoint, entries, more: events.length > ACCESS_LOG_PAGE }
     },
 
-    export() {
-      return exportAuditLog(trail)
+    async *export() {
+      const checkpoint = await trail.flush()
+      yield* exportAuditLog({ store, checkpoint, verifierKey: logKey.verifierKey })
     },
 
     async verify() {

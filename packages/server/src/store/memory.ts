@@ -2,6 +2,7 @@ import {
   type AuditEvent,
   type AuditEventDraft,
   appendPlan,
+  auditLeafOf,
   type ClientRecord,
   type Grant,
 } from '@consentry/core'
@@ -204,7 +205,7 @@ export function memoryStore(): Store {
     ephemeral: true,
 
     async appendAuditEvent(draft: AuditEventDraft) {
-      const event: AuditEvent = { seq: nextSeq++, ...copy(draft) }
+      const event: AuditEvent = { seq: nextSeq++, ...copy(auditLeafOf(draft)) }
       pending.push(event)
       return copy(event)
     },
