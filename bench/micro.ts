@@ -4,9 +4,8 @@
  * DPoP jti recording — on the store being benchmarked.
  */
 import type { Grant } from '@consentry/core'
-import { createAuditTrail, memoryStore, type Store } from '@consentry/server'
+import { createAuditTrail, loadAuditLogKey, memoryStore, type Store } from '@consentry/server'
 import { pgliteStore, postgresStore } from '@consentry/store-postgres'
-import { generateKeyPair } from 'jose'
 import { createDemoData } from '../examples/payment-provider/src/data.ts'
 import { now, type Op, run, type Summary } from './lib.ts'
 
@@ -79,12 +78,7 @@ export async function microBenchmarks(
         ? await pgliteStore({ dataDir: o.pgliteDir })
         : await postgresStore({ connectionString: o.pg, schema: o.schema })
   try {
-    const { privateKey, publicKey } = await generateKeyPair('ES256')
-    const audit = createAuditTrail({
-      store,
-      logId: 'bench',
-      signingKey: { privateKey, publicKey, kid: 'bench-1', alg: 'ES256' },
-    })
+    const audit = createAuditTrail({ store, logKey: await loadAuditLogKey(store, 'bench/audit') })
     const event = () =>
       audit.record({
         type: 'data.read',

@@ -1,5 +1,6 @@
 import {
   type AuditEvent,
+  type AuditEventDraft,
   appendPlan,
   auditLeafOf,
   type ClientRecord,
@@ -150,6 +151,51 @@ export function sqlStore(db: Db, schema: string): Store {
   const s = quoteIdent(schema)
   const t = (table: string) => `${s}.${table}`
   const lockKey = (name: string) => `consentry:${schema}:${name}`
+
+  // ---- audit appends, grouped ----------------------------------------------------------------------
+  type QueuedAppend = {
+    draft: AuditEventDraft
+    resolve: (e: AuditEvent) => void
+    reject: (e: unknown) => void
+  }
+  let appendQueue: QueuedAppend[] = []
+  let appendFlushing = false
+  const flushAppends = async () => {
+    appendFlushing = true
+    try {
+      while (appendQueue.length > 0) {
+        const batch = appendQueue.slice(0, 1000)
+        appendQueue = appendQueue.slice(batch.length)
+        try {
+          // Rows are numbered in input order (ORDER BY n), so the sequence hands out their seqs in
+          // that order: the k-th smallest returned seq is the k-th draft's.
+          const rows = await db.query<{ seq: unknown }>(
+            `WITH input AS (
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                 WITH ORDINALITY AS v(type, grant_id, client_id, subject, event, n)
+             ), ins AS (
+               INSERT INTO ${t('audit_events')} (type, grant_id, client_id, subject, event)
+               SELECT type, grant_id, client_id, subject, event::json FROM input ORDER BY n
+               RETURNING seq
+             )
+             SELECT seq FROM ins ORDER BY seq`,
+            [
+              batch.map((q) => q.draft.type),
+              batch.map((q) => q.draft.grant_id ?? null),
+              batch.map((q) => q.draft.client_id ?? null),
+              batch.map((q) => q.draft.subject ?? null),
+              batch.map((q) => json(q.draft)),
+            ],
+          )
+          batch.forEach((q, i) => q.resolve({ seq: int8(rows[i]!.seq), ...q.draft }))
+        } catch (error) {
+          for (const q of batch) q.reject(error)
+        }
+      }
+    } finally {
+      appendFlushing = false
+    }
+  }
 
   const upsertRefreshToken = (q: Queryable, r: RefreshTokenRecord) =>
     q.query(
@@ -468,15 +514,14 @@ export function sqlStore(db: Db, schema: string): Store {
     },
 
     // ---- audit log ------------------------------------------------------------------------------
-    async appendAuditEvent(given) {
+    appendAuditEvent(given) {
       const draft = auditLeafOf(given)
-      // One INSERT, no lock and nothing read: seq comes from the sequence; the sequencer indexes it.
-      const [r] = await db.query(
-        `INSERT INTO ${t('audit_events')} (type, grant_id, client_id, subject, event)
-         VALUES ($1, $2, $3, $4, $5::json) RETURNING seq`,
-        [draft.type, draft.grant_id ?? null, draft.client_id ?? null, draft.subject ?? null, json(draft)],
-      )
-      return { seq: int8(r!.seq), ...draft }
+      // Group commit: inserts arriving together share one INSERT (one round trip, one commit); each
+      // caller's promise settles only once its row is committed. No lock, nothing read.
+      return new Promise<AuditEvent>((resolve, reject) => {
+        appendQueue.push({ draft, resolve, reject })
+        if (!appendFlushing) void flushAppends()
+      })
     },
     async listAuditEvents(q) {
       const where: string[] = []

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util'
-import { CHECKPOINT_ALGORITHMS, type CheckpointAlgorithm } from '@consentry/core'
+/** The signature algorithms a generated key may use. */
+const CHECKPOINT_ALGORITHMS = ['ES256', 'EdDSA', 'PS256'] as const
+type CheckpointAlgorithm = (typeof CHECKPOINT_ALGORITHMS)[number]
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
 import { usage } from '../args.ts'
 import { type Command, UsageError } from '../io.ts'
