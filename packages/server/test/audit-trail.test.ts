@@ -1,36 +1,30 @@
 import {
-  type AuditEvent,
-  checkpointDigest,
-  decodeCheckpoint,
-  GENESIS_HASH,
-  hashEvent,
+  auditLeafHash,
   type Json,
+  parseCheckpoint,
+  parseNote,
+  rootHash,
   verifyAuditExport,
-  verifyCheckpoint,
+  verifyCheckpointNote,
+  verifyConsistency,
+  verifyInclusion,
 } from '@consentry/core'
-import { generateKeyPair } from 'jose'
-import { beforeAll, describe, expect, it, vi } from 'vitest'
-import type { AuditSigningKey } from '../src/audit/checkpoint.ts'
+import { describe, expect, it } from 'vitest'
 import { looksSecret } from '../src/audit/data.ts'
-import { exportAuditTrail } from '../src/audit/export.ts'
+import { type AuditLogKey, loadAuditLogKey } from '../src/audit/log-key.ts'
 import { createAuditTrail } from '../src/audit/trail.ts'
 import { memoryStore } from '../src/store/memory.ts'
 import type { Store } from '../src/store/store.ts'
 
-let signingKey: AuditSigningKey
-beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256')
-  signingKey = { privateKey, publicKey, kid: 'audit-1', alg: 'ES256' }
-})
-
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0)
-function setup(store: Store = memoryStore()) {
+async function setup(store: Store = memoryStore(), logKey?: AuditLogKey) {
   let clock = T0
-  const trail = createAuditTrail({ store, logId: 'harbor-pay', signingKey, now: () => clock })
+  const key = logKey ?? (await loadAuditLogKey(store, 'harbor.example/audit'))
+  const trail = createAuditTrail({ store, logKey: key, now: () => clock })
   const tick = (ms: number) => {
     clock += ms
   }
-  return { store, trail, tick }
+  return { store, trail, tick, key }
 }
 const read = (n: number) => ({
   type: 'data.read' as const,
@@ -47,34 +41,28 @@ const collect = async (lines: AsyncIterable<string>) => {
 }
 
 describe('record', () => {
-  it('builds the event from the input and chains it', async () => {
-    const { trail, tick } = setup()
-    const first = await trail.record(read(3))
-    tick(1000)
-    const second = await trail.record({ type: 'grant.revoked', actor: { type: 'subject', id: 'alice' } })
-    expect(first).toEqual({
+  it('builds the event from the input; it is pending until integrated', async () => {
+    const { trail } = await setup()
+    const event = await trail.record(read(3))
+    expect(event).toMatchObject({
       seq: 1,
-      id: expect.stringMatching(/^evt_[A-Za-z0-9_-]{22}$/),
-      at: '2025-06-01T12:00:00.000Z',
+      at: new Date(T0).toISOString(),
       type: 'data.read',
       actor: { type: 'client', id: 'lender' },
       grant_id: 'g_1',
       client_id: 'lender',
       subject: 'alice',
       data: read(3).data,
-      prev_hash: GENESIS_HASH,
-      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     })
-    const { hash, ...unsealed } = first
-    expect(await hashEvent(unsealed)).toBe(hash)
-    expect(second).toMatchObject({ seq: 2, at: '2025-06-01T12:00:01.000Z', prev_hash: first.hash, data: {} })
-    expect(second).not.toHaveProperty('grant_id')
-    expect(second.id).not.toBe(first.id)
-    expect(await trail.list({ afterSeq: 1 })).toEqual([second])
+    expect(event.id).toMatch(/^evt_[A-Za-z0-9_-]{22}$/)
+    expect(event).not.toHaveProperty('index')
+    expect(event).not.toHaveProperty('prev_hash')
+    await trail.flush()
+    expect((await trail.list())[0]).toEqual({ ...event, index: 0 })
   })
 
   it('refuses secret-looking keys at any depth, and records nothing', async () => {
-    const { trail } = setup()
+    const { trail } = await setup()
     const secretData: { [key: string]: Json }[] = [
       { token: 'x' },
       { Access_Token: 'x' },
@@ -103,7 +91,7 @@ describe('record', () => {
   })
 
   it('refuses values that would not survive the export, and invalid types or actors', async () => {
-    const { trail } = setup()
+    const { trail } = await setup()
     await expect(trail.record({ ...read(1), data: { when: new Date() as never } })).rejects.toThrow(TypeError)
     await expect(trail.record({ ...read(1), data: { n: Number.NaN } })).rejects.toThrow(TypeError)
     await expect(trail.record({ ...read(1), type: 'Not A Type' as never })).rejects.toThrow(TypeError)
@@ -111,150 +99,104 @@ describe('record', () => {
     expect(await trail.list()).toEqual([])
   })
 
-  it('keeps a single chain under 100 concurrent records', async () => {
-    const { trail } = setup()
-    const recorded = await Promise.all(Array.from({ length: 100 }, (_, i) => trail.record(read(i))))
+  it('100 concurrent records become 100 leaves, each once', async () => {
+    const { trail } = await setup()
+    await Promise.all(Array.from({ length: 100 }, (_, i) => trail.record(read(i))))
+    const checkpoint = await trail.flush()
     const events = await trail.list()
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
-    expect(events.map((e) => e.prev_hash)).toEqual([GENESIS_HASH, ...events.slice(0, -1).map((e) => e.hash)])
-    expect(new Set(recorded.map((e) => e.hash)).size).toBe(100)
-    await trail.checkpoint()
-    expect(await trail.verify()).toMatchObject({ ok: true, events: 100, verifiedThrough: 100, problems: [] })
+    expect(checkpoint!.size).toBe(100)
+    expect(events.map((e) => e.index).sort((a, b) => a! - b!)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i),
+    )
+    expect(checkpoint!.root).toEqual(rootHash(events.map((e) => auditLeafHash(e))))
   })
 })
 
-describe('checkpoint', () => {
-  it('signs the head, chains to the previous checkpoint, and skips when nothing is new', async () => {
-    const { trail, store, tick } = setup()
-    expect(await trail.checkpoint()).toBeNull()
-    for (let i = 0; i < 3; i++) await trail.record(read(i))
-    const first = await trail.checkpoint()
-    const events = await trail.list()
-    expect(first).toMatchObject({ size: 3, head: events[2]!.hash, createdAt: T0 })
-    const jwks = { keys: [await trail.publicJwk()] }
-    const check = await verifyCheckpoint(first!.jws, jwks)
-    expect(check).toMatchObject({
-      ok: true,
-      header: { typ: 'consentry-checkpoint+jwt', alg: 'ES256', kid: 'audit-1' },
-      payload: { log_id: 'harbor-pay', size: 3, head: events[2]!.hash, time: T0 / 1000, prev: null },
-    })
-    expect(await trail.checkpoint()).toBeNull()
-
-    tick(60_000)
-    await trail.record(read(4))
-    await trail.record(read(5))
-    const second = await trail.checkpoint()
-    const decoded = decodeCheckpoint(second!.jws)
-    expect(decoded.ok && decoded.payload).toMatchObject({
+describe('sequencer and checkpoints', () => {
+  it('signs a C2SP checkpoint over each new tree head, verifiable with the published key', async () => {
+    const { trail, key } = await setup()
+    expect(trail.verifierKey).toBe(key.verifierKey)
+    expect(trail.origin).toBe('harbor.example/audit')
+    for (let i = 0; i < 5; i++) await trail.record(read(i))
+    const cp = await trail.flush()
+    const check = await verifyCheckpointNote(cp!.note, trail.verifierKey)
+    expect(check.ok && check.checkpoint.size).toBe(5)
+    expect(parseCheckpoint(parseNote(cp!.note)!.text)).toEqual({
+      origin: trail.origin,
       size: 5,
-      prev: await checkpointDigest(first!.jws),
-      time: T0 / 1000 + 60,
+      root: cp!.root,
     })
-    expect((await store.listCheckpoints()).map((c) => c.size)).toEqual([3, 5])
+    expect(await trail.integrate()).toBeNull() // nothing new: no new checkpoint
   })
 
-  it('concurrent checkpoints while recording still form one checkpoint chain', async () => {
-    const { trail, store } = setup()
-    await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 5 === 4 ? trail.checkpoint() : trail.record(read(i)))),
-    )
-    await trail.checkpoint()
-    const sizes = (await store.listCheckpoints()).map((c) => c.size)
-    expect(sizes).toEqual([...sizes].sort((a, b) => a - b))
-    expect(new Set(sizes).size).toBe(sizes.length)
-    expect(await trail.verify()).toMatchObject({ ok: true, problems: [], verifiedThrough: 32 })
-  })
-
-  it('refuses to sign over a broken chain', async () => {
-    const store = memoryStore()
-    const tampering: Store = {
-      ...store,
-      async listAuditEvents(query) {
-        return (await store.listAuditEvents(query)).map((e) =>
-          e.seq === 2 ? { ...e, subject: 'mallory' } : e,
-        )
-      },
+  it('proves inclusion and consistency between every pair of checkpoints it signed', async () => {
+    const { trail } = await setup()
+    const checkpoints = []
+    for (let batch = 0; batch < 6; batch++) {
+      for (let i = 0; i <= batch; i++) await trail.record(read(i))
+      checkpoints.push((await trail.flush())!)
     }
-    const { trail } = setup(tampering)
-    for (let i = 0; i < 3; i++) await trail.record(read(i))
-    await expect(trail.checkpoint()).rejects.toThrow('broken at seq 2')
-    expect(await store.listCheckpoints()).toEqual([])
+    const events = await trail.list()
+    const last = checkpoints.at(-1)!
+    const proofs = await trail.inclusionProofs(
+      events.map((e) => e.index!),
+      last.size,
+    )
+    events.forEach((e, i) => {
+      expect(verifyInclusion(auditLeafHash(e), e.index!, last.size, proofs[i]!, last.root)).toBe(true)
+    })
+    for (const a of checkpoints)
+      for (const b of checkpoints) {
+        if (a.size > b.size) continue
+        expect(
+          verifyConsistency(a.size, b.size, a.root, b.root, await trail.consistencyProof(a.size, b.size)),
+        ).toBe(true)
+      }
   })
 
-  it('startCheckpoints checkpoints on a timer until stopped', async () => {
-    const { trail, store } = setup()
+  it('startSequencer integrates on a timer until stopped', async () => {
+    const { trail } = await setup()
+    const stop = trail.startSequencer(10)
     await trail.record(read(1))
-    const stop = trail.startCheckpoints(10)
-    await vi.waitFor(async () => expect(await store.listCheckpoints()).toHaveLength(1))
+    await expect.poll(async () => (await trail.list())[0]?.index, { timeout: 5000, interval: 10 }).toBe(0)
     stop()
-    await trail.record(read(2))
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(await store.listCheckpoints()).toHaveLength(1)
-    expect(() => trail.startCheckpoints(0)).toThrow(TypeError)
+  })
+
+  it('a store-kept log key is generated once and shared; a configured one must be Ed25519', async () => {
+    const store = memoryStore()
+    const a = await loadAuditLogKey(store, 'x.example/audit')
+    const b = await loadAuditLogKey(store, 'x.example/audit')
+    expect(a.verifierKey).toBe(b.verifierKey)
+    await expect(
+      loadAuditLogKey(store, 'x', { kty: 'EC', crv: 'P-256', d: 'x', x: 'x', y: 'y' } as never),
+    ).rejects.toThrow(/Ed25519/)
   })
 })
 
 describe('export and verify', () => {
-  it('exports the header, events in order and each checkpoint after the event it covers', async () => {
-    const { trail, store } = setup()
-    for (let i = 0; i < 3; i++) await trail.record(read(i))
-    const cp3 = await trail.checkpoint()
-    for (let i = 0; i < 3; i++) await trail.record(read(i))
-    const cp6 = await trail.checkpoint()
-    await trail.record(read(7))
-    // A small page size exercises the paging.
-    const lines = await collect(exportAuditTrail({ store, logId: 'harbor-pay', pageSize: 2 }))
-    expect(await collect(trail.export())).toEqual(lines)
-    expect(JSON.parse(lines[0]!)).toEqual({ consentry_audit_export: 1, log_id: 'harbor-pay' })
-    const kinds = lines.slice(1).map((l) => {
-      const v = JSON.parse(l) as Partial<AuditEvent> & { checkpoint?: string }
-      return v.checkpoint ? `cp${v.checkpoint === cp3!.jws ? 3 : v.checkpoint === cp6!.jws ? 6 : '?'}` : v.seq
+  it('exports header, checkpoint and every entry with its proof; verifies; tampering is located', async () => {
+    const { trail, tick } = await setup()
+    for (let i = 0; i < 9; i++) {
+      await trail.record(read(i))
+      tick(1000)
+    }
+    const lines = await collect(trail.export())
+    expect(JSON.parse(lines[0]!)).toEqual({
+      consentry_audit_export: 2,
+      origin: trail.origin,
+      verifier_key: trail.verifierKey,
     })
-    expect(kinds).toEqual([1, 2, 3, 'cp3', 4, 5, 6, 'cp6', 7])
-
-    const report = await verifyAuditExport(lines, {
-      keys: { keys: [await trail.publicJwk()] },
-      logId: 'harbor-pay',
-    })
-    expect(report).toMatchObject({ ok: true, events: 7, checkpoints: 2, verifiedThrough: 6 })
-    expect(report.problems.map((p) => [p.code, p.seq])).toEqual([['uncovered_events', 7]])
-    expect(await trail.verify()).toEqual(report)
-
-    // and the verifier notices when the store's copy is edited behind the trail's back
-    const edited = lines.map((l, i) => (i === 2 ? l.replace('"transactions":1', '"transactions":100') : l))
-    expect(
-      (await verifyAuditExport(edited, { keys: { keys: [await trail.publicJwk()] } })).problems[0],
-    ).toMatchObject({
-      code: 'edited_event',
-      line: 3,
-      seq: 2,
-    })
-  })
-
-  it('works with EdDSA keys, and asks for the public key when the private one cannot be exported', async () => {
-    const { privateKey, publicKey } = await generateKeyPair('EdDSA')
-    const trail = createAuditTrail({
-      store: memoryStore(),
-      logId: 'l',
-      signingKey: { privateKey, publicKey, kid: 'ed', alg: 'EdDSA' },
-    })
-    await trail.record(read(1))
-    await trail.checkpoint()
-    expect(await trail.verify()).toMatchObject({ ok: true, verifiedThrough: 1 })
-    expect(await trail.publicJwk()).toMatchObject({
-      kty: 'OKP',
-      crv: 'Ed25519',
-      kid: 'ed',
-      alg: 'EdDSA',
-      use: 'sig',
-    })
-    expect(await trail.publicJwk()).not.toHaveProperty('d')
-
-    const blind = createAuditTrail({
-      store: memoryStore(),
-      logId: 'l',
-      signingKey: { privateKey, kid: 'ed', alg: 'EdDSA' },
-    })
-    await expect(blind.publicJwk()).rejects.toThrow('signingKey.publicKey')
+    expect(JSON.parse(lines[1]!)).toHaveProperty('checkpoint')
+    expect(lines).toHaveLength(2 + 9)
+    expect((await trail.verify()).ok).toBe(true)
+    const swapped = [...lines]
+    ;[swapped[4], swapped[5]] = [swapped[5]!, swapped[4]!]
+    const report = await verifyAuditExport(swapped, { verifierKey: trail.verifierKey })
+    expect(report.ok).toBe(false)
+    expect(report.problems.map((p) => p.code)).toContain('reordered_events')
+    const other = await setup()
+    const foreign = await verifyAuditExport(lines, { verifierKey: other.trail.verifierKey })
+    expect(foreign.problems.map((p) => p.code)).toEqual(['unknown_key'])
+    expect(foreign.ok).toBe(false)
   })
 })

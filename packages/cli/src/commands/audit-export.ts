@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { decodeCheckpoint } from '@consentry/core'
 import type { Store } from '@consentry/server'
 import { usage } from '../args.ts'
 import { type AtomicFile, openAtomic } from '../files.ts'
@@ -22,19 +21,17 @@ export const auditExport: Command = {
   name: ['audit', 'export'],
   summary: "export a data holder's audit trail from its database (JSON Lines)",
   usage: `Usage: consentry audit export [--data-dir <dir> | --database-url <url>] [--schema <name>]
-                              [--log-id <id>] [--out <file>]
+                              [--out <file>]
 
-  Reads the audit trail (events and signed checkpoints) from the holder's store and writes it as
-  JSON Lines, to stdout or atomically to --out (mode 0600). Verify it with:
-    curl <issuer>/jwks > jwks.json
-    consentry audit verify <file> --jwks jwks.json
+  Reads the audit log from the holder's store and writes it as JSON Lines (export version 2): the
+  newest signed checkpoint, then every event it covers with its inclusion proof, to stdout or
+  atomically to --out (mode 0600). Events not yet integrated are left for the next export. Verify:
+    consentry audit verify <file> --key "<audit_log.verifier_key from the holder's metadata>"
 
   --data-dir <dir>        the embedded (PGlite) database directory (default ${DEFAULT_DATA_DIR});
                           stop the holder first: one process at a time may open it
   --database-url <url>    a PostgreSQL database instead (default: $DATABASE_URL when set)
   --schema <name>         the schema holding the tables (default public)
-  --log-id <id>           the log id, i.e. the holder's issuer URL; default: the one signed into
-                          the latest checkpoint (required when there is no checkpoint yet)
   --out <file>            write here instead of stdout
 
   Exit status: 0 exported, 1 failure, 2 usage error (no database, log id unknown).
@@ -47,7 +44,6 @@ export const auditExport: Command = {
           'data-dir': { type: 'string' },
           'database-url': { type: 'string' },
           schema: { type: 'string' },
-          'log-id': { type: 'string' },
           out: { type: 'string' },
         },
         strict: true,
@@ -66,18 +62,16 @@ export const auditExport: Command = {
     let store: Store | undefined
     try {
       store = await openStore(values['data-dir'], values['database-url'], schema)
-      const logId = await resolveLogId(store, values['log-id'])
-      const { exportAuditTrail } = await import('@consentry/server')
-      const counts = await writeLines(exportAuditTrail({ store, logId }), out, io)
+      const checkpoint = await store.getAuditCheckpoint()
+      if (!checkpoint) throw new UsageError('the store has no signed checkpoint yet: start the holder once')
+      const { exportAuditLog } = await import('@consentry/server')
+      const counts = await writeLines(exportAuditLog({ store, checkpoint }), out, io)
       await out?.commit()
       if (values.out !== undefined) {
+        const origin = checkpoint.note.split('\n')[0]
         io.stdout(
-          `${values.out}: log "${logId}", ${counts.events} events, ${counts.checkpoints} checkpoints\n` +
-            `verify: consentry audit verify ${values.out} --jwks jwks.json` +
-            (/^https?:\/\//.test(logId)
-              ? `   (keys: curl ${logId.replace(/\/$/, '')}/jwks > jwks.json)`
-              : '') +
-            '\n',
+          `${values.out}: log "${origin}", ${counts.events} events under a checkpoint of size ${checkpoint.size}\n` +
+            `verify: consentry audit verify ${values.out} --key "<audit_log.verifier_key>"   (from the holder's /.well-known/oauth-authorization-server)\n`,
         )
       }
       return 0
@@ -109,28 +103,6 @@ async function openStore(dataDir: string | undefined, databaseUrl: string | unde
   const version = await stat(join(dir, 'PG_VERSION')).catch(() => null)
   if (!version?.isFile()) throw new UsageError(`no database in ${dir} (give --data-dir or --database-url)`)
   return pgliteStore({ dataDir: dir, ...schemaOption })
-}
-
-/**
- * The log id: `--log-id`, else the `log_id` of the latest checkpoint (audit events do not carry it).
- * A `--log-id` that contradicts the checkpoints would produce an export that cannot verify.
- */
-async function resolveLogId(store: Store, given: string | undefined): Promise<string> {
-  const latest = (await store.listCheckpoints()).at(-1)
-  const decoded = latest ? decodeCheckpoint(latest.jws) : undefined
-  const signed = decoded?.ok ? decoded.payload.log_id : undefined
-  if (given !== undefined) {
-    if (given === '') throw new UsageError('--log-id must not be empty')
-    if (signed !== undefined && signed !== given)
-      throw new UsageError(`the checkpoints in this store are of log "${signed}", not "${given}"`)
-    return given
-  }
-  if (signed !== undefined) return signed
-  throw new UsageError(
-    latest
-      ? `the latest checkpoint cannot be decoded (${decoded && !decoded.ok ? decoded.message : 'unknown'}); pass --log-id <issuer URL>`
-      : 'the store has no checkpoint to read the log id from; pass --log-id <the holder’s issuer URL>',
-  )
 }
 
 /** Write the lines to the file, or to stdout in chunks that wait for it to drain. */

@@ -2,53 +2,95 @@ import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { type AuditProblem, type AuditVerification, verifyAuditExport } from '@consentry/core'
-import type { JSONWebKeySet } from 'jose'
+import {
+  type AuditProblem,
+  type AuditVerification,
+  fromBase64,
+  parseVerifierKey,
+  verifyAuditBundle,
+  verifyAuditExport,
+  verifyCheckpointNote,
+  verifyConsistency,
+} from '@consentry/core'
 import { usage } from '../args.ts'
 import { type Command, UsageError } from '../io.ts'
 
 /**
- * `consentry audit verify <export.jsonl> --jwks <keys.json>`: verify an audit export offline. Exit 0
- * when it verifies (warnings allowed), 1 when it does not, 2 on usage errors or unreadable inputs.
+ * `consentry audit verify`: verify an audit export, an access-log bundle, or the consistency of two
+ * checkpoints, offline, with the log's note verifier key. Exit 0 when it verifies, 1 when it does
+ * not, 2 on usage errors or unreadable inputs.
  */
 export const auditVerify: Command = {
   name: ['audit', 'verify'],
-  summary: "verify an audit export (JSON Lines) against the holder's public keys",
-  usage: `Usage: consentry audit verify <export.jsonl> --jwks <keys.json> [--log-id <id>] [--json]
+  summary: "verify an audit export, an access-log bundle or two checkpoints' consistency",
+  usage: `Usage: consentry audit verify <export.jsonl | bundle.json> --key <verifier key> [--grant <id>] [--json]
+       consentry audit verify --consistency <old-checkpoint> <new-checkpoint> --proof <proof.json> --key <verifier key>
 
-  Checks the hash chain and the signed checkpoints of an audit export and reports every edited,
-  deleted, inserted or reordered event and every forged or mismatching checkpoint, by line.
+  An export (JSON Lines, version 2) or an access-log bundle ({"checkpoint","entries"}) is checked
+  against its signed checkpoint: every entry's RFC 9162 inclusion proof, and for exports that every
+  index 0…size-1 is there once, in order. Every edited, deleted, inserted or reordered event is
+  reported by its leaf index.
 
-  --jwks <file>    the holder's JWKS ({"keys":[...]}) or a single public JWK
-  --log-id <id>    the log the export must belong to (default: the one in its header)
+  --consistency checks that <new-checkpoint> extends <old-checkpoint> (both signed notes, as served
+  by audit_log.checkpoint_endpoint) with the proof from audit_log.consistency_endpoint.
+
+  --key <key>      the log's note verifier key: audit_log.verifier_key in the holder's metadata
+                   (<origin>+<key id>+<base64 key>); get it from the holder, not from the file
+  --grant <id>     (bundles) every event must be of this grant
   --json           print the report as JSON
 
-  Exit status: 0 verified (warnings allowed), 1 tampered or invalid, 2 usage error.
+  Exit status: 0 verified, 1 tampered or invalid, 2 usage error.
 `,
   async run(args, io) {
     const { values, positionals } = usage(() =>
       parseArgs({
         args,
         options: {
-          jwks: { type: 'string' },
-          'log-id': { type: 'string' },
+          key: { type: 'string' },
+          grant: { type: 'string' },
+          consistency: { type: 'boolean', default: false },
+          proof: { type: 'string' },
           json: { type: 'boolean', default: false },
+          jwks: { type: 'string' },
         },
         strict: true,
         allowPositionals: true,
       }),
     )
-    if (positionals.length !== 1) throw new UsageError('expected exactly one export file')
-    if (!values.jwks) throw new UsageError('--jwks <file> is required')
+    if (values.jwks !== undefined)
+      throw new UsageError(
+        'audit logs are verified with the log\'s note verifier key now: --key "<audit_log.verifier_key>"',
+      )
+    if (!values.key) throw new UsageError('--key <verifier key> is required (audit_log.verifier_key)')
+    if (!parseVerifierKey(values.key)) throw new UsageError('--key is not a valid Ed25519 note verifier key')
+    const verifierKey = values.key
+    if (values.consistency) {
+      if (positionals.length !== 2 || !values.proof)
+        throw new UsageError('--consistency needs <old-checkpoint> <new-checkpoint> and --proof <proof.json>')
+      return consistency(positionals[0]!, positionals[1]!, values.proof, verifierKey, io)
+    }
+    if (positionals.length !== 1) throw new UsageError('expected exactly one export or bundle file')
     const file = positionals[0]!
-    const keys = await readJwks(values.jwks)
     await readable(file)
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
-    const report = await verifyAuditExport(lines, {
-      keys,
-      ...(values['log-id'] ? { logId: values['log-id'] } : {}),
-    })
-    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(file, report))
+    const head = (await readFile(file, 'utf8').then((t) => t.slice(0, 64))).trimStart()
+    let report: AuditVerification
+    if (head.startsWith('{"consentry_audit_export"') || !head.startsWith('{')) {
+      const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
+      report = await verifyAuditExport(lines, { verifierKey })
+    } else {
+      let bundle: unknown
+      try {
+        bundle = JSON.parse(await readFile(file, 'utf8'))
+      } catch {
+        bundle = null
+      }
+      report = await verifyAuditBundle(bundle, {
+        verifierKey,
+        ...(values.grant ? { grantId: values.grant } : {}),
+      })
+    }
+    const { verified: _v, ...summary } = report
+    io.stdout(values.json ? `${JSON.stringify(summary, null, 2)}\n` : formatReport(file, report))
     return report.ok ? 0 : 1
   },
 }
@@ -58,21 +100,41 @@ async function readable(file: string) {
   if (!info?.isFile()) throw new UsageError(`cannot read ${file}`)
 }
 
-/** A JWKS file, or a file holding one JWK. */
-async function readJwks(file: string): Promise<JSONWebKeySet> {
-  await readable(file)
-  let value: unknown
+async function consistency(
+  oldFile: string,
+  newFile: string,
+  proofFile: string,
+  verifierKey: string,
+  io: Parameters<Command['run']>[1],
+): Promise<number> {
+  for (const f of [oldFile, newFile, proofFile]) await readable(f)
+  const [older, newer] = await Promise.all(
+    [oldFile, newFile].map(async (f) => verifyCheckpointNote(await readFile(f, 'utf8'), verifierKey)),
+  )
+  let proof: Uint8Array[] | null = null
   try {
-    value = JSON.parse(await readFile(file, 'utf8'))
+    const body = JSON.parse(await readFile(proofFile, 'utf8')) as { proof?: unknown }
+    const hashes = Array.isArray(body.proof)
+      ? body.proof.map((h) => (typeof h === 'string' ? fromBase64(h) : null))
+      : null
+    proof = hashes && hashes.every((h) => h && h.length === 32) ? (hashes as Uint8Array[]) : null
   } catch {
-    throw new UsageError(`${file} is not JSON`)
+    proof = null
   }
-  if (typeof value === 'object' && value !== null) {
-    if (Array.isArray((value as JSONWebKeySet).keys)) return value as JSONWebKeySet
-    if (typeof (value as { kty?: unknown }).kty === 'string')
-      return { keys: [value as JSONWebKeySet['keys'][number]] }
+  const fail = (message: string) => {
+    io.stdout(`INCONSISTENT: ${message}\n`)
+    return 1
   }
-  throw new UsageError(`${file} is neither a JWKS ({"keys":[...]}) nor a JWK`)
+  if (!older!.ok) return fail(`${oldFile}: ${older!.message}`)
+  if (!newer!.ok) return fail(`${newFile}: ${newer!.message}`)
+  if (!proof) return fail(`${proofFile} is not {"proof": [base64 hashes]}`)
+  const [a, b] = [older!.checkpoint, newer!.checkpoint]
+  if (!verifyConsistency(a.size, b.size, a.root, b.root, proof))
+    return fail(
+      `the log of size ${b.size} does not extend the one of size ${a.size}: history was rewritten (or the proof is wrong)`,
+    )
+  io.stdout(`OK: the checkpoint of size ${b.size} extends the one of size ${a.size} (RFC 9162 consistency)\n`)
+  return 0
 }
 
 /**
@@ -80,29 +142,29 @@ async function readJwks(file: string): Promise<JSONWebKeySet> {
  *
  * @example
  * ```text
- * audit.jsonl: log "harbor-pay", 12 events, 3 checkpoints, verified through seq 4
- *   error    line 7   seq 6   edited_event  edited event: seq 6's hash does not recompute
+ * audit.jsonl: log "bank.example/audit", checkpoint size 12, 12 entries, verified through 5
+ *   error    line 8     index 6     edited_event        edited event: entry 6 is not the leaf …
  * TAMPERED: 1 error
  * ```
  */
 export function formatReport(file: string, report: AuditVerification): string {
-  const log = report.logId === undefined ? 'unknown log' : `log "${report.logId}"`
-  const out = [
-    `${file}: ${log}, ${report.events} events, ${report.checkpoints} checkpoints, verified through seq ${report.verifiedThrough}`,
-  ]
+  const cp = report.checkpoint
+  const log = cp ? `log "${cp.origin}", checkpoint size ${cp.size}` : 'no valid checkpoint'
+  const out = [`${file}: ${log}, ${report.events} entries, verified through ${report.verifiedThrough}`]
   for (const p of report.problems) out.push(`  ${formatProblem(p)}`)
   const errors = report.problems.filter((p) => p.severity === 'error').length
   const warnings = report.problems.length - errors
   const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
   out.push(
     report.ok
-      ? `OK${warnings ? ` with ${count(warnings, 'warning')}` : ''}: the export verifies`
+      ? `OK${warnings ? ` with ${count(warnings, 'warning')}` : ''}: every entry is proven against the signed checkpoint`
       : `TAMPERED: ${count(errors, 'error')}${warnings ? `, ${count(warnings, 'warning')}` : ''}`,
   )
   return `${out.join('\n')}\n`
 }
 
 function formatProblem(p: AuditProblem): string {
-  const seq = p.seq === undefined ? '' : `seq ${p.seq}`
-  return `${p.severity.padEnd(8)} line ${String(p.line).padEnd(5)} ${seq.padEnd(9)} ${p.code.padEnd(19)} ${p.message}`
+  const line = p.line === undefined ? '' : `line ${p.line}`
+  const index = p.index === undefined ? '' : `index ${p.index}`
+  return `${p.severity.padEnd(8)} ${line.padEnd(10)} ${index.padEnd(11)} ${p.code.padEnd(19)} ${p.message}`
 }

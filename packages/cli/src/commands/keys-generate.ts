@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util'
+
 /** The signature algorithms a generated key may use. */
 const CHECKPOINT_ALGORITHMS = ['ES256', 'EdDSA', 'PS256'] as const
 type CheckpointAlgorithm = (typeof CHECKPOINT_ALGORITHMS)[number]
+
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
 import { usage } from '../args.ts'
 import { type Command, UsageError } from '../io.ts'
