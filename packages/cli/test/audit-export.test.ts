@@ -1,7 +1,8 @@
 /**
  * `consentry audit export` against stores a real data holder wrote: Harbor Pay (the demo holder) on
  * PGlite in a directory and on PostgreSQL, a real recipient linking and reading over HTTP, a signed
- * checkpoint; then the export is verified with `consentry audit verify` and the holder's /jwks.
+ * checkpoint; then the export is verified with `consentry audit verify` and the holder's published
+ * note verifier key (audit_log.verifier_key in its metadata).
  */
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -27,7 +28,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }))
 
 /**
  * Run the holder on `store` while a recipient registers, links and reads, then checkpoint, read once
- * more and checkpoint again; close the holder and the store. Returns the issuer and its JWKS file.
+ * more and checkpoint again; close the holder and the store. Returns the issuer, the log origin and its note verifier key.
  */
 async function history(store: Store, name: string) {
   const holder = await startHarborPay({ store, port: 0, publicHost: '127.0.0.1', maintenance: false })
@@ -39,9 +40,13 @@ async function history(store: Store, name: string) {
     expect(await holder.server.audit.checkpoint()).toBeTruthy()
     expect((await read()).status).toBe(200)
     await holder.server.audit.checkpoint()
-    const jwks = join(dir, `${name}-jwks.json`)
-    await writeFile(jwks, await (await fetch(`${holder.issuer}/jwks`)).text())
-    return { issuer: holder.issuer, jwks }
+    const metadata = await (await fetch(`${holder.issuer}/.well-known/oauth-authorization-server`)).json()
+    void name
+    return {
+      issuer: holder.issuer,
+      jwks: metadata.audit_log.verifier_key as string,
+      origin: metadata.audit_log.origin as string,
+    }
   } finally {
     await holder.close()
     await store.close()
@@ -51,11 +56,12 @@ async function history(store: Store, name: string) {
 /** The same file with one event's data changed. */
 async function tamper(file: string) {
   const lines = (await readFile(file, 'utf8')).trimEnd().split('\n')
-  const i = lines.findIndex((l, n) => n > 1 && l.startsWith('{"seq":') && l.includes('"data":{'))
+  const i = lines.findIndex((l, n) => n > 1 && l.startsWith('{"index":'))
   expect(i).toBeGreaterThan(1)
-  const event = JSON.parse(lines[i]!)
+  const entry = JSON.parse(lines[i]!)
+  const event = JSON.parse(Buffer.from(entry.leaf, 'base64').toString('utf8'))
   event.data = { ...event.data, edited: true }
-  lines[i] = JSON.stringify(event)
+  lines[i] = JSON.stringify({ ...entry, leaf: Buffer.from(JSON.stringify(event)).toString('base64') })
   const copy = `${file}.tampered`
   await writeFile(copy, `${lines.join('\n')}\n`)
   return copy
@@ -63,54 +69,53 @@ async function tamper(file: string) {
 
 describe('consentry audit export from a PGlite directory', () => {
   let dataDir: string
-  let issuer: string
+  let origin: string
   let jwks: string
 
   beforeAll(async () => {
     dataDir = join(dir, 'harbor-pay')
-    ;({ issuer, jwks } = await history(await pgliteStore({ dataDir }), 'pglite'))
+    ;({ origin, jwks } = await history(await pgliteStore({ dataDir }), 'pglite'))
   })
 
-  it('writes an export that verifies against the holder’s /jwks; a tampered copy does not', async () => {
+  it('writes an export that verifies with the holder’s published verifier key; a tampered copy does not', async () => {
     const file = join(dir, 'pglite.jsonl')
     const exported = await run('audit', 'export', '--data-dir', dataDir, '--out', file)
     expect(exported.stderr).toBe('')
     expect(exported.code).toBe(0)
-    expect(exported.stdout).toContain(`log "${issuer}"`)
-    expect(exported.stdout).toContain('2 checkpoints')
-    expect(exported.stdout).toContain(`curl ${issuer}/jwks > jwks.json`)
+    expect(exported.stdout).toContain(`log "${origin}"`)
+    expect(exported.stdout).toContain('--key')
     expect((await stat(file)).mode & 0o777).toBe(0o600)
 
     const text = await readFile(file, 'utf8')
     const lines = text.trimEnd().split('\n')
-    // The log id was read from the latest checkpoint: the issuer, as the server used it.
-    expect(JSON.parse(lines[0]!)).toEqual({ consentry_audit_export: 1, log_id: issuer })
-    expect(lines.filter((l) => l.startsWith('{"checkpoint":'))).toHaveLength(2)
-    expect(lines.some((l) => l.includes('"type":"data.read"'))).toBe(true)
+    // The origin is read from the newest checkpoint.
+    expect(JSON.parse(lines[0]!)).toEqual({ consentry_audit_export: 2, origin })
+    expect(lines.filter((l) => l.startsWith('{"checkpoint":'))).toHaveLength(1)
+    expect(
+      lines.some(
+        (l) =>
+          l.startsWith('{"index":') &&
+          Buffer.from(JSON.parse(l).leaf, 'base64').toString().includes('"type":"data.read"'),
+      ),
+    ).toBe(true)
 
-    const verified = await run('audit', 'verify', file, '--jwks', jwks)
-    expect(verified.stdout).toMatch(/^OK: the export verifies$/m)
+    const verified = await run('audit', 'verify', file, '--key', jwks)
+    expect(verified.stdout).toMatch(/^OK: every entry is proven against the signed checkpoint$/m)
     expect(verified.code).toBe(0)
 
-    const tampered = await run('audit', 'verify', await tamper(file), '--jwks', jwks)
+    const tampered = await run('audit', 'verify', await tamper(file), '--key', jwks)
     expect(tampered.stdout).toMatch(/edited_event/)
     expect(tampered.code).toBe(1)
 
     // To stdout: the same lines; no temporary files are left behind.
-    const toStdout = await run('audit', 'export', '--data-dir', dataDir, '--log-id', issuer)
+    const toStdout = await run('audit', 'export', '--data-dir', dataDir)
     expect(toStdout).toMatchObject({ code: 0, stderr: '' })
     expect(toStdout.stdout).toBe(text)
     const { readdir } = await import('node:fs/promises')
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
 
-  it('exits 2 for a log id the checkpoints contradict, a directory without a database, bad flags', async () => {
-    const file = join(dir, 'wrong.jsonl')
-    const wrong = await run('audit', 'export', '--data-dir', dataDir, '--log-id', 'other', '--out', file)
-    expect(wrong.code).toBe(2)
-    expect(wrong.stderr).toContain(`the checkpoints in this store are of log "${issuer}", not "other"`)
-    await expect(stat(file)).rejects.toThrow()
-
+  it('exits 2 for a directory without a database, bad flags', async () => {
     const empty = join(dir, 'not-a-database')
     const missing = await run('audit', 'export', '--data-dir', empty)
     expect(missing.code).toBe(2)
@@ -129,25 +134,22 @@ describe('consentry audit export from a PGlite directory', () => {
     }
   })
 
-  it('needs --log-id when the store has no checkpoint yet', async () => {
+  it('exits 2 when the store has no signed checkpoint yet', async () => {
     const fresh = join(dir, 'fresh')
     await (await pgliteStore({ dataDir: fresh })).close()
     const unknown = await run('audit', 'export', '--data-dir', fresh)
     expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toContain('no checkpoint to read the log id from; pass --log-id')
-    const given = await run('audit', 'export', '--data-dir', fresh, '--log-id', 'http://127.0.0.1:1')
-    expect(given).toMatchObject({ code: 0, stderr: '' })
-    expect(given.stdout).toBe('{"consentry_audit_export":1,"log_id":"http://127.0.0.1:1"}\n')
+    expect(unknown.stderr).toContain('no signed checkpoint yet')
   })
 })
 
 describe('consentry audit export from PostgreSQL', () => {
   const schema = `cli_export_${process.pid}_${Date.now()}`
-  let issuer: string
+  let origin: string
   let jwks: string
 
   beforeAll(async () => {
-    ;({ issuer, jwks } = await history(await postgresStore({ connectionString: DATABASE_URL, schema }), 'pg'))
+    ;({ origin, jwks } = await history(await postgresStore({ connectionString: DATABASE_URL, schema }), 'pg'))
   })
   afterAll(async () => {
     const pool = new pg.Pool({ connectionString: DATABASE_URL })
@@ -169,12 +171,12 @@ describe('consentry audit export from PostgreSQL', () => {
     )
     expect(exported.stderr).toBe('')
     expect(exported.code).toBe(0)
-    expect(JSON.parse((await readFile(file, 'utf8')).split('\n')[0]!).log_id).toBe(issuer)
+    expect(JSON.parse((await readFile(file, 'utf8')).split('\n')[0]!).origin).toBe(origin)
 
-    const verified = await run('audit', 'verify', file, '--jwks', jwks)
+    const verified = await run('audit', 'verify', file, '--key', jwks)
     expect(verified.code).toBe(0)
-    expect(verified.stdout).toContain(`log "${issuer}"`)
-    expect((await run('audit', 'verify', await tamper(file), '--jwks', jwks)).code).toBe(1)
+    expect(verified.stdout).toContain(`log "${origin}"`)
+    expect((await run('audit', 'verify', await tamper(file), '--key', jwks)).code).toBe(1)
   })
 
   it('takes the database from $DATABASE_URL when no flag names one', async () => {
