@@ -64,7 +64,9 @@ describe('signing-key rotation', () => {
     await rotated.server.audit.checkpoint()
     const report = await rotated.server.audit.verify()
     expect(report.problems.filter((p) => p.severity === 'error')).toEqual([])
-    expect(report.checkpoints).toBe(2)
+    // The audit log's key is not a token key: rotating token keys leaves the log verifying.
+    expect(report.ok).toBe(true)
+    expect(report.verifiedThrough).toBe(report.checkpoint?.size)
     await rotated.close()
 
     // Rotated without keeping k1: what k1 signed is no longer accepted.

@@ -906,8 +906,9 @@ describe('a separate audit-checkpoint key', () => {
   let auditJwk: Record<string, unknown>
   const temp = mkdtempSync(join(tmpdir(), 'consentry-audit-key-'))
   beforeAll(async () => {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true })
-    auditJwk = { ...(await exportJWK(privateKey)), kid: 'audit-2026', alg: 'ES256' }
+    // The audit log key signs C2SP checkpoints: Ed25519.
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+    auditJwk = { ...(await exportJWK(privateKey)), kid: 'audit-2026', alg: 'EdDSA' }
     holder = await startHarborPay({
       store: memoryStore(),
       port: 0,
@@ -929,25 +930,31 @@ describe('a separate audit-checkpoint key', () => {
     expect(jwks.keys.map((k) => k.kid)).toEqual([tokenKid, 'audit-2026'])
     expect(jwks.keys[1]).not.toHaveProperty('d')
 
-    const checkpoint = await holder.server.audit.checkpoint()
-    expect(decodeProtectedHeader(checkpoint!.jws).kid).toBe('audit-2026')
+    // The log's published note verifier key is this key's public half.
+    const metadata = await (await fetch(`${holder.issuer}/.well-known/oauth-authorization-server`)).json()
+    const verifierKey = metadata.audit_log.verifier_key as string
+    expect(
+      Buffer.from(verifierKey.split('+').slice(2).join('+'), 'base64').subarray(1).toString('base64url'),
+    ).toBe(auditJwk.x)
+    expect(await holder.server.audit.checkpoint()).toBeTruthy()
     expect((await holder.server.audit.verify()).ok).toBe(true)
 
     const lines: string[] = []
     for await (const line of holder.server.audit.export()) lines.push(line)
-    expect((await verifyAuditExport(lines, { keys: jwks as never })).ok).toBe(true)
-    // Without the audit key the checkpoint does not verify: it really is signed by that key.
-    const tokenOnly = { keys: jwks.keys.filter((k) => k.kid !== 'audit-2026') }
-    expect((await verifyAuditExport(lines, { keys: tokenOnly as never })).ok).toBe(false)
+    expect((await verifyAuditExport(lines, { verifierKey })).ok).toBe(true)
+    // With another key the checkpoint does not verify: it really is signed by this one.
+    const { privateKey: otherKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+    const { formatVerifierKey } = await import('@consentry/core')
+    const otherX = Buffer.from((await exportJWK(otherKey)).x!, 'base64url')
+    const other = formatVerifierKey(metadata.audit_log.origin, new Uint8Array(otherX))
+    expect((await verifyAuditExport(lines, { verifierKey: other })).ok).toBe(false)
 
     const exportFile = join(temp, 'audit.jsonl')
-    const jwksFile = join(temp, 'jwks.json')
     writeFileSync(exportFile, `${lines.join('\n')}\n`)
-    writeFileSync(jwksFile, JSON.stringify(jwks))
     const printed: string[] = []
     const io = { stdout: (t: string) => void printed.push(t), stderr: (t: string) => void printed.push(t) }
-    expect(await cli(['audit', 'verify', exportFile, '--jwks', jwksFile], io)).toBe(0)
-    expect(printed.join('')).not.toMatch(/forged|mismatch/i)
+    expect(await cli(['audit', 'verify', exportFile, '--key', verifierKey], io)).toBe(0)
+    expect(printed.join('')).not.toMatch(/forged|TAMPERED/i)
 
     // An access token signed with the audit key (its claims copied from a real one) is refused.
     const claims = JSON.parse(
@@ -955,8 +962,8 @@ describe('a separate audit-checkpoint key', () => {
     )
     const header = decodeProtectedHeader(linked.tokens.access_token)
     const forged = await new SignJWT(claims)
-      .setProtectedHeader({ ...header, alg: 'ES256', kid: 'audit-2026' })
-      .sign(await importJWK(auditJwk as never, 'ES256'))
+      .setProtectedHeader({ ...header, alg: 'EdDSA', kid: 'audit-2026' })
+      .sign(await importJWK(auditJwk as never, 'EdDSA'))
     const url = `${holder.issuer}/api/accounts`
     const proof = await dpopProof(linked.pending.dpopKeys, {
       htm: 'GET',
@@ -973,10 +980,14 @@ describe('a separate audit-checkpoint key', () => {
   })
 
   it('must not be a token signing key', async () => {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true })
-    const jwk = { ...(await exportJWK(privateKey)), kid: 'same', alg: 'ES256' }
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+    const jwk = { ...(await exportJWK(privateKey)), kid: 'same', alg: 'EdDSA' }
     await expect(serve({ store: memoryStore(), signingKey: jwk, auditSigningKey: jwk })).rejects.toThrow(
       /auditSigningKey must be a different key/,
     )
+    // And it must be Ed25519: checkpoints are C2SP signed notes.
+    const { privateKey: ec } = await generateKeyPair('ES256', { extractable: true })
+    const ecJwk = { ...(await exportJWK(ec)), kid: 'audit-ec', alg: 'ES256' }
+    await expect(serve({ store: memoryStore(), auditSigningKey: ecJwk })).rejects.toThrow(/Ed25519/)
   })
 })
