@@ -187,7 +187,7 @@ export function sqlStore(db: Db, schema: string): Store {
               batch.map((q) => json(q.draft)),
             ],
           )
-          batch.forEach((q, i) => q.resolve({ seq: int8(rows[i]!.seq), ...q.draft }))
+          for (const [i, q] of batch.entries()) q.resolve({ seq: int8(rows[i]!.seq), ...q.draft })
         } catch (error) {
           for (const q of batch) q.reject(error)
         }

@@ -117,7 +117,7 @@ async function consistency(
     const hashes = Array.isArray(body.proof)
       ? body.proof.map((h) => (typeof h === 'string' ? fromBase64(h) : null))
       : null
-    proof = hashes && hashes.every((h) => h && h.length === 32) ? (hashes as Uint8Array[]) : null
+    proof = hashes?.every((h) => h && h.length === 32) ? (hashes as Uint8Array[]) : null
   } catch {
     proof = null
   }

@@ -17,8 +17,6 @@ import {
   inclusionPlan,
   newNodes,
   type ProofPlan,
-  planNodes,
-  resolvePlan,
   rootPlan,
   signNote,
   toBase64,
@@ -109,7 +107,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
 
   const seal = async (batch: AuditBatch): Promise<AuditSeal> => {
     const known = new Map<string, Uint8Array>()
-    appendPlan(batch.size).forEach((n, i) => known.set(`${n.level}/${n.index}`, batch.edge[i]!))
+    for (const [i, n] of appendPlan(batch.size).entries()) known.set(`${n.level}/${n.index}`, batch.edge[i]!)
     const lookup = (level: number, index: number) => {
       const hash = known.get(`${level}/${index}`)
       if (!hash) throw new Error(`audit tree node ${level}/${index} missing while sealing`)

@@ -237,7 +237,7 @@ export function memoryStore(): Store {
         const edge = appendPlan(size).map((n) => tree.get(`${n.level}/${n.index}`)!)
         const sealed = await seal({ size, events: copy(batch), edge })
         pending.splice(0, batch.length)
-        batch.forEach((e, i) => events.push({ ...e, index: size + i }))
+        for (const [i, e] of batch.entries()) events.push({ ...e, index: size + i })
         for (const n of sealed.nodes) tree.set(`${n.level}/${n.index}`, n.hash.slice())
         checkpoint = copy(sealed.checkpoint)
         return copy(checkpoint)
