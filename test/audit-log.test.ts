@@ -352,3 +352,82 @@ describe('integration', () => {
     expect(cut.problems.map((p) => p.code)).toEqual(['truncated_tail'])
   })
 })
+
+describe('the recipient SDK: link.verifyAccessLog()', () => {
+  it('proves its reads, keeps the checkpoint, checks consistency next time — and notices a rewritten log', async () => {
+    const { createConsentClient, registerClient } = await import('@consentry/client')
+    const { FormBrowser } = await import('./helpers/browser.ts')
+    const { consent } = await import('./helpers/recipient.ts')
+    const config = await registerClient({
+      issuer: holder.issuer,
+      initialAccessToken: 'demo-initial-access-token',
+      clientName: 'Audit Lending',
+      redirectUris: ['http://127.0.0.1:9/callback'],
+    })
+    const states = new Map<string, unknown>()
+    const tokenStore = {
+      get: (id: string) => states.get(id) as never,
+      set: (id: string, s: unknown) => void states.set(id, s),
+      delete: (id: string) => void states.delete(id),
+    }
+    const client = createConsentClient({ ...config, tokenStore })
+    const { url, pending } = await client.startLink({
+      authorizationDetails: [
+        {
+          type: 'transaction_history',
+          datatypes: ['accounts'],
+          purpose: 'credit_assessment',
+          max_reads_per_day: 4,
+        },
+      ],
+    })
+    const answer = await consent(holder.issuer, { url } as never, {}, new FormBrowser())
+    const l = await client.completeLink(answer.location!, pending)
+    await l.accounts()
+    await l.accounts()
+    await holder.server.audit.flush()
+    const first = await l.verifyAccessLog()
+    expect(first).toMatchObject({ ok: true, reads: 2, problems: [] })
+    expect(first.previousSize).toBeUndefined()
+    expect((states.get(l.grantId) as { auditCheckpoint?: string }).auditCheckpoint).toMatch(/\n— /)
+
+    await l.accounts()
+    await holder.server.audit.flush()
+    const second = await l.verifyAccessLog()
+    expect(second).toMatchObject({ ok: true, reads: 3, previousSize: first.size })
+    expect(second.size).toBeGreaterThan(first.size)
+
+    // A holder whose consistency proof does not connect the kept checkpoint to the new one (as when
+    // history was rewritten): the same link, through a fetch that alters the proof, says so.
+    let tamper = true
+    const lying = createConsentClient({
+      ...config,
+      tokenStore,
+      fetch: async (input: string | URL | Request, init?: RequestInit) => {
+        const res = await fetch(input, init)
+        if (!tamper || !String(input).includes('/audit/consistency')) return res
+        const body = (await res.json()) as { proof: string[] }
+        const flipped = body.proof.map((h, i) =>
+          i === 0
+            ? Buffer.from(Buffer.from(h, 'base64').map((x, j) => (j === 0 ? x ^ 1 : x))).toString('base64')
+            : h,
+        )
+        return new Response(JSON.stringify({ proof: flipped }), {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        })
+      },
+    })
+    const again = await lying.link(l.grantId)
+    await again.accounts()
+    await holder.server.audit.flush()
+    const kept = (states.get(l.grantId) as { auditCheckpoint: string }).auditCheckpoint
+    const refused = await again.verifyAccessLog()
+    expect(refused.ok).toBe(false)
+    expect(refused.problems.join()).toMatch(/not consistent/)
+    // …and the kept checkpoint is not replaced by the unproven one.
+    expect((states.get(l.grantId) as { auditCheckpoint: string }).auditCheckpoint).toBe(kept)
+    tamper = false
+    expect((await again.verifyAccessLog()).ok).toBe(true)
+  })
+})

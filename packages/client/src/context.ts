@@ -397,11 +397,13 @@ export class ClientContext {
   }
 
   /** `GET` / `DELETE {grant_management_endpoint}/{grantId}` with the grant-management token. */
-  async grantRequest(grantId: string, method: 'GET' | 'DELETE'): Promise<Response> {
+  async grantRequest(grantId: string, method: 'GET' | 'DELETE', suffix = ''): Promise<Response> {
     const as = await this.metadata()
     if (!as.grant_management_endpoint)
       throw new ProtocolError('the server does not announce grant_management_endpoint')
-    const url = new URL(`${as.grant_management_endpoint.replace(/\/+$/, '')}/${encodeURIComponent(grantId)}`)
+    const url = new URL(
+      `${as.grant_management_endpoint.replace(/\/+$/, '')}/${encodeURIComponent(grantId)}${suffix}`,
+    )
     const dpop = await this.#gmHandle()
     const call = (token: string) =>
       withNonceRetry(() =>

@@ -59,6 +59,13 @@ export {
   verifyEvent,
   type WebhookHandlerOptions,
 } from './events.ts'
-export type { GrantStatusInfo, Link, LinkGrant, ReadOptions, TransactionsOptions } from './link.ts'
+export type {
+  AccessLogVerification,
+  GrantStatusInfo,
+  Link,
+  LinkGrant,
+  ReadOptions,
+  TransactionsOptions,
+} from './link.ts'
 export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'
 export { type DPoPKeyJwks, type LinkState, memoryTokenStore, type TokenStore } from './token-store.ts'

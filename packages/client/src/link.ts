@@ -1,15 +1,21 @@
 import {
   type Account,
+  type AuditLogBundle,
   type AuthorizationDetail,
   accountListSchema,
+  fromBase64,
   type GrantStatus,
   grantResponseSchema,
   isoDate,
+  type LogCheckpoint,
   MAX_PAGE_SIZE,
   type Period,
   type Transaction,
   type TransactionPage,
   transactionPageSchema,
+  verifyAuditBundle,
+  verifyCheckpointNote,
+  verifyConsistency,
 } from '@consentry/core'
 import * as oauth from 'oauth4webapi'
 import type { ClientContext } from './context.ts'
@@ -130,6 +136,21 @@ export interface Link {
    */
   revoke(): Promise<void>
   /**
+   * Verify this grant's access log in the holder's transparency log: fetch `GET /grants/{id}/access-log`
+   * (every page), check each event's RFC 9162 inclusion proof against the holder's signed checkpoint
+   * (C2SP signed note, key from `audit_log.verifier_key`), and check that checkpoint is consistent
+   * with the last one this link saw (RFC 9162 consistency proof) — so the holder cannot rewrite or
+   * drop history it once showed you. The verified checkpoint is kept in the token store.
+   *
+   * @example
+   * ```ts
+   * const log = await link.verifyAccessLog()
+   * if (!log.ok) alert(log.problems.join('\n'))
+   * else console.log(`${log.reads} reads proven in a log of ${log.size}`)
+   * ```
+   */
+  verifyAccessLog(): Promise<AccessLogVerification>
+  /**
    * Refresh the access token now (normally automatic). Rotates and stores the refresh token.
    *
    * @example
@@ -138,6 +159,22 @@ export interface Link {
    * ```
    */
   refresh(): Promise<void>
+}
+
+/** What `link.verifyAccessLog()` found. */
+export interface AccessLogVerification {
+  /** Every entry proven, the checkpoint signed by the log key and consistent with the previous one. */
+  ok: boolean
+  /** Tree size of the verified checkpoint. */
+  size: number
+  /** Events of this grant proven in the log. */
+  events: number
+  /** Of which `data.read` (this client's reads). */
+  reads: number
+  /** Size of the previously kept checkpoint this one was proven to extend (absent the first time). */
+  previousSize?: number
+  /** What failed, in words (empty when `ok`). */
+  problems: string[]
 }
 
 /** Flatten granted details into the {@link LinkGrant} view. */
@@ -176,6 +213,10 @@ function ipHeader(ctx: ClientContext, options?: ReadOptions): Record<string, str
     throw new InvalidRequestError('customerIpAddress must be an IPv4 or IPv6 address')
   return { 'x-fapi-customer-ip-address': ip }
 }
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+/** Any body: only used to turn a non-200 access-log answer into its typed error. */
+const bundleSchema: Schema<unknown> = { safeParse: (value) => ({ success: true, data: value }) }
 
 /** The part of a zod schema used here (keeps zod out of this package's dependencies). */
 interface Schema<T> {
@@ -354,6 +395,89 @@ export class LinkImpl implements Link {
     const next = { ...state, grantExpiresAt: expiresAt, updatedAt: this.#ctx.clock() }
     await this.#ctx.store.set(this.grantId, next)
     this.#snapshot = next
+  }
+
+  async verifyAccessLog(): Promise<AccessLogVerification> {
+    const ctx = this.#ctx
+    const as = await ctx.metadata()
+    const log = as.audit_log
+    if (!log || typeof log.verifier_key !== 'string' || typeof log.consistency_endpoint !== 'string')
+      throw new ProtocolError('the server does not announce an audit_log', { grantId: this.grantId })
+    const problems: string[] = []
+    let checkpoint: LogCheckpoint | undefined
+    let note: string | undefined
+    let events = 0
+    let reads = 0
+    let suffix = '/access-log'
+    for (let page = 0; page < 10_000; page++) {
+      const response = await ctx.grantRequest(this.grantId, 'GET', suffix)
+      if (response.status !== 200) return resourceJson(ctx, response, bundleSchema, this.grantId) as never
+      const bundle = (await readJson(response)) as AuditLogBundle
+      const report = await verifyAuditBundle(bundle, { verifierKey: log.verifier_key, grantId: this.grantId })
+      problems.push(
+        ...report.problems.map((p) => `${p.index === undefined ? '' : `entry ${p.index}: `}${p.message}`),
+      )
+      if (!report.checkpoint) break
+      if (
+        checkpoint &&
+        (report.checkpoint.size !== checkpoint.size || !sameBytes(report.checkpoint.root, checkpoint.root))
+      )
+        problems.push('the pages of the access log are against different checkpoints')
+      checkpoint ??= report.checkpoint
+      note ??= bundle.checkpoint
+      events += report.verified.length
+      reads += report.verified.filter((e) => e.type === 'data.read').length
+      const next = typeof bundle.next === 'string' ? new URL(bundle.next).searchParams.get('after') : null
+      if (next === null || !/^[0-9]+$/.test(next)) break
+      suffix = `/access-log?after=${next}`
+    }
+    if (!checkpoint || !note) return { ok: false, size: 0, events, reads, problems }
+    // Consistency with the checkpoint this link saw last (RFC 9162 §2.1.4).
+    const state = await ctx.store.get(this.grantId)
+    let previousSize: number | undefined
+    const kept = state?.auditCheckpoint
+      ? await verifyCheckpointNote(state.auditCheckpoint, log.verifier_key)
+      : undefined
+    if (kept?.ok) {
+      previousSize = kept.checkpoint.size
+      const [older, newer] = [kept.checkpoint, checkpoint]
+      if (older.size > newer.size) problems.push(`the log shrank from ${older.size} to ${newer.size} leaves`)
+      else if (older.size === newer.size) {
+        if (!sameBytes(older.root, newer.root))
+          problems.push('two different logs of the same size: history was rewritten')
+      } else if (older.size > 0) {
+        const url = new URL(log.consistency_endpoint)
+        url.searchParams.set('first', String(older.size))
+        url.searchParams.set('second', String(newer.size))
+        const res = await ctx.t.fetch(url.href, { headers: { accept: 'application/json' } })
+        const body = res.ok ? ((await readJson(res)) as { proof?: unknown }) : {}
+        const proof = Array.isArray(body.proof)
+          ? body.proof.map((h) => (typeof h === 'string' ? fromBase64(h) : null))
+          : null
+        if (
+          !proof ||
+          proof.some((h) => !h) ||
+          !verifyConsistency(older.size, newer.size, older.root, newer.root, proof as Uint8Array[])
+        )
+          problems.push(
+            `the checkpoint of size ${newer.size} is not consistent with the one of size ${older.size} seen before`,
+          )
+      }
+    }
+    const ok = problems.length === 0
+    if (ok && state && state.auditCheckpoint !== note) {
+      const next = { ...state, auditCheckpoint: note, updatedAt: ctx.clock() }
+      await ctx.store.set(this.grantId, next)
+      this.#snapshot = next
+    }
+    return {
+      ok,
+      size: checkpoint.size,
+      events,
+      reads,
+      ...(previousSize === undefined ? {} : { previousSize }),
+      problems,
+    }
   }
 
   async revoke(): Promise<void> {

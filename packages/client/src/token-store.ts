@@ -25,6 +25,8 @@ export interface LinkState {
   authorizationDetails: AuthorizationDetail[]
   /** Best-known grant expiry (from the granted `expires_in` at link time, or from grant status). */
   grantExpiresAt?: number
+  /** The newest audit-log checkpoint (signed note) `link.verifyAccessLog()` has verified. */
+  auditCheckpoint?: string
   createdAt: number
   updatedAt: number
 }

@@ -104,6 +104,13 @@ export function isAllowedUrl(t: Transport, value: unknown): value is string {
 export type ServerMetadata = oauth.AuthorizationServer & {
   consentry_resource?: string
   grant_management_endpoint?: string
+  /** The holder's audit log (transparency log): origin, note verifier key, endpoints. */
+  audit_log?: {
+    origin: string
+    verifier_key: string
+    checkpoint_endpoint: string
+    consistency_endpoint: string
+  }
 }
 
 const ENDPOINT_MEMBERS = [
