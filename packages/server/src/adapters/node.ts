@@ -194,11 +194,12 @@ export function nodeListener(
 }
 
 /** A whole raw HTTP/1.1 response with a problem document, for sockets node:http has not parsed. */
-function rawProblem(problem: ProblemError, extra = ''): string {
+function rawProblem(problem: ProblemError, extra = '', head = false): string {
   const body = JSON.stringify(problem.toJSON())
   return (
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\ncontent-type: application/problem+json\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`
+    // RFC 9110 §9.3.2: the answer to a HEAD carries the headers of a GET's, never its body.
+    `content-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${head ? '' : body}`
   )
 }
 
@@ -224,7 +225,7 @@ export function guardNodeServer(server: Server): Server {
       ),
     )
   })
-  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
     // As node's own handler: only answer when no response is already on the wire.
     const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
     if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
@@ -237,7 +238,10 @@ export function guardNodeServer(server: Server): Server {
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? new ProblemError('request_timeout', 'the request took too long')
           : new ProblemError('bad_request', 'malformed HTTP request')
-    socket.end(rawProblem(problem))
+    // A HEAD whose request line could not be parsed (say, a target without a leading `/`) still
+    // gets a bodiless answer: the client reads none.
+    const head = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD '
+    socket.end(rawProblem(problem, '', head))
   })
   return server
 }

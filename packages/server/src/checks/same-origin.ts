@@ -1,6 +1,5 @@
 import type { Context } from '../context.ts'
-import { html } from '../http/respond.ts'
-import { renderMessagePage } from '../pages/index.ts'
+import { messageResponse } from '../http/message.ts'
 
 /**
  * check_same_origin: a state-changing request to the pages (sign-in, sign-out, consent decision,
@@ -24,14 +23,10 @@ export function checkSameOrigin(ctx: Context, request: Request): Response | null
   const foreignOrigin =
     origin !== undefined && origin !== 'null' && origin !== new URL(ctx.urls.issuer).origin
   if (!crossSite && !foreignOrigin) return null
-  return html(
-    renderMessagePage({
-      theme: ctx.config.theme,
-      assetsUrl: ctx.urls.assets,
-      title: 'Please try again',
-      message: 'This form was sent from another site, so it was not accepted.',
-      status: 403,
-    }),
+  return messageResponse(
+    ctx,
+    'Please try again',
+    'This form was sent from another site, so it was not accepted.',
     403,
   )
 }

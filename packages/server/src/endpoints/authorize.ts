@@ -9,8 +9,9 @@ import {
 } from '../grants/describe.ts'
 import { type Form, readForm } from '../http/body.ts'
 import { getCookie, setCookie } from '../http/cookies.ts'
+import { formExpired, messageResponse } from '../http/message.ts'
 import { html, seeOther } from '../http/respond.ts'
-import { type ConsentView, renderConsentPage, renderMessagePage } from '../pages/index.ts'
+import { type ConsentView, renderConsentPage } from '../pages/index.ts'
 import { basePath, currentSubject } from '../session.ts'
 import type { Interaction } from '../store/store.ts'
 import { hashSecret, randomToken, timingSafeEqual } from '../tokens/random.ts'
@@ -18,13 +19,6 @@ import { logoPath } from './assets.ts'
 import { loginRedirect } from './login.ts'
 
 const IX_COOKIE = 'consentry-interaction'
-
-function message(ctx: Context, title: string, text: string, status = 400) {
-  return html(
-    renderMessagePage({ theme: ctx.config.theme, assetsUrl: ctx.urls.assets, title, message: text, status }),
-    status,
-  )
-}
 
 /**
  * `GET /authorize?client_id=…&request_uri=…`: only these two parameters (FAPI 2.0: everything else
@@ -37,14 +31,18 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
   const clientId = url.searchParams.get('client_id')
   const requestUri = url.searchParams.get('request_uri')
   if (!clientId || !requestUri || params.length !== 2)
-    return message(
+    return messageResponse(
       ctx,
       'This link is not valid',
       'Authorization requests must be pushed first (PAR): only client_id and request_uri are accepted here.',
     )
   const pushed = await ctx.store.consumePushedRequest(requestUri, ctx.now())
   if (!pushed || pushed.request.clientId !== clientId)
-    return message(ctx, 'This link has expired', 'Go back to the app that sent you here and start again.')
+    return messageResponse(
+      ctx,
+      'This link has expired',
+      'Go back to the app that sent you here and start again.',
+    )
   const cookie = randomToken(32)
   const ix: Interaction = {
     id: randomToken(16),
@@ -65,11 +63,15 @@ export async function interaction(ctx: Context, request: Request, id: string): P
   const ix = await ctx.store.getInteraction(id, ctx.now())
   const cookie = getCookie(ctx, request, IX_COOKIE, `${basePath(ctx)}/authorize/${id}`)
   if (!ix || !cookie || !timingSafeEqual(await hashSecret(cookie), ix.cookieHash))
-    return message(ctx, 'This link has expired', 'Go back to the app that sent you here and start again.')
+    return messageResponse(
+      ctx,
+      'This link has expired',
+      'Go back to the app that sent you here and start again.',
+    )
   const who = await currentSubject(ctx, request)
   if (!who) return loginRedirect(ctx, `${basePath(ctx)}/authorize/${ix.id}`)
   if (ix.subject && ix.subject !== who.subject)
-    return message(
+    return messageResponse(
       ctx,
       'Signed in as someone else',
       'This request was started by another account holder. Start again from the app.',
@@ -77,7 +79,7 @@ export async function interaction(ctx: Context, request: Request, id: string): P
     )
   const client = await ctx.store.getClient(ix.request.clientId)
   if (!client)
-    return message(ctx, 'This app is no longer registered', 'Go back to the app and contact it.', 400)
+    return messageResponse(ctx, 'This app is no longer registered', 'Go back to the app and contact it.', 400)
 
   if (request.method === 'POST') return decide(ctx, request, ix, client)
 
@@ -202,13 +204,12 @@ async function decide(
   client: ClientRecord,
 ): Promise<Response> {
   const form = await readForm(request, { allowRepeated: ['account', 'field', 'datatype'] })
-  if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf))
-    return message(ctx, 'Please try again', 'This form expired or was not sent from this page.', 403)
+  if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf)) return formExpired(ctx)
   const decision = form.get('decision')
   if (decision !== 'allow' && decision !== 'deny')
-    return message(ctx, 'Please choose', 'Choose Allow or Deny.', 400)
+    return messageResponse(ctx, 'Please choose', 'Choose Allow or Deny.', 400)
   if (!ix.grantId || !ix.subject)
-    return message(ctx, 'This link has expired', 'Go back to the app and start again.')
+    return messageResponse(ctx, 'This link has expired', 'Go back to the app and start again.')
 
   let granted: AuthorizationDetail[] = []
   if (decision === 'allow') {
@@ -219,7 +220,7 @@ async function decide(
   }
   // The decision is taken once: a double submit finds the interaction gone.
   if (!(await ctx.store.consumeInteraction(ix.id, ctx.now())))
-    return message(ctx, 'Already answered', 'This request was already answered.')
+    return messageResponse(ctx, 'Already answered', 'This request was already answered.')
   const now = ctx.now()
   const target = new URL(ix.request.redirectUri)
   if (ix.request.state !== undefined) target.searchParams.set('state', ix.request.state)
@@ -251,7 +252,7 @@ async function decide(
     updatedAt: now,
     expiresAt: now + grantLifetimeMs(granted, ctx.config.lifetimes.maxGrant),
   })
-  if (!grant) return message(ctx, 'Already answered', 'This request was already answered.')
+  if (!grant) return messageResponse(ctx, 'Already answered', 'This request was already answered.')
   const th = historyDetail(granted)
   await ctx.audit.record({
     type: 'grant.approved',

@@ -4,14 +4,9 @@ import { dateText, historyDetail, periodText } from '../grants/describe.ts'
 import { endGrant } from '../grants/lifecycle.ts'
 import { consentReceipt } from '../grants/receipt.ts'
 import { readForm } from '../http/body.ts'
+import { formExpired, messageResponse } from '../http/message.ts'
 import { html, seeOther } from '../http/respond.ts'
-import {
-  type GrantSummary,
-  renderDashboard,
-  renderGrantDetail,
-  renderMessagePage,
-  renderRevokeConfirm,
-} from '../pages/index.ts'
+import { type GrantSummary, renderDashboard, renderGrantDetail, renderRevokeConfirm } from '../pages/index.ts'
 import { basePath, checkCsrfToken, csrfToken, currentSubject, type SignedIn } from '../session.ts'
 import { accessLog } from './audit.ts'
 import { loginRedirect } from './login.ts'
@@ -42,16 +37,7 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
   const grant = m ? await ctx.store.getGrant(m[1]!) : null
   // Another person's grant is indistinguishable from none.
   if (!grant || grant.subject !== who.subject)
-    return html(
-      renderMessagePage({
-        theme: ctx.config.theme,
-        assetsUrl: ctx.urls.assets,
-        title: 'Not found',
-        message: 'There is no such connected app.',
-        status: 404,
-      }),
-      404,
-    )
+    return messageResponse(ctx, 'Not found', 'There is no such connected app.', 404)
   const action = m![2]
   if (action === '/receipt') return receipt(ctx, grant)
   if (action === '/access-log')
@@ -182,17 +168,7 @@ async function confirm(ctx: Context, request: Request, who: SignedIn, grant: Gra
 
 async function revoke(ctx: Context, request: Request, who: SignedIn, grant: Grant) {
   const form = await readForm(request)
-  if (!(await checkCsrfToken(ctx, request, who, form.get('csrf'))))
-    return html(
-      renderMessagePage({
-        theme: ctx.config.theme,
-        assetsUrl: ctx.urls.assets,
-        title: 'Please try again',
-        message: 'This form expired or was not sent from this page.',
-        status: 403,
-      }),
-      403,
-    )
+  if (!(await checkCsrfToken(ctx, request, who, form.get('csrf')))) return formExpired(ctx)
   await endGrant(ctx, grant.id, 'revoked', 'revoked_by_subject', { type: 'subject', id: who.subject })
   return seeOther(`${basePath(ctx)}/consents/${grant.id}?revoked=1`)
 }

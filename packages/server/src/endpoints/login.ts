@@ -2,8 +2,9 @@ import { checkSignInRate, signInFailed, signInSucceeded } from '../checks/sign-i
 import type { Context } from '../context.ts'
 import { readForm } from '../http/body.ts'
 import { getCookie, setCookie } from '../http/cookies.ts'
+import { formExpired } from '../http/message.ts'
 import { html, seeOther } from '../http/respond.ts'
-import { renderLoginPage, renderMessagePage } from '../pages/index.ts'
+import { renderLoginPage } from '../pages/index.ts'
 import {
   basePath,
   checkCsrfToken,
@@ -115,17 +116,7 @@ export async function logout(ctx: Context, request: Request): Promise<Response> 
   const form = await readForm(request)
   const who = await currentSubject(ctx, request)
   if (!who) return seeOther(`${basePath(ctx)}/login`, { 'set-cookie': await endSession(ctx, request) })
-  if (!(await checkCsrfToken(ctx, request, who, form.get('csrf'))))
-    return html(
-      renderMessagePage({
-        theme: ctx.config.theme,
-        assetsUrl: ctx.urls.assets,
-        title: 'Please try again',
-        message: 'This form expired or was not sent from this page.',
-        status: 403,
-      }),
-      403,
-    )
+  if (!(await checkCsrfToken(ctx, request, who, form.get('csrf')))) return formExpired(ctx)
   const cleared = await endSession(ctx, request)
   await ctx.audit.record({
     type: 'subject.signed_out',
