@@ -1,6 +1,6 @@
 /**
  * In-process micro-benchmarks (no HTTP): the demo data source's transaction lookup, and the store
- * operations on the resource hot path — audit append (hash-chained, serialised), grant lookup and
+ * operations on the resource hot path — audit append (one INSERT, no lock), grant lookup and
  * DPoP jti recording — on the store being benchmarked.
  */
 import type { Grant } from '@consentry/core'

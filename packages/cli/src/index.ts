@@ -24,7 +24,7 @@ export { UsageError } from './io.ts'
  *
  * @example
  * ```ts
- * const code = await main(['audit', 'verify', 'audit.jsonl', '--jwks', 'jwks.json'])
+ * const code = await main(['audit', 'verify', 'audit.jsonl', '--key', verifierKey])
  * ```
  */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
