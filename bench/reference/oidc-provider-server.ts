@@ -13,6 +13,10 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Provider from 'oidc-provider'
 
+// Its start-up notices (development keys, memory adapter, default TTLs) are expected here.
+console.warn = () => {}
+console.info = () => {}
+
 const body = JSON.parse(readFileSync(process.argv[2]!, 'utf8'))
 let handler:
   | ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void)

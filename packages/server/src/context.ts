@@ -1,9 +1,11 @@
+import type { KeyObject } from 'node:crypto'
 import type { AuditEventInput } from '@consentry/core'
 import { base64url, type JWK } from 'jose'
 import type { ResolvedConfig } from './config.ts'
 import { loadSigningKey, loadVerificationKeys, type SigningKey, type VerificationKey } from './keys.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
+import type { HmacSecret } from './util/hash.ts'
 import { Lru } from './util/lru.ts'
 
 /** Where audit events go. The tamper-evident trail (`audit/trail.ts`) implements it. */
@@ -39,10 +41,10 @@ export interface Context {
   /** The current key and the previous ones: what the JWKS publishes and verification accepts. */
   verificationKeys: VerificationKey[]
   /** HMAC keys shared by every instance (kept in the store). */
-  secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey; pairwise: CryptoKey }
+  secrets: { nonce: HmacSecret; cursor: HmacSecret; cookie: HmacSecret; pairwise: HmacSecret }
   now(): number
   /** Public keys from DPoP headers, imported once per server (bounded, least recently used out). */
-  dpopKeys: Lru<string, Promise<CryptoKey>>
+  dpopKeys: Lru<string, KeyObject>
 }
 
 /** How many imported DPoP public keys a server keeps (one per active recipient key is typical). */
