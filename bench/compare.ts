@@ -60,6 +60,8 @@ interface Measured {
   errors: number
   firstError?: string
   nonceChanges: number
+  /** Server-process CPU per request (µs, user + system): independent of how busy the machine is. */
+  cpuUs: number
 }
 
 // ---- DPoP proofs, signed ahead of time ----------------------------------------------------------
@@ -195,6 +197,20 @@ function forkChild(
   })
 }
 
+/** The child's CPU time so far (user + system, µs). */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const cpu = (m as { cpu?: { user: number; system: number } }).cpu
+      if (!cpu) return
+      child.off('message', on)
+      resolve(cpu.user + cpu.system)
+    }
+    child.on('message', on)
+    child.send('cpu')
+  })
+}
+
 async function stop(child: ChildProcess) {
   const exited = new Promise((r) => child.once('exit', r))
   child.send('stop')
@@ -284,7 +300,9 @@ export async function compare(o: CompareOptions): Promise<void> {
           const warm = await drive(t, agent, state, 20_000, (o.seconds * 1000) / 5)
           const rate = (warm.samples.length / warm.elapsedMs) * 1000
           const load = loadavg().map((x) => Math.round(x * 100) / 100)
+          const cpu0 = await cpuOf(t.child)
           const m = await drive(t, agent, state, Math.ceil(rate * o.seconds * 1.5) + 200, o.seconds * 1000)
+          const cpuUs = ((await cpuOf(t.child)) - cpu0) / Math.max(1, m.samples.length + m.errors)
           const row: Measured = {
             config,
             round,
@@ -296,11 +314,12 @@ export async function compare(o: CompareOptions): Promise<void> {
             errors: m.errors,
             ...(m.firstError ? { firstError: m.firstError } : {}),
             nonceChanges: m.nonceChanges,
+            cpuUs,
           }
           rows.push(row)
           console.error(
             `  round ${round} ${config}: ${row.throughput.toFixed(0)} req/s (${row.requests} req, p50 ${fmt(row.latency.p50)} ms, ` +
-              `p99 ${fmt(row.latency.p99)} ms, ${row.errors} errors${row.firstError ? `: ${row.firstError}` : ''}), load ${load.join(' ')}`,
+              `p99 ${fmt(row.latency.p99)} ms, ${row.cpuUs.toFixed(0)} µs CPU/req, ${row.errors} errors${row.firstError ? `: ${row.firstError}` : ''}), load ${load.join(' ')}`,
           )
         } finally {
           agent.destroy()
@@ -328,13 +347,21 @@ const median = (xs: number[]) => {
 
 function report(startedAt: Date, o: CompareOptions, rows: Measured[]) {
   const med = (c: string) => median(rows.filter((r) => r.config === c).map((r) => r.throughput))
-  const ref = o.configs.includes('jose') ? med('jose') : Number.NaN
+  const hasRef = o.configs.includes('jose')
+  /** Ratio to the jose server of the same round (the machine's load moves between rounds), median. */
+  const ratio = (c: string) =>
+    median(
+      rows
+        .filter((r) => r.config === c)
+        .map((r) => r.throughput / rows.find((j) => j.config === 'jose' && j.round === r.round)!.throughput),
+    )
+  const cpu = (c: string) => median(rows.filter((r) => r.config === c).map((r) => r.cpuUs))
   const lines = [
     `### ${startedAt.toISOString()} — ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; ` +
       `${CONNECTIONS} connections, ${o.seconds} s per run, ${o.rounds} rounds`,
     '',
-    '| server | req/s (median) | × jose | runs (req/s @ load avg) | p50 ms | p99 ms | errors |',
-    '|---|---:|---:|---|---:|---:|---:|',
+    '| server | req/s (median) | × jose (same round, median) | runs (req/s @ load avg) | p50 ms | p99 ms | server CPU µs/req | × jose by CPU | errors |',
+    '|---|---:|---:|---|---:|---:|---:|---:|---:|',
   ]
   const shown = [
     ...CONFIGS.filter((c) => c === 'jose' || c === 'oidc-provider'),
@@ -344,9 +371,10 @@ function report(startedAt: Date, o: CompareOptions, rows: Measured[]) {
     if (!o.configs.includes(c)) continue
     const rs = rows.filter((r) => r.config === c)
     lines.push(
-      `| ${LABEL[c]} | ${med(c).toFixed(0)} | ${Number.isNaN(ref) ? '–' : (med(c) / ref).toFixed(2)} | ` +
+      `| ${LABEL[c]} | ${med(c).toFixed(0)} | ${hasRef ? ratio(c).toFixed(2) : '–'} | ` +
         `${rs.map((r) => `${r.throughput.toFixed(0)} @ ${r.load[0]}`).join(', ')} | ` +
         `${fmt(median(rs.map((r) => r.latency.p50)))} | ${fmt(median(rs.map((r) => r.latency.p99)))} | ` +
+        `${cpu(c).toFixed(0)} | ${hasRef ? (cpu('jose') / cpu(c)).toFixed(2) : '–'} | ` +
         `${rs.reduce((a, r) => a + r.errors, 0)} |`,
     )
   }

@@ -93,4 +93,8 @@ server.listen(0, '127.0.0.1', () => {
   process.send!({ url: `http://127.0.0.1:${port}/api/accounts/acc_alice_wallet/transactions` })
 })
 process.on('message', (m) => m === 'stop' && server.close(() => process.exit(0)))
+process.on('message', (m) => {
+  // bench/compare.ts: the CPU this process has used (user + system µs), around a measured phase.
+  if (m === 'cpu') process.send!({ cpu: process.cpuUsage() })
+})
 process.on('disconnect', () => process.exit(0))

@@ -159,7 +159,11 @@ export function memoryStore(): Store {
         else lo = mid + 1
       }
       // Drop what fell out of the window now and then (amortised), not on every read.
-      const first = lo > 64 && lo * 2 > times.length ? (times.splice(0, lo), 0) : lo
+      let first = lo
+      if (lo > 64 && lo * 2 > times.length) {
+        times.splice(0, lo)
+        first = 0
+      }
       reads.set(grantId, times)
       const used = times.length - first
       if (used >= limit) {
