@@ -324,25 +324,36 @@ export function sqlStore(db: Db, schema: string): Store {
       )
       return rows.length === 1
     },
+    async recordJtiAndGetGrant(key, expiresAt, grantId) {
+      // One statement: the jti insert-if-absent (a data-modifying CTE, run exactly once) and the
+      // grant lookup under the same snapshot. The jti table is an ordinary (logged) table: a replay is
+      // refused by every instance and after any restart or crash.
+      const [r] = await db.query(
+        `WITH j AS (
+           INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM j) AS first_use, g.*
+         FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`,
+        [key, expiresAt, grantId],
+      )
+      return { firstUse: int8(r?.first_use) === 1, grant: r && r.id !== null ? toGrant(r) : null }
+    },
 
     // ---- rate limits --------------------------------------------------------------------------
-    consumeReadQuota(grantId, now, limit, windowMs) {
-      return db.transaction(async (tx) => {
-        // Serialise per grant (the grant row may not exist, so an advisory lock rather than FOR
-        // UPDATE); released at COMMIT. Count, then record, inside the lock.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(`quota:${grantId}`)])
-        const [c] = await tx.query(
-          `SELECT count(*) AS used, min(at) AS oldest FROM ${t('read_quota')} WHERE grant_id = $1 AND at > $2`,
-          [grantId, now - windowMs],
-        )
-        const used = int8(c?.used ?? 0)
-        if (used >= limit) {
-          const oldest = c?.oldest === null || c?.oldest === undefined ? now : int8(c.oldest)
-          return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
-        }
-        await tx.query(`INSERT INTO ${t('read_quota')} (grant_id, at) VALUES ($1, $2)`, [grantId, now])
-        return { allowed: true as const, used: used + 1 }
-      })
+    async consumeReadQuota(grantId, now, limit, windowMs) {
+      // One round trip: consume_read_quota (migration 9) takes the per-grant advisory lock, counts
+      // and records inside one statement's transaction; each statement of the PL/pgSQL function takes
+      // a fresh snapshot, so the count sees every read committed before the lock was granted.
+      const [r] = await db.query(`SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5)`, [
+        grantId,
+        lockKey(`quota:${grantId}`),
+        now,
+        limit,
+        windowMs,
+      ])
+      if (r?.allowed === true) return { allowed: true as const, used: int8(r.used) }
+      const oldest = r?.oldest === null || r?.oldest === undefined ? now : int8(r.oldest)
+      return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
     },
 
     // ---- server secrets -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { responseText } from '../http/respond.ts'
 
 /**
  * Adapt a Web `fetch` handler to `node:http` (and Express, which uses the same signature).
@@ -45,6 +46,14 @@ export function nodeListener(
       })
       const cookies = response.headers.getSetCookie()
       if (cookies.length) out['set-cookie'] = cookies
+      // A body the server made from a string (JSON, problems) goes out in one write, with its length.
+      const text = responseText(response)
+      if (text !== undefined) {
+        out['content-length'] = String(Buffer.byteLength(text))
+        res.writeHead(response.status, out)
+        res.end(req.method === 'HEAD' ? undefined : text)
+        return
+      }
       res.writeHead(response.status, out)
       if (!response.body || req.method === 'HEAD') {
         res.end()

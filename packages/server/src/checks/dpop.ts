@@ -59,6 +59,11 @@ export interface DpopOptions {
   accessToken?: string
   /** Token endpoint (OAuth error bodies) or resource (`WWW-Authenticate`). */
   at: 'token' | 'resource'
+  /**
+   * Records the proof's replay key (default `ctx.store.recordJti`); `false` = seen before. The
+   * resource passes one that also loads the grant in the same store round trip.
+   */
+  recordJti?: (key: string, expiresAt: number) => Promise<boolean>
 }
 
 export interface DpopProof {
@@ -117,7 +122,8 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   if (!(await nonceIsValid(ctx, payload.nonce)))
     throw fail('use_dpop_nonce', 'use the server-provided DPoP nonce')
 
-  const first = await ctx.store.recordJti(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)
+  const record = opts.recordJti ?? ((key: string, exp: number) => ctx.store.recordJti(key, exp))
+  const first = await record(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)
   if (!first) throw fail('invalid_dpop_proof', 'the DPoP proof was already used')
   return { jkt, jwk }
 }

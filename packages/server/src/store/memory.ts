@@ -146,6 +146,12 @@ export function memoryStore(): Store {
       jtis.set(key, expiresAt)
       return true
     },
+    async recordJtiAndGetGrant(key, expiresAt, grantId) {
+      const firstUse = !jtis.has(key)
+      if (firstUse) jtis.set(key, expiresAt)
+      const g = grants.get(grantId)
+      return { firstUse, grant: g ? copy(g) : null }
+    },
 
     async consumeReadQuota(grantId, now, limit, windowMs) {
       // Times kept sorted; the reads in the window are those after the first one > now - windowMs

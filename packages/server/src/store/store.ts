@@ -92,6 +92,21 @@ export interface Store {
   // ---- replay protection ----------------------------------------------------------------------
   /** Atomic: `true` the first time `key` is seen (kept until `expiresAt`), `false` on replay. */
   recordJti(key: string, expiresAt: number): Promise<boolean>
+  /**
+   * The resource request's store work in one round trip: {@link recordJti} for a DPoP proof and
+   * {@link getGrant} for its access token's grant. The jti part is atomic exactly as `recordJti`; the
+   * grant is read as `getGrant` would at that moment (a revocation committed before is seen).
+   *
+   * @example
+   * ```ts
+   * const { firstUse, grant } = await store.recordJtiAndGetGrant(`dpop:${jkt}:${jti}`, expiresAt, grantId)
+   * ```
+   */
+  recordJtiAndGetGrant(
+    key: string,
+    expiresAt: number,
+    grantId: string,
+  ): Promise<{ firstUse: boolean; grant: Grant | null }>
 
   // ---- rate limits ----------------------------------------------------------------------------
   /**
