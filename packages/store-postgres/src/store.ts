@@ -326,13 +326,20 @@ export function sqlStore(db: Db, schema: string): Store {
     },
     async recordJtiAndGetGrant(key, expiresAt, grantId) {
       // One statement: the jti insert-if-absent (a data-modifying CTE, run exactly once) and the
-      // grant lookup under the same snapshot. The jti table is an ordinary (logged) table: a replay is
-      // refused by every instance and after any restart or crash.
+      // grant lookup under the same snapshot. The jti table is an ordinary (logged, unique-keyed)
+      // table: a replay is refused by every instance and after any restart.
+      //
+      // Its commit does not wait for the WAL flush (synchronous_commit off for this one implicit
+      // transaction): the read that follows commits its audit event synchronously, and WAL is flushed
+      // in order, so by the time data is served this jti is durable too. A crash can lose only the
+      // jti of a request that served nothing (it failed before its audit event), whose replay can
+      // only fail the same way within the proof's 60 s iat window.
       const [r] = await db.query(
-        `WITH j AS (
+        `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+         j AS (
            INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
          )
-         SELECT (SELECT count(*) FROM j) AS first_use, g.*
+         SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*
          FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`,
         [key, expiresAt, grantId],
       )
@@ -340,16 +347,17 @@ export function sqlStore(db: Db, schema: string): Store {
     },
 
     // ---- rate limits --------------------------------------------------------------------------
-    async consumeReadQuota(grantId, now, limit, windowMs) {
+    async consumeReadQuota(grantId, now, limit, windowMs, options) {
       // One round trip: consume_read_quota (migration 9) takes the per-grant advisory lock, counts
       // and records inside one statement's transaction; each statement of the PL/pgSQL function takes
       // a fresh snapshot, so the count sees every read committed before the lock was granted.
-      const [r] = await db.query(`SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5)`, [
+      const [r] = await db.query(`SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`, [
         grantId,
         lockKey(`quota:${grantId}`),
         now,
         limit,
         windowMs,
+        options?.flushedByNextWrite === true,
       ])
       if (r?.allowed === true) return { allowed: true as const, used: int8(r.used) }
       const oldest = r?.oldest === null || r?.oldest === undefined ? now : int8(r.oldest)

@@ -100,6 +100,8 @@ async function checkReadQuota(ctx: Context, r: Read, resource: Record<string, un
     ctx.now(),
     limit,
     ctx.config.readWindowMs,
+    // An allowed read is audited (a synchronous write) before any data leaves.
+    { flushedByNextWrite: true },
   )
   if (quota.allowed) return
   const retryAfter = Math.ceil(quota.retryAfterMs / 1000)

@@ -120,6 +120,13 @@ export interface Store {
     now: number,
     limit: number,
     windowMs: number,
+    options?: {
+      /**
+       * The caller makes a synchronous write (the read's audit event) before it acts on an allowed
+       * read, so a SQL store need not wait for this commit's own WAL flush (WAL is flushed in order).
+       */
+      flushedByNextWrite?: boolean
+    },
   ): Promise<{ allowed: true; used: number } | { allowed: false; retryAfterMs: number }>
 
   // ---- server secrets (shared by every instance) ----------------------------------------------
