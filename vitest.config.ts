@@ -26,9 +26,15 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+          exclude: ['test/fuzz.test.ts'],
           // Browser, multi-process and multi-instance tests: one file at a time, in one worker.
           poolOptions: { forks: { singleFork: true } },
         },
+      },
+      {
+        extends: true as const,
+        // The fuzzer has a worker of its own, beside the integration files (it starts its own holders).
+        test: { name: 'fuzz', include: ['test/fuzz.test.ts'] },
       },
     ],
   },

@@ -179,21 +179,22 @@ describe('the whole grant flow, driven by oauth4webapi through the real forms', 
     expect(moreFields.status).toBe(400)
   })
 
-  it('throttles password guessing per person: 10 attempts per 15 minutes, then 429 even for the right one', async () => {
-    const browser = new FormBrowser()
+  // Only failures count (issue 9): signing in often never locks a person out, and a success resets
+  // the (username, address) count. Delays and 429s are proven with an injected clock in
+  // test/security-signin.test.ts.
+  it('counts only failed sign-ins: 12 sign-ins in a row all work, and a success resets the count', async () => {
     const loginUrl = `${holder.issuer}/login`
     const attempt = async (password: string) => {
+      const browser = new FormBrowser()
       const page = await (await browser.request(loginUrl)).text()
       return browser.request(formAction(page, loginUrl), {
         form: { csrf: hiddenInput(page, 'csrf'), username: 'bob', password },
       })
     }
-    for (let i = 0; i < 10; i++) expect((await attempt(`guess-${i}`)).status).toBe(401)
-    const locked = await attempt('bob')
-    expect(locked.status).toBe(429)
-    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
-    const text = await locked.text()
-    expect(text).toContain('Too many sign-in attempts')
-    expect(text).not.toContain('guess-')
+    for (let i = 0; i < 12; i++) expect((await attempt('bob')).status).toBe(303)
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) expect((await attempt(`guess-${round}-${i}`)).status).toBe(401)
+      expect((await attempt('bob')).status).toBe(303)
+    }
   })
 })

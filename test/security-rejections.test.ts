@@ -995,7 +995,7 @@ describe('request bodies', () => {
   const big = () => `a=${'x'.repeat(70 * 1024)}`
 
   for (const name of ['token', 'par', 'register'] as const) {
-    it(`refuses a body over 64 KiB at /${name} with 413 problem+json (declared and streamed)`, async () => {
+    it(`refuses a body over 64 KiB at /${name} with a 413 OAuth error (declared and streamed)`, async () => {
       const url = `${holder.issuer}/${name}`
       const headers = {
         'content-type': name === 'register' ? 'application/json' : 'application/x-www-form-urlencoded',
@@ -1003,8 +1003,9 @@ describe('request bodies', () => {
       }
       const declared = await fetch(url, { method: 'POST', headers, body: big() })
       expect(declared.status).toBe(413)
-      expect(declared.headers.get('content-type')).toBe('application/problem+json')
-      expect((await declared.json()).code).toBe('payload_too_large')
+      // An OAuth endpoint answers every error as an OAuth JSON error (RFC 6749 §5.2).
+      expect(declared.headers.get('content-type')).toBe('application/json')
+      expect((await declared.json()).error).toBe('invalid_request')
 
       const bytes = new TextEncoder().encode(big())
       const stream = new ReadableStream<Uint8Array>({
@@ -1020,7 +1021,7 @@ describe('request bodies', () => {
         duplex: 'half',
       } as RequestInit)
       expect(streamed.status).toBe(413)
-      expect((await streamed.json()).code).toBe('payload_too_large')
+      expect((await streamed.json()).error).toBe('invalid_request')
     })
   }
 

@@ -757,6 +757,140 @@ export function describeStoreConformance(
       })
     })
 
+    describe('client name skeletons and logos', () => {
+      it('finds clients by name skeleton, oldest first, bounded; none without a skeleton', async () => {
+        await store.createClient({ ...client('c2'), nameSkeleton: 'beaconlending', createdAt: T + 2 })
+        await store.createClient({ ...client('c1'), nameSkeleton: 'beaconlending', createdAt: T + 1 })
+        await store.createClient({
+          ...client('c3'),
+          clientName: 'Other',
+          nameSkeleton: 'other',
+          createdAt: T,
+        })
+        await store.createClient(client('c4')) // registered without a skeleton
+        const found = await store.findClientsByNameSkeleton('beaconlending', 10)
+        expect(found.map((c) => c.clientId)).toEqual(['c1', 'c2'])
+        expect(found[0]).toEqual({ ...client('c1'), nameSkeleton: 'beaconlending', createdAt: T + 1 })
+        expect((await store.findClientsByNameSkeleton('beaconlending', 1)).map((c) => c.clientId)).toEqual([
+          'c1',
+        ])
+        expect(await store.findClientsByNameSkeleton('nobody', 10)).toEqual([])
+      })
+      it('stores a logo byte for byte, replaces it, and returns null for none', async () => {
+        const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 255, 10, 13, 0x7f])
+        expect(await store.getClientLogo('client-1')).toBeNull()
+        await store.saveClientLogo({ clientId: 'client-1', contentType: 'image/png', bytes, createdAt: T })
+        const got = await store.getClientLogo('client-1')
+        expect(got).toEqual({ clientId: 'client-1', contentType: 'image/png', bytes, createdAt: T })
+        got!.bytes[0] = 0
+        expect((await store.getClientLogo('client-1'))!.bytes[0]).toBe(0x89)
+        const big = new Uint8Array(256 * 1024).map((_, i) => i % 251)
+        await store.saveClientLogo({
+          clientId: 'client-1',
+          contentType: 'image/webp',
+          bytes: big,
+          createdAt: T + 1,
+        })
+        expect(await store.getClientLogo('client-1')).toEqual({
+          clientId: 'client-1',
+          contentType: 'image/webp',
+          bytes: big,
+          createdAt: T + 1,
+        })
+      })
+    })
+
+    describe('sign-in failures and sessions', () => {
+      it('recordFailure counts in a fixed window from the first failure, with the previous failure time', async () => {
+        expect(await store.getFailures('k', T, MINUTE)).toBeNull()
+        expect(await store.recordFailure('k', T, MINUTE)).toEqual({ count: 1, firstAt: T, lastAt: T })
+        expect(await store.recordFailure('k', T + 10, MINUTE)).toEqual({
+          count: 2,
+          firstAt: T,
+          lastAt: T + 10,
+          previousAt: T,
+        })
+        expect(await store.recordFailure('k', T + 30, MINUTE)).toEqual({
+          count: 3,
+          firstAt: T,
+          lastAt: T + 30,
+          previousAt: T + 10,
+        })
+        expect(await store.getFailures('k', T + 40, MINUTE)).toEqual({ count: 3, firstAt: T, lastAt: T + 30 })
+        // The window opened at T; at T + MINUTE it is over: nothing to read, and the next failure
+        // opens a new window at count 1.
+        expect(await store.getFailures('k', T + MINUTE - 1, MINUTE)).not.toBeNull()
+        expect(await store.getFailures('k', T + MINUTE, MINUTE)).toBeNull()
+        expect(await store.recordFailure('k', T + MINUTE, MINUTE)).toEqual({
+          count: 1,
+          firstAt: T + MINUTE,
+          lastAt: T + MINUTE,
+        })
+      })
+      it('counts each key separately; clearFailures forgets one key; forgiveFailure takes one back', async () => {
+        await store.recordFailure('a', T, MINUTE)
+        await store.recordFailure('a', T + 1, MINUTE)
+        await store.recordFailure('a', T + 2, MINUTE)
+        await store.recordFailure('b', T, MINUTE)
+        await store.forgiveFailure('a')
+        expect(await store.getFailures('a', T + 3, MINUTE)).toEqual({ count: 2, firstAt: T, lastAt: T + 2 })
+        await store.clearFailures('a')
+        expect(await store.getFailures('a', T + 3, MINUTE)).toBeNull()
+        expect((await store.getFailures('b', T + 3, MINUTE))?.count).toBe(1)
+        // Never below zero, and unknown keys are no-ops.
+        await store.forgiveFailure('b')
+        await store.forgiveFailure('b')
+        await store.forgiveFailure('unknown')
+        await store.clearFailures('unknown')
+        expect((await store.getFailures('b', T + 3, MINUTE))?.count).toBe(0)
+        expect((await store.recordFailure('b', T + 4, MINUTE)).count).toBe(1)
+      })
+      it('creates, reads (unexpired only) and deletes sessions; returned records are copies', async () => {
+        const session = {
+          idHash: 'sh1',
+          subject: 'alice',
+          name: 'Alice Martin',
+          createdAt: T,
+          expiresAt: T + 100,
+        }
+        await store.createSession(session)
+        await store.createSession({ idHash: 'sh2', subject: 'bob', createdAt: T, expiresAt: T + 100 })
+        await expect(store.createSession(session)).rejects.toThrow()
+        const got = await store.getSession('sh1', T + 99)
+        expect(got).toEqual(session)
+        got!.subject = 'mallory'
+        expect((await store.getSession('sh1', T))?.subject).toBe('alice')
+        expect(await store.getSession('sh2', T)).toEqual({
+          idHash: 'sh2',
+          subject: 'bob',
+          createdAt: T,
+          expiresAt: T + 100,
+        })
+        expect(await store.getSession('sh1', T + 100)).toBeNull()
+        expect(await store.getSession('nope', T)).toBeNull()
+        await store.deleteSession('sh1')
+        await store.deleteSession('nope')
+        expect(await store.getSession('sh1', T)).toBeNull()
+        expect(await store.getSession('sh2', T)).not.toBeNull()
+      })
+      it('deleteExpired removes expired sessions and failure windows idle for 48 hours', async () => {
+        await store.createSession({ idHash: 'dead', subject: 'alice', createdAt: T, expiresAt: T + 100 })
+        await store.createSession({ idHash: 'live', subject: 'alice', createdAt: T, expiresAt: T + 101 })
+        const long = 100 * 3_600_000 // longer than the retention, to observe the deletion
+        await store.recordFailure('old', T, long)
+        await store.recordFailure('recent', T, long)
+        await store.recordFailure('recent', T + 47 * 3_600_000, long)
+        await store.deleteExpired(T + 100)
+        expect(await store.getSession('dead', T)).toBeNull()
+        expect(await store.getSession('live', T)).not.toBeNull()
+        await store.deleteExpired(T + 48 * 3_600_000)
+        expect(await store.getFailures('old', T + 1, long)).toBeNull()
+        expect((await store.getFailures('recent', T + 1, long))?.count).toBe(2)
+      })
+    })
+
+    describeGrantEndAndSecrets(() => store)
+
     describe('read path: recordJtiAndGetGrant', () => {
       it('records the jti once and returns the grant as getGrant does', async () => {
         await store.createGrant(grant({ status: 'active' }))
@@ -903,6 +1037,15 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       expect(new Set(results).size).toBe(1)
       expect(await via(0).getOrCreateSecret('signing-key', () => 'late')).toBe(results[0])
     })
+    it('recordFailure: 50 concurrent failures get the counts 1..50', async () => {
+      const results = await times(PARALLEL, (i) => via(i).recordFailure('signin:k', T + i, DAY))
+      expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: PARALLEL }, (_, i) => i + 1),
+      )
+      expect(results.filter((r) => r.previousAt === undefined)).toHaveLength(1)
+      await times(10, (i) => via(i).forgiveFailure('signin:k'))
+      expect((await via(0).getFailures('signin:k', T + PARALLEL, DAY))?.count).toBe(PARALLEL - 10)
+    })
     it('appendAuditEvent: one unforked chain 1..50', async () => {
       const sealed = await times(PARALLEL, (i) =>
         via(i).appendAuditEvent(draft({ id: `evt-${i}`, data: { i } })),
@@ -914,6 +1057,98 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       expect(listed).toHaveLength(PARALLEL)
       await expectValidChain(listed)
       expect(new Set(listed.map((e) => e.id)).size).toBe(PARALLEL)
+    })
+  })
+}
+
+/**
+ * Ending a grant and queueing its event are one transaction (`transitionGrant` with effects), and
+ * server secrets can be replaced in place (encryption at rest).
+ */
+function describeGrantEndAndSecrets(current: () => Store): void {
+  const event = (id = 'evt-end-1'): OutboxEvent => ({
+    id,
+    clientId: 'client-1',
+    grantId: 'g1',
+    url: 'https://lender.example/events',
+    body: 'h.grant-ended.s',
+    attempts: 0,
+    nextAttemptAt: T + 5,
+    createdAt: T + 5,
+  })
+  const ending = { status: 'revoked' as const, updatedAt: T + 5, endedAt: T + 5, endedReason: 'test' }
+
+  describe('transitionGrant with effects', () => {
+    it('ends the grant, revokes its refresh tokens and queues the event together', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'active' }))
+      await store.saveRefreshToken(refreshToken())
+      await store.saveRefreshToken(refreshToken({ tokenHash: 'rt-other', grantId: 'g2' }))
+      const ended = await store.transitionGrant('g1', ['active'], ending, {
+        revokeRefreshTokensAt: T + 5,
+        outbox: event(),
+      })
+      expect(ended).toMatchObject({ id: 'g1', status: 'revoked', endedReason: 'test' })
+      expect((await store.getRefreshToken('rt-1'))?.revokedAt).toBe(T + 5)
+      expect((await store.getRefreshToken('rt-other'))?.revokedAt).toBeUndefined()
+      expect(await store.claimEvents(T + 5, 10, MINUTE)).toEqual([
+        { ...event(), nextAttemptAt: T + 5 + MINUTE },
+      ])
+    })
+    it('when the compare-and-set fails, queues nothing and revokes nothing', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'denied' }))
+      await store.saveRefreshToken(refreshToken())
+      expect(
+        await store.transitionGrant('g1', ['active'], ending, {
+          revokeRefreshTokensAt: T + 5,
+          outbox: event(),
+        }),
+      ).toBeNull()
+      expect(
+        await store.transitionGrant('unknown', ['active'], ending, { outbox: event('evt-unknown') }),
+      ).toBeNull()
+      expect(await store.claimEvents(T + DAY, 10, MINUTE)).toEqual([])
+      expect((await store.getRefreshToken('rt-1'))?.revokedAt).toBeUndefined()
+      expect((await store.getGrant('g1'))?.status).toBe('denied')
+    })
+    it('when queueing the event fails, the grant is left as it was', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'active' }))
+      await store.saveRefreshToken(refreshToken())
+      await store.enqueueEvent(event('evt-taken'))
+      await expect(
+        store.transitionGrant('g1', ['active'], ending, {
+          revokeRefreshTokensAt: T + 5,
+          outbox: { ...event('evt-taken'), body: 'second' },
+        }),
+      ).rejects.toThrow()
+      expect((await store.getGrant('g1'))?.status).toBe('active')
+      expect((await store.getRefreshToken('rt-1'))?.revokedAt).toBeUndefined()
+      const queued = await store.claimEvents(T + DAY, 10, MINUTE)
+      expect(queued.map((e) => [e.id, e.body])).toEqual([['evt-taken', 'h.grant-ended.s']])
+    })
+    it('of concurrent ends, exactly one queues its event', async () => {
+      const store = current()
+      await store.createGrant(grant({ status: 'active' }))
+      const results = await times(PARALLEL, (i) =>
+        store.transitionGrant('g1', ['active'], ending, { outbox: event(`evt-${i}`) }),
+      )
+      expect(results.filter((g) => g !== null)).toHaveLength(1)
+      const queued = await store.claimEvents(T + DAY, PARALLEL, MINUTE)
+      expect(queued.map((e) => e.id)).toEqual([`evt-${results.findIndex((g) => g !== null)}`])
+    })
+  })
+
+  describe('replaceSecret', () => {
+    it('replaces only the expected value', async () => {
+      const store = current()
+      await store.getOrCreateSecret('cookie', () => 'plain')
+      expect(await store.replaceSecret('cookie', 'other', 'enc:x')).toBe(false)
+      expect(await store.replaceSecret('absent', 'plain', 'enc:x')).toBe(false)
+      expect(await store.replaceSecret('cookie', 'plain', 'enc:x')).toBe(true)
+      expect(await store.getOrCreateSecret('cookie', () => 'new')).toBe('enc:x')
+      expect(await store.getOrCreateSecret('absent', () => 'fresh')).toBe('fresh')
     })
   })
 }

@@ -47,7 +47,12 @@ export async function startFuzzTarget(store: Store): Promise<FuzzTarget> {
     port: 0,
     publicHost: '127.0.0.1',
     maintenance: false,
-    overrides: { onError: (e) => unexpected.push(e) },
+    overrides: {
+      onError: (e) => unexpected.push(e),
+      // Every host name a generated jwks_uri / webhook_uri / logo_uri names "resolves" to loopback:
+      // the guarded fetch then refuses it (or finds nothing listening), and no DNS query leaves.
+      egress: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], timeoutMs: 1000 },
+    },
   })
   const recipient = await registerRecipient(holder.issuer)
   const linked = await link(holder.issuer, recipient)
@@ -163,6 +168,9 @@ export async function fuzz(
       }
       bytes = new TextEncoder().encode(fields.toString())
     } else if (r.body) bytes = r.body.bytes
+    // Framed explicitly: node's client sends a GET/HEAD/DELETE body with no length at all, which a
+    // server can only read as the start of the next request.
+    if (bytes) headers['content-length'] = String(bytes.byteLength)
     return new Promise<number>((resolve) => {
       const req = httpRequest(
         {
@@ -179,6 +187,11 @@ export async function fuzz(
           res.on('error', () => resolve(0))
         },
       )
+      // node:http answers a CONNECT on the 'connect' event, whatever the status.
+      req.on('connect', (res, socket) => {
+        socket.destroy()
+        resolve(res.statusCode ?? 0)
+      })
       req.on('error', () => resolve(0))
       req.setTimeout(15_000, () => {
         req.destroy()

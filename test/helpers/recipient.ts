@@ -112,8 +112,7 @@ export interface ConsentChoice {
 }
 
 /**
- * One browser per (holder, person), kept signed in between links as a real person's would be: the
- * holder allows only a few sign-in attempts per person per 15 minutes.
+ * One browser per (holder, person), kept signed in between links as a real person's would be.
  */
 const browsers = new Map<string, FormBrowser>()
 export function browserFor(issuer: string, username = 'alice'): FormBrowser {

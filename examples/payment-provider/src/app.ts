@@ -4,6 +4,7 @@ import {
   type ConsentServer,
   type ConsentServerConfig,
   createConsentServer,
+  guardNodeServer,
   nodeListener,
   type Store,
 } from '@consentry/server'
@@ -49,6 +50,8 @@ export async function startHarborPay(options: HarborPayOptions): Promise<HarborP
     r,
   ) => r.writeHead(503).end()
   const http = createHttpServer((req, res) => handle(req, res))
+  // CONNECT and unparseable requests never reach the handler: answer them with problem+json too.
+  guardNodeServer(http)
   await new Promise<void>((resolve, reject) =>
     http.once('error', reject).listen(options.port ?? 4000, host, resolve),
   )
@@ -62,6 +65,12 @@ export async function startHarborPay(options: HarborPayOptions): Promise<HarborP
     accountHolders: { verifyPassword: demo.users.verifyPassword, displayName: demo.users.displayName },
     initialAccessToken: options.initialAccessToken ?? DEMO_INITIAL_ACCESS_TOKEN,
     theme: { name: 'Harbor Pay', colors: { primary: '#0b5cad' } },
+    // A DEMO setting: recipients on this machine (the lender on localhost:4001, tests) register
+    // http://localhost webhooks, jwks_uri and logos. Never set it on a real holder.
+    dangerouslyAllowLoopbackEgress: true,
+    // A demo: without CONSENTRY_KEY_ENCRYPTION_KEY its keys sit in the database in plaintext, and
+    // the server says so at start. Never copy this into a real deployment.
+    dangerouslyStoreKeysInPlaintext: true,
     ...options.overrides,
   })
   handle = nodeListener(server.fetch)

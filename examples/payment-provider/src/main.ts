@@ -16,6 +16,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
     port,
     initialAccessToken,
     ...(env.HARBOR_PAY_ISSUER ? { issuer: env.HARBOR_PAY_ISSUER } : {}),
+    ...(env.CONSENTRY_KEY_ENCRYPTION_KEY
+      ? { overrides: { keyEncryptionKey: env.CONSENTRY_KEY_ENCRYPTION_KEY.split(',') } }
+      : {}),
   })
   const demoToken = initialAccessToken === DEMO_INITIAL_ACCESS_TOKEN
   console.log(
@@ -23,6 +26,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
       '',
       `Harbor Pay (demo data holder) is running at ${holder.issuer}`,
       `  storage:          ${env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PostgreSQL (PGlite) in .consentry/harbor-pay'}`,
+      `  server keys:      ${env.CONSENTRY_KEY_ENCRYPTION_KEY ? 'encrypted (CONSENTRY_KEY_ENCRYPTION_KEY)' : 'PLAINTEXT in the database (demo only: set CONSENTRY_KEY_ENCRYPTION_KEY)'}`,
       `  metadata:         ${holder.issuer}/.well-known/oauth-authorization-server`,
       `  connected apps:   ${holder.issuer}/consents`,
       '  account holders:  alice / alice (wallet + savings), bob / bob (wallet)',
@@ -30,6 +34,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
       demoToken
         ? '                    (a DEMO token: set CONSENTRY_INITIAL_ACCESS_TOKEN for anything real)'
         : '',
+      '  egress:           DEMO ONLY: dangerouslyAllowLoopbackEgress is on (recipients may register',
+      '                    http://localhost webhooks, jwks_uri and logos); never on a real holder',
       '',
     ]
       .filter((l) => l !== '')

@@ -21,6 +21,8 @@ export const AUDIT_EVENT_TYPES = [
   'data.read',
   'data.read_refused',
   'subject.signed_in',
+  'subject.sign_in_failed',
+  'subject.signed_out',
   'receipt.issued',
   'webhook.delivered',
   'webhook.failed',

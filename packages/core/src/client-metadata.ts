@@ -5,6 +5,25 @@ import { secureUrl } from './details/common.ts'
 export const ALLOWED_ALGS = ['PS256', 'ES256', 'EdDSA'] as const
 export type AllowedAlg = (typeof ALLOWED_ALGS)[number]
 
+/** RSA moduli accepted (NIST SP 800-131A and FAPI 2.0 §5.4.1: at least 2048 bits). */
+export const MIN_RSA_BITS = 2048
+const MAX_RSA_BITS = 16_384
+
+/** Bit length of a base64url big-endian unsigned integer (a JWK's `n`), or 0 if it is not one. */
+function base64urlBits(value: unknown): number {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+$/.test(value) || value.length > 4096) return 0
+  const bin = atob(
+    value
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(value.length / 4) * 4, '='),
+  )
+  let i = 0
+  while (i < bin.length && bin.charCodeAt(i) === 0) i++
+  if (i === bin.length) return 0
+  return (bin.length - i - 1) * 8 + (32 - Math.clz32(bin.charCodeAt(i)))
+}
+
 const publicJwk = z
   .looseObject({
     kty: z.enum(['RSA', 'EC', 'OKP']),
@@ -13,6 +32,20 @@ const publicJwk = z
     use: z.literal('sig').optional(),
   })
   .refine((k) => !('d' in k) && !('p' in k) && !('k' in k), 'jwks must hold public keys only')
+  .refine(
+    (k) => k.kty !== 'RSA' || (base64urlBits(k.n) >= MIN_RSA_BITS && base64urlBits(k.n) <= MAX_RSA_BITS),
+    `RSA keys must have a modulus of at least ${MIN_RSA_BITS} bits`,
+  )
+
+/**
+ * Characters a `client_name` may not contain: controls (C0, C1, DEL), line and paragraph separators,
+ * the bidirectional embeddings, overrides, isolates and marks (U+202A–202E, U+2066–2069, U+200E,
+ * U+200F, U+061C) that make a name read differently from how it is stored ("Trojan Source",
+ * CVE-2021-42574), and the invisible U+200B, U+2060 and U+FEFF.
+ */
+export const UNSAFE_NAME_CHARS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to reject them
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/
 
 export const jwksSchema = z.object({ keys: z.array(publicJwk).min(1).max(10) })
 
@@ -31,7 +64,11 @@ export const jwksSchema = z.object({ keys: z.array(publicJwk).min(1).max(10) })
  */
 export const clientRegistrationRequest = z
   .looseObject({
-    client_name: z.string().trim().min(1).max(100),
+    client_name: z
+      .string()
+      .refine((n) => !UNSAFE_NAME_CHARS.test(n), 'client_name must not contain control or bidi characters')
+      .transform((n) => n.trim())
+      .pipe(z.string().min(1).max(100)),
     redirect_uris: z.array(secureUrl).min(1).max(10),
     jwks: jwksSchema.optional(),
     jwks_uri: secureUrl.optional(),
@@ -63,6 +100,11 @@ export interface ClientRecord {
   webhookUri?: string
   clientUri?: string
   logoUri?: string
+  /**
+   * The confusable skeleton of `clientName` (Unicode TR39 §4, computed by the server at
+   * registration), so names that look alike can be found. Absent on clients registered before it.
+   */
+  nameSkeleton?: string
   createdAt: number
 }
 

@@ -1,6 +1,9 @@
-import { builtInDetailTypes, type DetailType, isLoopbackHost } from '@consentry/core'
+import { builtInDetailTypes, type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
+import { type KeyProvider, type SecretProtection, secretProtection } from './key-encryption.ts'
+import { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
+import { DEFAULT_EGRESS_TIMEOUT_MS, type EgressOptions, type EgressResolver } from './net/guarded-fetch.ts'
 import type { DataSource } from './resource/data-source.ts'
 import type { Store } from './store/store.ts'
 
@@ -60,6 +63,8 @@ export type PrivateJwk = { kty?: string; kid?: string; alg?: string; d?: string;
  *   accountHolders: { authenticate: (req) => mySession(req) },
  *   initialAccessToken: process.env.CONSENTRY_INITIAL_ACCESS_TOKEN,
  *   signingKey: JSON.parse(process.env.CONSENTRY_SIGNING_JWK!),
+ *   // Generated secrets are encrypted at rest under CONSENTRY_KEY_ENCRYPTION_KEY (read by default).
+ *   logger: myLogger,                             // default: JSON lines on stderr
  * })
  * ```
  */
@@ -94,12 +99,13 @@ export interface ConsentServerConfig {
   lifetimes?: Partial<Lifetimes>
   /** Unattended-read window. Default 24 h. */
   readWindowMs?: number
-  /** Where the server reports unexpected errors (never with secrets). Default `console.error`. */
+  /**
+   * @deprecated Use `logger`. Called with every unexpected error (after it is logged), e.g. to
+   * forward it to an error tracker.
+   */
   onError?: (error: unknown) => void
   /** Injectable clock for tests. */
   now?: () => number
-  /** `fetch` used for `jwks_uri` and webhooks. */
-  fetch?: typeof fetch
   /** Webhook retry schedule in ms. Default 1 s, 5 s, 30 s, 2 min, 10 min. */
   webhookRetryDelaysMs?: number[]
   /**
@@ -114,7 +120,165 @@ export interface ConsentServerConfig {
    * claims the person is present on every request still gets at most this many reads. Default 50.
    */
   attendedReadsPerDay?: number
+  /**
+   * Let the server's outbound requests (`jwks_uri`, `webhook_uri`, `logo_uri`) reach loopback
+   * addresses (127.0.0.0/8, ::1, `localhost`), over `http:` too, and let recipients register such
+   * URLs. For local demos and tests only: in production it lets anyone who can register a client
+   * make the server call services listening on its own host. Private, link-local and metadata
+   * addresses stay unreachable even with it.
+   */
+  dangerouslyAllowLoopbackEgress?: boolean
+  /**
+   * Outbound requests. Every one goes through the guarded fetch (https only, public addresses only,
+   * checked after DNS resolution, no redirects, size caps, a time budget); these only tune it.
+   */
+  egress?: EgressConfig
+  /**
+   * Limits of the built-in sign-in form (see {@link SignInLimits}; every member optional). Only
+   * failures count: per (username, client address) pair with growing delays, and per address.
+   *
+   * @example
+   * ```ts
+   * signIn: { freeFailures: 5, maxFailuresPerAddress: 100, windowMs: 15 * 60_000 }
+   * ```
+   */
+  signIn?: Partial<SignInLimits>
+  /**
+   * Behind a reverse proxy, where to read the client's address (sign-in throttling). Absent: the
+   * socket's peer address (`nodeListener` passes it; other hosts pass `{ clientAddress }` as the
+   * second argument of `fetch`). `header` names the proxy's forwarding header (`x-forwarded-for`,
+   * `forwarded` (RFC 7239) or a one-address header such as `x-real-ip`); `hops` (default 1) is how
+   * many proxies you run in front: the client is the entry that many places from the right — the
+   * right-most one no proxy of yours wrote. Only set this if the server cannot be reached except
+   * through those proxies: otherwise anyone can send the header and pick their own address.
+   *
+   * @example
+   * ```ts
+   * trustedProxy: { header: 'x-forwarded-for', hops: 1 } // one load balancer in front
+   * ```
+   */
+  trustedProxy?: TrustedProxy
+  /** Registration policy beyond the built-in checks. */
+  registration?: RegistrationPolicy
+  /**
+   * Where unexpected errors (message, stack, request id — never bodies, credentials or tokens) and
+   * warnings go. Default: JSON lines on stderr.
+   */
+  logger?: Logger
+  /**
+   * Key-encryption key(s) for the keys and secrets the server generates and keeps in the store:
+   * 32 random bytes, base64url (AES-256-GCM). Several: the first encrypts, all decrypt (rotation).
+   * Default: the `CONSENTRY_KEY_ENCRYPTION_KEY` environment variable (comma-separated for several).
+   */
+  keyEncryptionKey?: string | string[]
+  /** Encrypt stored keys and secrets with your KMS instead of a key-encryption key. */
+  keyProvider?: KeyProvider
+  /**
+   * Keep generated keys and secrets in the store in plaintext when no key-encryption key or
+   * provider is configured: anyone who can read the database can then forge tokens. Demos only;
+   * logged as a warning at start. Not needed with `memoryStore()`, which keeps nothing.
+   */
+  dangerouslyStoreKeysInPlaintext?: boolean
+  /**
+   * A separate key for audit-trail checkpoints (default: the token signing key), so the key that
+   * attests the trail is not the one online for every token. Its public half is published in the
+   * JWKS under its own `kid`.
+   */
+  auditSigningKey?: PrivateJwk
 }
+
+/** Tuning of the guarded outbound fetch. Nothing here can turn the address checks off. */
+export interface EgressConfig {
+  /**
+   * Resolve host names (default: the OS resolver, `dns.lookup`). Every address it returns is
+   * checked, and the connection goes to exactly those addresses.
+   */
+  resolve?: EgressResolver
+  /** Budget of one outbound request, DNS to last byte. Default 5000 ms. */
+  timeoutMs?: number
+}
+
+/** Registration decisions the holder can make. */
+export interface RegistrationPolicy {
+  /**
+   * Called when a new `client_name` has the same confusable skeleton (Unicode TR39) as clients
+   * already registered — e.g. "Beacon Lending" and "Beac0n Lendíng". Return `true` to refuse the
+   * registration with `invalid_client_metadata`. Default: allowed (one recipient may register more
+   * than once under its name). A name confusable with the holder's own `theme.name` is always refused.
+   *
+   * @example
+   * ```ts
+   * registration: {
+   *   isConfusableName: (name, _skeleton, existing) => existing.some((c) => c.clientName !== name),
+   * }
+   * ```
+   */
+  isConfusableName?(
+    name: string,
+    skeleton: string,
+    existingClients: ClientRecord[],
+  ): boolean | Promise<boolean>
+}
+
+/** Where a reverse proxy puts the client's address: see {@link ConsentServerConfig.trustedProxy}. */
+export interface TrustedProxy {
+  header: string
+  hops?: number
+}
+
+/**
+ * Sign-in throttling (built-in form). Only failures count. Per (username, client address) pair the
+ * first `freeFailures` are free; after that, each next attempt from that pair must wait
+ * `baseDelayMs`, doubling per failure, at most `maxDelayMs` (attempts during the wait get 429 +
+ * `Retry-After` without the password being checked). A success resets the pair. Per client address,
+ * at most `maxFailuresPerAddress` failures (any usernames) per `windowMs` (password spraying).
+ */
+export interface SignInLimits {
+  /** Failures per (username, address) before delays start. Default 5. */
+  freeFailures: number
+  /** The first delay; it doubles with each further failure. Default 1 s. */
+  baseDelayMs: number
+  /** The longest delay. Default 15 minutes. */
+  maxDelayMs: number
+  /** A pair's failures are counted in a window this long from its first failure. Default 24 h. */
+  pairWindowMs: number
+  /** Failures per client address, whatever the username, per `windowMs`. Default 100. */
+  maxFailuresPerAddress: number
+  /** Window of `maxFailuresPerAddress`, from the address's first failure. Default 15 minutes. */
+  windowMs: number
+}
+
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = {
+  freeFailures: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 15 * 60_000,
+  pairWindowMs: 24 * 3_600_000,
+  maxFailuresPerAddress: 100,
+  windowMs: 15 * 60_000,
+}
+
+const DAY_MS = 24 * 3_600_000
+const signInSchema = z
+  .object({
+    freeFailures: z.number().int().min(0).max(1000),
+    baseDelayMs: z.number().int().min(1).max(DAY_MS),
+    maxDelayMs: z.number().int().min(1).max(DAY_MS),
+    pairWindowMs: z.number().int().min(1000).max(DAY_MS),
+    maxFailuresPerAddress: z.number().int().min(1).max(1_000_000),
+    windowMs: z.number().int().min(1000).max(DAY_MS),
+  })
+  .partial()
+  .strict()
+
+const trustedProxySchema = z
+  .object({
+    header: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/i, 'a header name')
+      .transform((h) => h.toLowerCase()),
+    hops: z.number().int().min(1).max(16).default(1),
+  })
+  .strict()
 
 /** Lifetimes in seconds. */
 export interface Lifetimes {
@@ -154,7 +318,10 @@ const lifetimesSchema = z
   .strict()
 
 export interface ResolvedConfig
-  extends Omit<ConsentServerConfig, 'lifetimes' | 'purposes' | 'detailTypes' | 'theme'> {
+  extends Omit<
+    ConsentServerConfig,
+    'lifetimes' | 'purposes' | 'detailTypes' | 'theme' | 'signIn' | 'trustedProxy'
+  > {
   issuer: string
   lifetimes: Lifetimes
   purposes: Record<string, Purpose>
@@ -164,11 +331,22 @@ export interface ResolvedConfig
   readWindowMs: number
   initialAccessTokens: string[]
   now: () => number
-  fetch: typeof fetch
-  onError: (error: unknown) => void
+  /** Resolved guarded-fetch options (`allowLoopback` from `dangerouslyAllowLoopbackEgress`). */
+  egressOptions: EgressOptions
+  logger: Logger
+  /** Report an unexpected error: logged (with `fields`), then the deprecated `onError` hook. */
+  onError: (error: unknown, fields?: LogFields) => void
+  secretProtection: SecretProtection
   webhookRetryDelaysMs: number[]
   secureCookies: boolean
   attendedReadsPerDay: number
+  signIn: SignInLimits
+  trustedProxy?: { header: string; hops: number }
+}
+
+const firstIssue = (option: string, error: z.ZodError) => {
+  const issue = error.issues[0]
+  return `${[option, ...(issue?.path ?? [])].join('.')}: ${issue?.message ?? 'invalid'}`
 }
 
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
@@ -205,6 +383,36 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   const attendedReadsPerDay = config.attendedReadsPerDay ?? 50
   if (!Number.isInteger(attendedReadsPerDay) || attendedReadsPerDay < 1)
     throw new ConfigError('attendedReadsPerDay must be a positive integer')
+  if ('fetch' in config)
+    throw new ConfigError(
+      'fetch is no longer a setting: every outbound request goes through the guarded fetch (see egress)',
+    )
+  if (theme.logoUrl !== undefined && !isSelfOrDataImage(theme.logoUrl, issuerUrl))
+    throw new ConfigError(
+      'theme.logoUrl must be a path or URL on the issuer origin, or a data:image URL (pages allow no other images)',
+    )
+  const timeoutMs = config.egress?.timeoutMs ?? DEFAULT_EGRESS_TIMEOUT_MS
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)
+    throw new ConfigError('egress.timeoutMs must be an integer from 1 to 60000')
+  const signIn = signInSchema.safeParse(config.signIn ?? {})
+  if (!signIn.success) throw new ConfigError(firstIssue('signIn', signIn.error))
+  const limits = { ...DEFAULT_SIGN_IN_LIMITS, ...signIn.data }
+  if (limits.maxDelayMs < limits.baseDelayMs)
+    throw new ConfigError('signIn.maxDelayMs must be at least signIn.baseDelayMs')
+  if (limits.pairWindowMs < limits.maxDelayMs)
+    throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
+  const proxy =
+    config.trustedProxy === undefined ? undefined : trustedProxySchema.safeParse(config.trustedProxy)
+  if (proxy && !proxy.success) throw new ConfigError(firstIssue('trustedProxy', proxy.error))
+  const logger = config.logger ?? jsonLinesLogger()
+  if (typeof logger.error !== 'function' || typeof logger.warn !== 'function')
+    throw new ConfigError('logger needs error() and warn()')
+  const onError = (error: unknown, fields: LogFields = { error: describeError(error) }) => {
+    try {
+      logger.error('unexpected error', fields)
+      config.onError?.(error)
+    } catch {} // a failing logger must not turn an error response into a crash
+  }
   return {
     ...config,
     issuer: issuerUrl.href.replace(/\/$/, ''),
@@ -216,12 +424,28 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     readWindowMs: config.readWindowMs ?? 86_400_000,
     initialAccessTokens: tokens,
     now: config.now ?? Date.now,
-    fetch: config.fetch ?? globalThis.fetch,
-    onError:
-      config.onError ??
-      ((e) => console.error('[consentry] unexpected error:', e instanceof Error ? e.name : typeof e)),
+    egressOptions: {
+      allowLoopback: config.dangerouslyAllowLoopbackEgress === true,
+      timeoutMs,
+      ...(config.egress?.resolve ? { resolve: config.egress.resolve } : {}),
+    },
+    logger,
+    onError,
+    secretProtection: secretProtection(config),
     webhookRetryDelaysMs: config.webhookRetryDelaysMs ?? [1000, 5000, 30_000, 120_000, 600_000],
     secureCookies: !insecure,
     attendedReadsPerDay,
+    signIn: limits,
+    trustedProxy: proxy?.data,
+  }
+}
+
+/** The pages' CSP is `img-src 'self' data:`: the theme logo must be on the issuer origin or inline. */
+function isSelfOrDataImage(value: string, issuer: URL): boolean {
+  if (/^data:image\/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(value)) return true
+  try {
+    return new URL(value, issuer).origin === issuer.origin && !value.startsWith('//')
+  } catch {
+    return false
   }
 }

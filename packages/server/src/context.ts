@@ -2,7 +2,11 @@ import type { KeyObject } from 'node:crypto'
 import type { AuditEventInput } from '@consentry/core'
 import { base64url, type JWK } from 'jose'
 import type { ResolvedConfig } from './config.ts'
+import { ConfigError } from './errors.ts'
+import { KEY_ENCRYPTION_KEY_ENV, protectSecrets } from './key-encryption.ts'
 import { loadSigningKey, loadVerificationKeys, type SigningKey, type VerificationKey } from './keys.ts'
+import { createRemoteJwks, type RemoteJwks } from './net/remote-jwks.ts'
+import { guardStore } from './store/guard.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
 import type { HmacSecret } from './util/hash.ts'
@@ -40,11 +44,15 @@ export interface Context {
   signingKey: SigningKey
   /** The current key and the previous ones: what the JWKS publishes and verification accepts. */
   verificationKeys: VerificationKey[]
+  /** The separate audit-checkpoint key, when configured (published in the JWKS, never verifies tokens). */
+  auditKey?: SigningKey
   /** HMAC keys shared by every instance (kept in the store). */
   secrets: { nonce: HmacSecret; cursor: HmacSecret; cookie: HmacSecret; pairwise: HmacSecret }
   now(): number
   /** Public keys from DPoP headers, imported once per server (bounded, least recently used out). */
   dpopKeys: Lru<string, KeyObject>
+  /** Clients' `jwks_uri` key sets: per server, bounded, fetched through the guarded fetch. */
+  remoteJwks: RemoteJwks
 }
 
 /** How many imported DPoP public keys a server keeps (one per active recipient key is typical). */
@@ -76,23 +84,48 @@ export function buildUrls(issuer: string, resourcePath: string): Urls {
 const newSecret = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)))
 
 export async function createContext(config: ResolvedConfig, audit: AuditSink): Promise<Context> {
-  const { store } = config
-  const [signingKey, nonce, cursor, cookie, pairwise] = await Promise.all([
+  // Every store call from an endpoint goes through the NUL guard; every secret is kept encrypted
+  // (or, where allowed, in plaintext), whoever asks for it.
+  const store = guardStore(protectSecrets(config.store, config.secretProtection, config.logger))
+  const protection = config.secretProtection
+  if (protection.mode === 'plaintext' && protection.reason === 'dangerous')
+    config.logger.warn(
+      `SERVER KEYS ARE STORED IN PLAINTEXT (dangerouslyStoreKeysInPlaintext): anyone who can read the database can forge tokens. Set ${KEY_ENCRYPTION_KEY_ENV} for anything real.`,
+      { option: 'dangerouslyStoreKeysInPlaintext' },
+    )
+  // A canary first: a wrong key-encryption key (or encrypted rows in plaintext mode) fails here,
+  // before any other secret could be created under the wrong key.
+  await store.getOrCreateSecret('key-encryption-check', newSecret)
+  const [signingKey, nonce, cursor, cookie, pairwise, auditKey] = await Promise.all([
     loadSigningKey(store, config.signingKey),
     store.getOrCreateSecret('dpop-nonce', newSecret).then(hmacKey),
     store.getOrCreateSecret('cursor', newSecret).then(hmacKey),
     store.getOrCreateSecret('cookie', newSecret).then(hmacKey),
     store.getOrCreateSecret('pairwise', newSecret).then(hmacKey),
+    config.auditSigningKey ? loadSigningKey(store, config.auditSigningKey) : undefined,
   ])
+  const verificationKeys = await loadVerificationKeys(
+    signingKey,
+    config.previousSigningKeys as JWK[] | undefined,
+  )
+  if (auditKey && verificationKeys.some((k) => k.kid === auditKey.kid))
+    throw new ConfigError('auditSigningKey must be a different key (and kid) from the token signing keys')
   return {
-    config,
+    config: { ...config, store },
     store,
     audit,
     urls: buildUrls(config.issuer, config.resourcePath),
     signingKey,
-    verificationKeys: await loadVerificationKeys(signingKey, config.previousSigningKeys as JWK[] | undefined),
+    verificationKeys,
+    ...(auditKey ? { auditKey } : {}),
     secrets: { nonce, cursor, cookie, pairwise },
     now: config.now,
     dpopKeys: new Lru(MAX_IMPORTED_DPOP_KEYS),
+    remoteJwks: createRemoteJwks(config.egressOptions, config.now),
   }
+}
+
+/** Every public key the JWKS publishes: the token keys (current first, then previous), then the audit key. */
+export function publishedKeys(ctx: Context): JWK[] {
+  return [...ctx.verificationKeys, ...(ctx.auditKey ? [ctx.auditKey] : [])].map((k) => k.publicJwk)
 }

@@ -20,7 +20,7 @@
  * ```
  */
 
-export { nodeListener } from './adapters/node.ts'
+export { guardNodeServer, nodeListener } from './adapters/node.ts'
 export { type AuditSigningKey, createCheckpoint, signCheckpoint } from './audit/checkpoint.ts'
 export { exportAuditTrail } from './audit/export.ts'
 export { type AuditTrail, type AuditTrailOptions, createAuditTrail } from './audit/trail.ts'
@@ -29,13 +29,26 @@ export {
   type ConsentServerConfig,
   DEFAULT_LIFETIMES,
   DEFAULT_PURPOSES,
+  DEFAULT_SIGN_IN_LIMITS,
+  type EgressConfig,
   type Lifetimes,
   type PrivateJwk,
   type Purpose,
+  type RegistrationPolicy,
+  type SignInLimits,
   type Theme,
+  type TrustedProxy,
 } from './config.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
+export type { ConnectionInfo } from './http/client-address.ts'
+export {
+  KEY_ENCRYPTION_KEY_ENV,
+  type KeyProvider,
+  keyEncryptionKeyProvider,
+} from './key-encryption.ts'
+export { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
+export { EgressError, type EgressErrorCode, type EgressResolver } from './net/guarded-fetch.ts'
 export type {
   DataSource,
   HolderAccount,

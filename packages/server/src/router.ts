@@ -1,4 +1,5 @@
 import { currentNonce } from './checks/dpop.ts'
+import { checkSameOrigin } from './checks/same-origin.ts'
 import type { Context } from './context.ts'
 import { assets } from './endpoints/assets.ts'
 import { authorize, interaction } from './endpoints/authorize.ts'
@@ -14,7 +15,10 @@ import { resource } from './endpoints/resource.ts'
 import { revoke } from './endpoints/revoke.ts'
 import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
+import { type ConnectionInfo, setConnectionInfo } from './http/client-address.ts'
 import { errorResponse } from './http/respond.ts'
+import { describeError } from './logger.ts'
+import { randomToken } from './tokens/random.ts'
 
 type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
 interface Route {
@@ -25,6 +29,10 @@ interface Route {
    * `DPoP-Nonce` (RFC 9449 §8), added here once rather than by each handler.
    */
   dpop?: true
+  /** A page whose forms change state: every non-GET request passes check_same_origin first. */
+  form?: true
+  /** An OAuth endpoint: every error, even a 405 or 413, is an OAuth JSON error (RFC 6749 §5.2). */
+  oauth?: true
 }
 
 const exact = (p: string) => (path: string) => (path === p ? '' : undefined)
@@ -52,8 +60,8 @@ function routes(ctx: Context): Route[] {
     { match: exact(wellKnownRs), methods: { GET: protectedResourceMetadata } },
     { match: exact('/jwks'), methods: { GET: jwks } },
     { match: exact('/favicon.ico'), methods: { GET: () => new Response(null, { status: 204 }) } },
-    { match: exact('/register'), methods: { POST: register } },
-    { match: exact('/par'), methods: { POST: par }, dpop: true },
+    { match: exact('/register'), methods: { POST: register }, oauth: true },
+    { match: exact('/par'), methods: { POST: par }, dpop: true, oauth: true },
     { match: exact('/authorize'), methods: { GET: authorize } },
     {
       match: param('/authorize'),
@@ -61,18 +69,19 @@ function routes(ctx: Context): Route[] {
         GET: (c, r, _u, id) => interaction(c, r, id),
         POST: (c, r, _u, id) => interaction(c, r, id),
       },
+      form: true,
     },
-    { match: exact('/token'), methods: { POST: token }, dpop: true },
-    { match: exact('/revoke'), methods: { POST: revoke } },
-    { match: exact('/introspect'), methods: { POST: introspect } },
+    { match: exact('/token'), methods: { POST: token }, dpop: true, oauth: true },
+    { match: exact('/revoke'), methods: { POST: revoke }, oauth: true },
+    { match: exact('/introspect'), methods: { POST: introspect }, oauth: true },
     {
       match: param('/grants'),
       methods: { GET: (c, r, _u, id) => grants(c, r, id), DELETE: (c, r, _u, id) => grants(c, r, id) },
       dpop: true,
     },
-    { match: exact('/login'), methods: { GET: login, POST: login } },
-    { match: exact('/logout'), methods: { POST: logout } },
-    { match: prefix('/consents'), methods: { GET: consents, POST: consents } },
+    { match: exact('/login'), methods: { GET: login, POST: login }, form: true },
+    { match: exact('/logout'), methods: { POST: logout }, form: true },
+    { match: prefix('/consents'), methods: { GET: consents, POST: consents }, form: true },
     { match: prefix('/assets'), methods: { GET: (c, _r, _u, name) => assets(c, name) } },
     {
       match: prefix(ctx.config.resourcePath),
@@ -82,16 +91,34 @@ function routes(ctx: Context): Route[] {
   ]
 }
 
-/** Build the `(Request) => Response` handler. It never throws; unexpected errors become a bare 500. */
-export function createRouter(ctx: Context, only?: 'resource'): (request: Request) => Promise<Response> {
+/**
+ * NUL is never part of an identifier or parameter Consentry issues, and PostgreSQL text cannot hold
+ * it: a request naming one is refused here, before any store is asked (`%00` anywhere in the URL).
+ */
+const hasNul = (url: URL) => url.pathname.includes('%00') || url.search.includes('%00')
+
+/**
+ * Build the `(Request, ConnectionInfo?) => Response` handler. It never throws: an unexpected error is
+ * logged (message, stack and a random per-request id, never the request's body, credentials or
+ * tokens) and answered 500 with the same `request_id`, so an operator can find the log line from what
+ * the client saw. The connection info is kept beside the request (see `http/client-address.ts`).
+ */
+export function createRouter(
+  ctx: Context,
+  only?: 'resource',
+): (request: Request, info?: ConnectionInfo) => Promise<Response> {
   const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
   const all = routes(ctx)
   const table =
     only === 'resource'
       ? all.filter((r) => r.methods.GET === resource || r.methods.GET === protectedResourceMetadata)
       : all
-  return async (request) => {
+  return async (request, info) => {
+    setConnectionInfo(request, info)
+    // Ours, random, per request; a client-supplied X-Request-Id is not trusted into the logs.
+    const requestId = randomToken(12)
     let dpop = false
+    let oauth = false
     try {
       const url = new URL(request.url)
       const path = url.pathname.startsWith('/.well-known/')
@@ -104,17 +131,34 @@ export function createRouter(ctx: Context, only?: 'resource'): (request: Request
         const p = route.match(path)
         if (p === undefined) continue
         dpop = route.dpop === true
+        oauth = route.oauth === true
+        if (hasNul(url)) throw new ProblemError('invalid_parameter', 'the request contains a NUL character')
         const handler = route.methods[request.method === 'HEAD' ? 'GET' : request.method]
         if (!handler)
           throw new ProblemError('method_not_allowed', `use ${Object.keys(route.methods).join(' or ')}`, {
             allow: Object.keys(route.methods).join(', '),
           })
+        if (route.form && request.method !== 'GET' && request.method !== 'HEAD') {
+          const refused = checkSameOrigin(ctx, request)
+          if (refused) return refused
+        }
         const res = await handler(ctx, request, url, p)
         return dpop ? await withDpopNonce(ctx, res) : res
       }
       throw new ProblemError('not_found', 'no such endpoint')
     } catch (err) {
-      const res = errorResponse(err, ctx.config.onError)
+      const res = errorResponse(
+        err,
+        (e) =>
+          ctx.config.onError(e, {
+            request_id: requestId,
+            method: request.method,
+            // The path only: query strings may carry request_uris, cursors or codes.
+            path: safePath(request.url),
+            error: describeError(e),
+          }),
+        { requestId, oauth },
+      )
       return dpop ? await withDpopNonce(ctx, res).catch(() => res) : res
     }
   }
@@ -130,5 +174,13 @@ async function withDpopNonce(ctx: Context, res: Response): Promise<Response> {
     const copy = new Response(res.body, res)
     copy.headers.set('dpop-nonce', nonce)
     return copy
+  }
+}
+
+const safePath = (url: string) => {
+  try {
+    return new URL(url).pathname.slice(0, 200)
+  } catch {
+    return undefined
   }
 }

@@ -1,18 +1,23 @@
 import type { AuditTrail } from './audit/trail.ts'
 import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
-import { type Context, createContext } from './context.ts'
+import { type Context, createContext, publishedKeys } from './context.ts'
 import { sweepExpiredGrants } from './grants/lifecycle.ts'
 import { deliverEvents } from './grants/notify.ts'
+import type { ConnectionInfo } from './http/client-address.ts'
 import { createRouter } from './router.ts'
 import type { Store } from './store/store.ts'
 
 /** A running Consentry data-holder server. */
 export interface ConsentServer {
-  /** The whole server — authorization server, pages and API — as a Web `fetch` handler. */
-  fetch(request: Request): Promise<Response>
+  /**
+   * The whole server — authorization server, pages and API — as a Web `fetch` handler. Pass the
+   * connection's peer address as `info.clientAddress` (`nodeListener` does): sign-in throttling
+   * counts per address, and requests without one share a single `unknown` bucket.
+   */
+  fetch(request: Request, info?: ConnectionInfo): Promise<Response>
   /** Only the transaction-history API and its RFC 9728 metadata, to mount on a separate host. */
-  resource(request: Request): Promise<Response>
+  resource(request: Request, info?: ConnectionInfo): Promise<Response>
   /** The tamper-evident audit trail (record, list, checkpoint, export, verify). */
   audit: AuditTrail
   store: Store
@@ -54,16 +59,21 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   // The audit sink is wired after the keys are loaded; nothing is recorded before then.
   let audit: AuditTrail | undefined
   const ctx = await createContext(resolved, { record: (input) => audit!.record(input) })
+  // Checkpoints are signed with the separate audit key when there is one; checkpoints signed before
+  // it was introduced (by the token keys) keep verifying.
+  const checkpointKey = ctx.auditKey ?? ctx.signingKey
   audit = createAuditTrail({
     store: resolved.store,
     logId: resolved.issuer,
     signingKey: {
-      privateKey: ctx.signingKey.privateKey,
-      publicKey: ctx.signingKey.publicKey,
-      kid: ctx.signingKey.kid,
-      alg: ctx.signingKey.alg,
+      privateKey: checkpointKey.privateKey,
+      publicKey: checkpointKey.publicKey,
+      kid: checkpointKey.kid,
+      alg: checkpointKey.alg,
     },
-    previousKeys: ctx.verificationKeys.slice(1).map((k) => k.publicJwk),
+    previousKeys: (ctx.auditKey ? ctx.verificationKeys : ctx.verificationKeys.slice(1)).map(
+      (k) => k.publicJwk,
+    ),
     now: resolved.now,
   })
   const all = createRouter(ctx)
@@ -80,7 +90,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     audit,
     store: resolved.store,
     urls: ctx.urls,
-    jwks: () => ({ keys: ctx.verificationKeys.map((k) => k.publicJwk as Record<string, unknown>) }),
+    jwks: () => ({ keys: publishedKeys(ctx) as Record<string, unknown>[] }),
     maintain,
     startMaintenance(intervalMs = 60_000) {
       const timer = setInterval(() => void maintain().catch(resolved.onError), intervalMs)

@@ -1,64 +1,110 @@
 import type { Context } from './context.ts'
-import { readCookie, setCookie } from './http/cookies.ts'
-import { hmac, timingSafeEqual } from './tokens/random.ts'
+import { getCookie, setCookie } from './http/cookies.ts'
+import { hashSecret, hmac, randomToken, timingSafeEqual } from './tokens/random.ts'
 
 /**
  * The account holder's sign-in at the holder, for the consent and dashboard pages. Either the holder's
- * own `authenticate(request)`, or Consentry's built-in login, which keeps a signed, expiring session
- * cookie (stateless, so every instance accepts it).
+ * own `authenticate(request)`, or Consentry's built-in login, which keeps a server-side session: the
+ * cookie holds a random id, the store its SHA-256 with the subject and expiry, so signing out ends
+ * it everywhere (every instance sharing the store) and a copied cookie stops working.
  */
 export interface Subject {
   subject: string
   name?: string
 }
 
-const cookieName = (ctx: Context) =>
-  ctx.config.secureCookies ? '__Secure-consentry-session' : 'consentry-session'
+/** A signed-in person, and for the built-in login the hash of their session id. */
+export interface SignedIn extends Subject {
+  sessionHash?: string
+}
+
+const SESSION_COOKIE = 'consentry-session'
+/** Holder-authenticated people: a per-browser random value the CSRF token is bound to. */
+const CSRF_COOKIE = 'consentry-csrf'
+
 export const basePath = (ctx: Context) => new URL(ctx.urls.issuer).pathname.replace(/\/$/, '') || ''
 
-export async function currentSubject(ctx: Context, request: Request): Promise<Subject | null> {
+/** A session id is 32 random bytes, base64url: anything longer is not one (and is not hashed). */
+const plausibleId = (id: string | undefined): id is string => !!id && id.length <= 64
+
+export async function currentSubject(ctx: Context, request: Request): Promise<SignedIn | null> {
   const own = await ctx.config.accountHolders.authenticate?.(request)
-  if (own) return own
-  const raw = readCookie(request, cookieName(ctx))
-  if (!raw) return null
-  const [payload, sig] = raw.split('.')
-  if (!payload || !sig || !timingSafeEqual(sig, await hmac(ctx.secrets.cookie, `session:${payload}`)))
-    return null
-  try {
-    const { sub, name, exp } = JSON.parse(new TextDecoder().decode(b64d(payload)))
-    if (typeof sub !== 'string' || typeof exp !== 'number' || exp <= ctx.now()) return null
-    return { subject: sub, name: typeof name === 'string' ? name : undefined }
-  } catch {
-    return null
+  if (own) return { subject: own.subject, ...(own.name !== undefined ? { name: own.name } : {}) }
+  const id = getCookie(ctx, request, SESSION_COOKIE)
+  if (!plausibleId(id)) return null
+  const idHash = await hashSecret(id)
+  const session = await ctx.store.getSession(idHash, ctx.now())
+  if (!session) return null
+  return {
+    subject: session.subject,
+    ...(session.name !== undefined ? { name: session.name } : {}),
+    sessionHash: idHash,
   }
 }
 
-export async function sessionCookie(ctx: Context, who: Subject): Promise<string> {
-  const exp = ctx.now() + ctx.config.lifetimes.session * 1000
-  const payload = b64e(new TextEncoder().encode(JSON.stringify({ sub: who.subject, name: who.name, exp })))
-  const value = `${payload}.${await hmac(ctx.secrets.cookie, `session:${payload}`)}`
-  return setCookie(cookieName(ctx), value, {
-    path: basePath(ctx) || '/',
-    secure: ctx.config.secureCookies,
-    maxAge: ctx.config.lifetimes.session,
+/**
+ * Start a built-in session for `who` (after the password checked out) and return its `Set-Cookie`.
+ * A session the browser already had is ended first: every sign-in gets a fresh id (no fixation).
+ */
+export async function startSession(ctx: Context, request: Request, who: Subject): Promise<string> {
+  await endSession(ctx, request)
+  const id = randomToken(32)
+  const now = ctx.now()
+  await ctx.store.createSession({
+    idHash: await hashSecret(id),
+    subject: who.subject,
+    ...(who.name !== undefined ? { name: who.name } : {}),
+    createdAt: now,
+    expiresAt: now + ctx.config.lifetimes.session * 1000,
   })
+  return setCookie(ctx, SESSION_COOKIE, id, { maxAge: ctx.config.lifetimes.session })
 }
 
-export const clearSessionCookie = (ctx: Context) =>
-  setCookie(cookieName(ctx), '', { path: basePath(ctx) || '/', secure: ctx.config.secureCookies, maxAge: 0 })
-
-/** A CSRF token bound to the person's session (dashboard forms). */
-export async function sessionCsrf(ctx: Context, request: Request): Promise<string> {
-  return hmac(ctx.secrets.cookie, `csrf:${readCookie(request, cookieName(ctx)) ?? ''}`)
+/** End the browser's built-in session on the server; returns the `Set-Cookie` that clears it. */
+export async function endSession(ctx: Context, request: Request): Promise<string> {
+  const id = getCookie(ctx, request, SESSION_COOKIE)
+  if (plausibleId(id)) await ctx.store.deleteSession(await hashSecret(id))
+  return setCookie(ctx, SESSION_COOKIE, '', { maxAge: 0 })
 }
 
-const b64e = (b: Uint8Array) =>
-  btoa(String.fromCharCode(...b))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-const b64d = (s: string) =>
-  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+/**
+ * The CSRF token of the dashboard's forms, bound to the person and the session: for a built-in
+ * session an HMAC over (subject, session id hash); for the holder's own login an HMAC over (subject,
+ * a random per-browser cookie Consentry sets here if absent — returned in `setCookie`). A token shown
+ * to one person, or in one session, is worthless for another.
+ */
+export async function csrfToken(
+  ctx: Context,
+  request: Request,
+  who: SignedIn,
+): Promise<{ token: string; headers: Record<string, string> }> {
+  if (who.sessionHash)
+    return { token: await bound(ctx, 'session', who.subject, who.sessionHash), headers: {} }
+  const existing = getCookie(ctx, request, CSRF_COOKIE)
+  const secret = plausibleId(existing) ? existing : randomToken(32)
+  return {
+    token: await bound(ctx, 'browser', who.subject, secret),
+    headers: secret === existing ? {} : { 'set-cookie': setCookie(ctx, CSRF_COOKIE, secret) },
+  }
+}
+
+/** Whether `token` is the CSRF token of this person in this session/browser (constant time). */
+export async function checkCsrfToken(
+  ctx: Context,
+  request: Request,
+  who: SignedIn,
+  token: string | undefined,
+): Promise<boolean> {
+  if (!token) return false
+  if (who.sessionHash)
+    return timingSafeEqual(token, await bound(ctx, 'session', who.subject, who.sessionHash))
+  const secret = getCookie(ctx, request, CSRF_COOKIE)
+  if (!plausibleId(secret)) return false
+  return timingSafeEqual(token, await bound(ctx, 'browser', who.subject, secret))
+}
+
+const bound = (ctx: Context, kind: string, subject: string, secret: string) =>
+  hmac(ctx.secrets.cookie, `csrf:${JSON.stringify([kind, subject, secret])}`)
 
 /** Only same-origin, same-base paths are valid `return_to` targets (no open redirects). */
 export function safeReturnTo(ctx: Context, value: string | null | undefined): string {

@@ -206,7 +206,7 @@ describe.skipIf(!existsSync(CHROMIUM))('page screenshots (needs /usr/bin/chromiu
 
     // Serve the folder with the CSP the real server sends, so a violation shows up as a console error.
     const csp =
-      "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' https://beacon-lending.example; frame-ancestors 'none'; base-uri 'none'"
+      "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' https://beacon-lending.example; frame-ancestors 'none'; base-uri 'none'"
     const server = createServer((req, res) => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '')
       const file = `${outDir}${path}`

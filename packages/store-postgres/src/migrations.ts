@@ -159,6 +159,47 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'sign_in_failures_and_sessions',
+    sql: (s) => `
+      -- Sign-in failure windows, one row per key ((username, address) pair, or address).
+      -- prev_at is the last_at the latest failure replaced (NULL when it opened the window).
+      CREATE TABLE ${s}.sign_in_failures (
+        key text PRIMARY KEY,
+        count integer NOT NULL,
+        first_at bigint NOT NULL,
+        last_at bigint NOT NULL,
+        prev_at bigint
+      );
+      CREATE INDEX sign_in_failures_last_at ON ${s}.sign_in_failures (last_at);
+
+      -- Built-in sign-in sessions, revocable on the server; the cookie's id is stored hashed.
+      CREATE TABLE ${s}.sessions (
+        id_hash text PRIMARY KEY,
+        subject text NOT NULL,
+        name text,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX sessions_expires_at ON ${s}.sessions (expires_at);
+    `,
+  },
+  {
+    version: 6,
+    name: 'client_name_skeleton_and_logos',
+    sql: (s) => `
+      -- Confusable skeleton of client_name (Unicode TR39), to find look-alike names at registration.
+      ALTER TABLE ${s}.clients ADD COLUMN name_skeleton text;
+      CREATE INDEX clients_name_skeleton ON ${s}.clients (name_skeleton);
+      -- Client logos fetched once from logo_uri and served by the holder (never hot-linked).
+      CREATE TABLE ${s}.client_logos (
+        client_id text PRIMARY KEY,
+        content_type text NOT NULL,
+        data text NOT NULL,
+        created_at bigint NOT NULL
+      );
+  },
+  {
     version: 9,
     name: 'read quota in one round trip',
     // The count-then-record of consumeReadQuota as one function call (one statement, one commit)

@@ -1,13 +1,16 @@
 import { type AuditEvent, type ClientRecord, type Grant, type GrantStatus, sealEvent } from '@consentry/core'
 import type {
   AuthorizationCode,
+  ClientLogo,
   Interaction,
   OutboxEvent,
   PushedRequest,
   RefreshTokenRecord,
+  SessionRecord,
   Store,
   StoredCheckpoint,
 } from '@consentry/server'
+import { FAILURE_RETENTION_MS, type FailureWindow } from '@consentry/server'
 import { type Db, int8, type Queryable, quoteIdent, type Row } from './db.ts'
 import { migrate } from './migrations.ts'
 
@@ -65,6 +68,25 @@ const toCheckpoint = (r: Row): StoredCheckpoint => ({
   createdAt: int8(r.created_at),
   jws: String(r.jws),
 })
+
+const toFailureWindow = (r: Row): FailureWindow => {
+  const w: FailureWindow = { count: Number(r.count), firstAt: int8(r.first_at), lastAt: int8(r.last_at) }
+  const previousAt = opt(r.prev_at)
+  if (previousAt !== undefined) w.previousAt = previousAt
+  return w
+}
+
+const toSession = (r: Row): SessionRecord => {
+  const session: SessionRecord = {
+    idHash: String(r.id_hash),
+    subject: String(r.subject),
+    createdAt: int8(r.created_at),
+    expiresAt: int8(r.expires_at),
+  }
+  const name = optText(r.name)
+  if (name !== undefined) session.name = name
+  return session
+}
 
 const toOutboxEvent = (r: Row): OutboxEvent => ({
   id: String(r.id),
@@ -124,8 +146,9 @@ export function sqlStore(db: Db, schema: string): Store {
     async createClient(client) {
       try {
         await db.query(
-          `INSERT INTO ${t('clients')} (client_id, record, created_at) VALUES ($1, $2::json, $3)`,
-          [client.clientId, json(client), client.createdAt],
+          `INSERT INTO ${t('clients')} (client_id, record, created_at, name_skeleton)
+           VALUES ($1, $2::json, $3, $4)`,
+          [client.clientId, json(client), client.createdAt, client.nameSkeleton ?? null],
         )
       } catch (e) {
         if (isUniqueViolation(e)) throw new Error('client already exists')
@@ -135,6 +158,32 @@ export function sqlStore(db: Db, schema: string): Store {
     async getClient(clientId) {
       const [r] = await db.query(`SELECT record FROM ${t('clients')} WHERE client_id = $1`, [clientId])
       return r ? (r.record as ClientRecord) : null
+    },
+    async findClientsByNameSkeleton(skeleton, limit) {
+      const rows = await db.query(
+        `SELECT record FROM ${t('clients')} WHERE name_skeleton = $1 ORDER BY created_at, client_id LIMIT $2`,
+        [skeleton, limit],
+      )
+      return rows.map((r) => r.record as ClientRecord)
+    },
+    async saveClientLogo(logo) {
+      // base64 text rather than bytea: identical on pg and PGlite, and a logo is at most 256 KiB.
+      await db.query(
+        `INSERT INTO ${t('client_logos')} (client_id, content_type, data, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (client_id) DO UPDATE SET
+           content_type = excluded.content_type, data = excluded.data, created_at = excluded.created_at`,
+        [logo.clientId, logo.contentType, Buffer.from(logo.bytes).toString('base64'), logo.createdAt],
+      )
+    },
+    async getClientLogo(clientId): Promise<ClientLogo | null> {
+      const [r] = await db.query(`SELECT * FROM ${t('client_logos')} WHERE client_id = $1`, [clientId])
+      if (!r) return null
+      return {
+        clientId: String(r.client_id),
+        contentType: String(r.content_type),
+        bytes: new Uint8Array(Buffer.from(String(r.data), 'base64')),
+        createdAt: int8(r.created_at),
+      }
     },
 
     // ---- pushed authorization requests --------------------------------------------------------
@@ -236,30 +285,48 @@ export function sqlStore(db: Db, schema: string): Store {
       const [r] = await db.query(`SELECT * FROM ${t('grants')} WHERE id = $1`, [grantId])
       return r ? toGrant(r) : null
     },
-    async transitionGrant(grantId, from, patch) {
-      // Compare-and-set in one statement; absent patch members keep the stored value.
-      const [r] = await db.query(
-        `UPDATE ${t('grants')} SET
-           status = COALESCE($3, status),
-           authorization_details = COALESCE($4::json, authorization_details),
-           expires_at = COALESCE($5, expires_at),
-           updated_at = $6,
-           ended_at = COALESCE($7, ended_at),
-           ended_reason = COALESCE($8, ended_reason)
-         WHERE id = $1 AND status = ANY($2::text[])
-         RETURNING *`,
-        [
-          grantId,
-          [...from],
-          patch.status ?? null,
-          patch.authorizationDetails === undefined ? null : json(patch.authorizationDetails),
-          patch.expiresAt ?? null,
-          patch.updatedAt,
-          patch.endedAt ?? null,
-          patch.endedReason ?? null,
-        ],
-      )
-      return r ? toGrant(r) : null
+    transitionGrant(grantId, from, patch, effects = {}) {
+      // Compare-and-set in one statement; absent patch members keep the stored value. With effects,
+      // the transition, the refresh-token revocation and the outbox row commit together or not at all.
+      const run = async (q: Queryable) => {
+        const [r] = await q.query(
+          `UPDATE ${t('grants')} SET
+             status = COALESCE($3, status),
+             authorization_details = COALESCE($4::json, authorization_details),
+             expires_at = COALESCE($5, expires_at),
+             updated_at = $6,
+             ended_at = COALESCE($7, ended_at),
+             ended_reason = COALESCE($8, ended_reason)
+           WHERE id = $1 AND status = ANY($2::text[])
+           RETURNING *`,
+          [
+            grantId,
+            [...from],
+            patch.status ?? null,
+            patch.authorizationDetails === undefined ? null : json(patch.authorizationDetails),
+            patch.expiresAt ?? null,
+            patch.updatedAt,
+            patch.endedAt ?? null,
+            patch.endedReason ?? null,
+          ],
+        )
+        if (!r) return null
+        if (effects.revokeRefreshTokensAt !== undefined)
+          await q.query(
+            `UPDATE ${t('refresh_tokens')} SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL`,
+            [grantId, effects.revokeRefreshTokensAt],
+          )
+        const e = effects.outbox
+        if (e)
+          // A plain INSERT: an id already queued fails the whole transaction.
+          await q.query(
+            `INSERT INTO ${t('outbox')} (id, client_id, grant_id, url, body, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [e.id, e.clientId, e.grantId, e.url, e.body, e.attempts, e.nextAttemptAt, e.createdAt],
+          )
+        return toGrant(r)
+      }
+      return effects.outbox || effects.revokeRefreshTokensAt !== undefined ? db.transaction(run) : run(db)
     },
     async listGrants({ subject, clientId }) {
       const where: string[] = []
@@ -380,6 +447,14 @@ export function sqlStore(db: Db, schema: string): Store {
       return String(winner.value)
     },
 
+    async replaceSecret(name, expected, value) {
+      const rows = await db.query(
+        `UPDATE ${t('secrets')} SET value = $3 WHERE name = $1 AND value = $2 RETURNING name`,
+        [name, expected, value],
+      )
+      return rows.length === 1
+    },
+
     // ---- audit trail --------------------------------------------------------------------------
     appendAuditEvent(draft) {
       return db.transaction(async (tx) => {
@@ -474,6 +549,62 @@ export function sqlStore(db: Db, schema: string): Store {
     },
 
     // ---- housekeeping -------------------------------------------------------------------------
+    // ---- sign-in failures --------------------------------------------------------------------
+    async recordFailure(key, now, windowMs) {
+      // One statement: the insert-or-update is decided under the row's lock, so concurrent
+      // failures each see their own count. A window that opened at or before now - windowMs restarts.
+      const [r] = await db.query(
+        `INSERT INTO ${t('sign_in_failures')} AS f (key, count, first_at, last_at, prev_at)
+         VALUES ($1, 1, $2::bigint, $2::bigint, NULL)
+         ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN f.first_at <= $2::bigint - $3::bigint THEN 1 ELSE f.count + 1 END,
+           prev_at = CASE WHEN f.first_at <= $2::bigint - $3::bigint THEN NULL ELSE f.last_at END,
+           first_at = CASE WHEN f.first_at <= $2::bigint - $3::bigint THEN $2::bigint ELSE f.first_at END,
+           last_at = $2::bigint
+         RETURNING count, first_at, last_at, prev_at`,
+        [key, now, windowMs],
+      )
+      return toFailureWindow(r!)
+    },
+    async getFailures(key, now, windowMs) {
+      const [r] = await db.query(
+        `SELECT count, first_at, last_at FROM ${t('sign_in_failures')} WHERE key = $1 AND first_at > $2`,
+        [key, now - windowMs],
+      )
+      return r ? toFailureWindow({ ...r, prev_at: null }) : null
+    },
+    async forgiveFailure(key) {
+      await db.query(`UPDATE ${t('sign_in_failures')} SET count = GREATEST(count - 1, 0) WHERE key = $1`, [
+        key,
+      ])
+    },
+    async clearFailures(key) {
+      await db.query(`DELETE FROM ${t('sign_in_failures')} WHERE key = $1`, [key])
+    },
+
+    // ---- sessions -----------------------------------------------------------------------------
+    async createSession(session) {
+      try {
+        await db.query(
+          `INSERT INTO ${t('sessions')} (id_hash, subject, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+          [session.idHash, session.subject, session.name ?? null, session.createdAt, session.expiresAt],
+        )
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new Error('session already exists')
+        throw e
+      }
+    },
+    async getSession(idHash, now) {
+      const [r] = await db.query(`SELECT * FROM ${t('sessions')} WHERE id_hash = $1 AND expires_at > $2`, [
+        idHash,
+        now,
+      ])
+      return r ? toSession(r) : null
+    },
+    async deleteSession(idHash) {
+      await db.query(`DELETE FROM ${t('sessions')} WHERE id_hash = $1`, [idHash])
+    },
+
     async deleteExpired(now) {
       await db.transaction(async (tx) => {
         await tx.query(`DELETE FROM ${t('pushed_requests')} WHERE expires_at <= $1`, [now])
@@ -486,6 +617,10 @@ export function sqlStore(db: Db, schema: string): Store {
         )
         await tx.query(`DELETE FROM ${t('jtis')} WHERE expires_at <= $1`, [now])
         await tx.query(`DELETE FROM ${t('read_quota')} WHERE at <= $1`, [now - READ_QUOTA_RETENTION_MS])
+        await tx.query(`DELETE FROM ${t('sessions')} WHERE expires_at <= $1`, [now])
+        await tx.query(`DELETE FROM ${t('sign_in_failures')} WHERE last_at <= $1`, [
+          now - FAILURE_RETENTION_MS,
+        ])
       })
     },
     close() {

@@ -12,17 +12,30 @@ export const isoDate = z
 /** An absolute URL; `https:` only, unless it is a loopback `http:` URL (RFC 8252 §7.3). */
 export const secureUrl = z.string().max(2048).refine(isSecureUrl, 'must be https, or http on a loopback host')
 
+/**
+ * `true` for an absolute `https:` URL, or `http:` on a loopback host (RFC 8252 §7.3), with no
+ * fragment (not even an empty `#`), no userinfo (not even an empty `@`), and no control character,
+ * space or DEL anywhere — raw or percent-encoded (`%00`–`%1F`, `%7F`, C1 as `%C2%80`–`%C2%9F`) — that
+ * the URL parser would otherwise strip, keep or encode into something other than what was compared.
+ */
 export function isSecureUrl(value: string): boolean {
+  if (typeof value !== 'string' || UNSAFE_URL_CHARS.test(value) || ENCODED_CONTROL.test(value)) return false
   let url: URL
   try {
     url = new URL(value)
   } catch {
     return false
   }
-  if (url.hash || url.username || url.password) return false
+  if (value.includes('#') || url.username || url.password) return false
+  // `https://@host/` parses with an empty username: refuse any `@` in the authority.
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value)) return false
   if (url.protocol === 'https:') return true
   return url.protocol === 'http:' && isLoopbackHost(url.hostname)
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to reject them
+const UNSAFE_URL_CHARS = /[\u0000-\u0020\u007f-\u009f\u2028\u2029\\]/
+const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f|c2%[89][0-9a-f])/i
 
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname)

@@ -1,8 +1,6 @@
 import { ALLOWED_ALGS, type ClientRecord } from '@consentry/core'
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   type JWTPayload,
@@ -17,17 +15,12 @@ export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-beare
 /** Longest lifetime accepted for a client assertion. */
 const MAX_ASSERTION_LIFETIME_S = 300
 
-const remoteSets = new Map<string, JWTVerifyGetKey>()
 const fail = (why: string) => new OAuthError('invalid_client', why, 401)
 
+/** The client's registered keys, or its `jwks_uri` set (per server, fetched through the guard). */
 function keysOf(ctx: Context, client: ClientRecord): JWTVerifyGetKey {
   if (client.jwks) return createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0])
-  let set = remoteSets.get(client.jwksUri!)
-  if (!set) {
-    set = createRemoteJWKSet(new URL(client.jwksUri!), { [customFetch]: ctx.config.fetch })
-    remoteSets.set(client.jwksUri!, set)
-  }
-  return set
+  return ctx.remoteJwks.get(client.jwksUri!)
 }
 
 /**

@@ -8,12 +8,13 @@ import {
   periodText,
 } from '../grants/describe.ts'
 import { type Form, readForm } from '../http/body.ts'
-import { readCookie, setCookie } from '../http/cookies.ts'
+import { getCookie, setCookie } from '../http/cookies.ts'
 import { html, seeOther } from '../http/respond.ts'
 import { type ConsentView, renderConsentPage, renderMessagePage } from '../pages/index.ts'
 import { basePath, currentSubject } from '../session.ts'
 import type { Interaction } from '../store/store.ts'
 import { hashSecret, randomToken, timingSafeEqual } from '../tokens/random.ts'
+import { logoPath } from './assets.ts'
 import { loginRedirect } from './login.ts'
 
 const IX_COOKIE = 'consentry-interaction'
@@ -55,18 +56,14 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
   await ctx.store.saveInteraction(ix)
   const path = `${basePath(ctx)}/authorize/${ix.id}`
   return seeOther(path, {
-    'set-cookie': setCookie(IX_COOKIE, cookie, {
-      path,
-      secure: ctx.config.secureCookies,
-      maxAge: ctx.config.lifetimes.interaction,
-    }),
+    'set-cookie': setCookie(ctx, IX_COOKIE, cookie, { path, maxAge: ctx.config.lifetimes.interaction }),
   })
 }
 
 /** `GET /authorize/{id}` shows the consent page; `POST` takes the decision. */
 export async function interaction(ctx: Context, request: Request, id: string): Promise<Response> {
   const ix = await ctx.store.getInteraction(id, ctx.now())
-  const cookie = readCookie(request, IX_COOKIE)
+  const cookie = getCookie(ctx, request, IX_COOKIE, `${basePath(ctx)}/authorize/${id}`)
   if (!ix || !cookie || !timingSafeEqual(await hashSecret(cookie), ix.cookieHash))
     return message(ctx, 'This link has expired', 'Go back to the app that sent you here and start again.')
   const who = await currentSubject(ctx, request)
@@ -134,7 +131,10 @@ async function consentPage(
     client: {
       name: client.clientName,
       ...(client.clientUri ? { uri: client.clientUri } : {}),
-      ...(client.logoUri ? { logoUrl: client.logoUri } : {}),
+      // The stored copy, served by the holder; never the recipient's own URL (see register.ts).
+      ...(client.logoUri && (await ctx.store.getClientLogo(client.clientId))
+        ? { logoUrl: `${ctx.urls.assets}${logoPath(client.clientId)}` }
+        : {}),
     },
     purpose: { id: purposeId, ...purpose },
     request:

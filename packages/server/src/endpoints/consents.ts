@@ -12,8 +12,7 @@ import {
   renderMessagePage,
   renderRevokeConfirm,
 } from '../pages/index.ts'
-import { basePath, currentSubject, type Subject, sessionCsrf } from '../session.ts'
-import { timingSafeEqual } from '../tokens/random.ts'
+import { basePath, checkCsrfToken, csrfToken, currentSubject, type SignedIn } from '../session.ts'
 import { loginRedirect } from './login.ts'
 
 const DAY = 86_400_000
@@ -87,7 +86,8 @@ async function eventsOf(ctx: Context, grantId: string) {
   return ctx.store.listAuditEvents({ grantId, limit: 5000 })
 }
 
-async function dashboard(ctx: Context, request: Request, who: Subject, url: URL) {
+async function dashboard(ctx: Context, request: Request, who: SignedIn, url: URL) {
+  const csrf = await csrfToken(ctx, request, who)
   const grants = (await ctx.store.listGrants({ subject: who.subject })).filter((g) => g.status !== 'pending')
   const summaries = await Promise.all(grants.map(async (g) => summarize(ctx, g, await eventsOf(ctx, g.id))))
   summaries.sort((a, b) => (ORDER[a.status] ?? 9) - (ORDER[b.status] ?? 9))
@@ -95,7 +95,7 @@ async function dashboard(ctx: Context, request: Request, who: Subject, url: URL)
     renderDashboard({
       theme: ctx.config.theme,
       assetsUrl: ctx.urls.assets,
-      csrf: await sessionCsrf(ctx, request),
+      csrf: csrf.token,
       subjectName: await nameOf(ctx, who),
       signOutAction: `${basePath(ctx)}/logout`,
       ...(url.searchParams.get('revoked')
@@ -103,10 +103,13 @@ async function dashboard(ctx: Context, request: Request, who: Subject, url: URL)
         : {}),
       grants: summaries,
     }),
+    200,
+    { headers: csrf.headers },
   )
 }
 
-async function detail(ctx: Context, request: Request, who: Subject, grant: Grant, url: URL) {
+async function detail(ctx: Context, request: Request, who: SignedIn, grant: Grant, url: URL) {
+  const csrf = await csrfToken(ctx, request, who)
   const events = await eventsOf(ctx, grant.id)
   const summary = await summarize(ctx, grant, events)
   const names = new Map((await ctx.config.dataSource.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
@@ -138,7 +141,7 @@ async function detail(ctx: Context, request: Request, who: Subject, grant: Grant
       theme: ctx.config.theme,
       assetsUrl: ctx.urls.assets,
       subjectName: await nameOf(ctx, who),
-      csrf: await sessionCsrf(ctx, request),
+      csrf: csrf.token,
       ...(flash ? { flash } : {}),
       grant: rest,
       accessLog,
@@ -147,29 +150,34 @@ async function detail(ctx: Context, request: Request, who: Subject, grant: Grant
       ...(summary.status === 'active' ? { revokeUrl: `${base}/revoke` } : {}),
       backUrl: `${basePath(ctx)}/consents`,
     }),
+    200,
+    { headers: csrf.headers },
   )
 }
 
-async function confirm(ctx: Context, request: Request, who: Subject, grant: Grant) {
+async function confirm(ctx: Context, request: Request, who: SignedIn, grant: Grant) {
   const summary = await summarize(ctx, grant, [])
   if (summary.status !== 'active') return seeOther(`${basePath(ctx)}/consents/${grant.id}`)
+  const csrf = await csrfToken(ctx, request, who)
   return html(
     renderRevokeConfirm({
       theme: ctx.config.theme,
       assetsUrl: ctx.urls.assets,
-      csrf: await sessionCsrf(ctx, request),
+      csrf: csrf.token,
       subjectName: await nameOf(ctx, who),
       clientName: summary.clientName,
       action: `${basePath(ctx)}/consents/${grant.id}/revoke`,
       cancelUrl: `${basePath(ctx)}/consents/${grant.id}`,
       accountNames: summary.accountNames,
     }),
+    200,
+    { headers: csrf.headers },
   )
 }
 
-async function revoke(ctx: Context, request: Request, who: Subject, grant: Grant) {
+async function revoke(ctx: Context, request: Request, who: SignedIn, grant: Grant) {
   const form = await readForm(request)
-  if (!timingSafeEqual(form.get('csrf') ?? '', await sessionCsrf(ctx, request)))
+  if (!(await checkCsrfToken(ctx, request, who, form.get('csrf'))))
     return html(
       renderMessagePage({
         theme: ctx.config.theme,
@@ -200,6 +208,6 @@ async function receipt(ctx: Context, grant: Grant) {
   })
 }
 
-async function nameOf(ctx: Context, who: Subject) {
+async function nameOf(ctx: Context, who: SignedIn) {
   return who.name ?? (await ctx.config.accountHolders.displayName?.(who.subject)) ?? who.subject
 }

@@ -1,15 +1,20 @@
+import { checkSignInRate, signInFailed, signInSucceeded } from '../checks/sign-in-rate.ts'
 import type { Context } from '../context.ts'
 import { readForm } from '../http/body.ts'
-import { readCookie, setCookie } from '../http/cookies.ts'
+import { getCookie, setCookie } from '../http/cookies.ts'
 import { html, seeOther } from '../http/respond.ts'
-import { renderLoginPage } from '../pages/index.ts'
-import { basePath, clearSessionCookie, safeReturnTo, sessionCookie, sessionCsrf } from '../session.ts'
+import { renderLoginPage, renderMessagePage } from '../pages/index.ts'
+import {
+  basePath,
+  checkCsrfToken,
+  currentSubject,
+  endSession,
+  safeReturnTo,
+  startSession,
+} from '../session.ts'
 import { hmac, randomToken, timingSafeEqual } from '../tokens/random.ts'
 
 const CSRF_COOKIE = 'consentry-login-csrf'
-/** Sign-in attempts allowed per username in {@link LOGIN_WINDOW_MS}. */
-const LOGIN_ATTEMPTS = 10
-const LOGIN_WINDOW_MS = 15 * 60_000
 
 /** Where to send a person who must sign in first: the holder's own login, or the built-in one. */
 export function loginRedirect(ctx: Context, returnTo: string): Response {
@@ -24,7 +29,9 @@ export function loginRedirect(ctx: Context, returnTo: string): Response {
 
 /**
  * The built-in sign-in form ("Username", "Password", "Sign in"), for holders without their own login.
- * CSRF: a double-submit token (random cookie + its HMAC in the form).
+ * CSRF: a double-submit token (random cookie + its HMAC in the form), after the router's
+ * same-origin check. Password guessing: check_sign_in_rate (only failures count; per username and
+ * client address, and per address). Success starts a server-side session.
  */
 export async function login(ctx: Context, request: Request, url: URL): Promise<Response> {
   const verify = ctx.config.accountHolders.verifyPassword
@@ -34,41 +41,43 @@ export async function login(ctx: Context, request: Request, url: URL): Promise<R
   }
   const form = await readForm(request)
   const returnTo = safeReturnTo(ctx, url.searchParams.get('return_to'))
-  const cookie = readCookie(request, CSRF_COOKIE)
+  const cookie = getCookie(ctx, request, CSRF_COOKIE)
   const csrf = form.get('csrf') ?? ''
   if (!cookie || !timingSafeEqual(csrf, await hmac(ctx.secrets.cookie, `login:${cookie}`)))
     return page(ctx, { returnTo, status: 403, error: 'Your sign-in form expired. Please try again.' })
   const username = (form.get('username') ?? '').trim().slice(0, 200)
-  // check_login_rate: password guessing gets LOGIN_ATTEMPTS tries per username per window.
-  const gate = username
-    ? await ctx.store.consumeReadQuota(
-        `login:${username.toLowerCase()}`,
-        ctx.now(),
-        LOGIN_ATTEMPTS,
-        LOGIN_WINDOW_MS,
-      )
-    : { allowed: true as const }
+  if (!username)
+    return page(ctx, { returnTo, status: 401, error: 'That username and password do not match.' })
+  const gate = await checkSignInRate(ctx, request, username)
   if (!gate.allowed) {
-    const minutes = Math.ceil(gate.retryAfterMs / 60_000)
+    const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000))
     return page(ctx, {
       returnTo,
       status: 429,
-      error: `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      error: `Too many sign-in attempts. Try again in ${waitText(seconds)}.`,
       username,
-      headers: { 'retry-after': String(Math.ceil(gate.retryAfterMs / 1000)) },
+      headers: { 'retry-after': String(seconds) },
     })
   }
-  const who = username ? await verify(username, form.get('password') ?? '') : null
-  if (!who)
+  const who = await verify(username, form.get('password') ?? '')
+  if (!who) {
+    await signInFailed(ctx, gate.attempt)
     return page(ctx, { returnTo, status: 401, error: 'That username and password do not match.', username })
+  }
+  await signInSucceeded(ctx, gate.attempt)
   await ctx.audit.record({
     type: 'subject.signed_in',
     actor: { type: 'subject', id: who.subject },
     subject: who.subject,
     data: { method: 'password' },
   })
-  return seeOther(returnTo, { 'set-cookie': await sessionCookie(ctx, who) })
+  return seeOther(returnTo, { 'set-cookie': await startSession(ctx, request, who) })
 }
+
+const waitText = (seconds: number) =>
+  seconds < 60
+    ? `${seconds} second${seconds === 1 ? '' : 's'}`
+    : `${Math.ceil(seconds / 60)} minute${Math.ceil(seconds / 60) === 1 ? '' : 's'}`
 
 async function page(
   ctx: Context,
@@ -92,20 +101,37 @@ async function page(
   })
   return html(body, o.status, {
     headers: {
-      'set-cookie': setCookie(CSRF_COOKIE, token, {
-        path: basePath(ctx) || '/',
-        secure: ctx.config.secureCookies,
-        maxAge: 1800,
-      }),
+      'set-cookie': setCookie(ctx, CSRF_COOKIE, token, { maxAge: 1800 }),
       ...o.headers,
     },
   })
 }
 
-/** Sign out of the holder's Consentry pages. */
+/**
+ * Sign out of the holder's Consentry pages: the built-in session is deleted on the server, so the
+ * cookie is worthless from now on even if someone kept a copy.
+ */
 export async function logout(ctx: Context, request: Request): Promise<Response> {
   const form = await readForm(request)
-  const expected = await sessionCsrf(ctx, request)
-  if (!timingSafeEqual(form.get('csrf') ?? '', expected)) return seeOther(`${basePath(ctx)}/consents`)
-  return seeOther(`${basePath(ctx)}/login`, { 'set-cookie': clearSessionCookie(ctx) })
+  const who = await currentSubject(ctx, request)
+  if (!who) return seeOther(`${basePath(ctx)}/login`, { 'set-cookie': await endSession(ctx, request) })
+  if (!(await checkCsrfToken(ctx, request, who, form.get('csrf'))))
+    return html(
+      renderMessagePage({
+        theme: ctx.config.theme,
+        assetsUrl: ctx.urls.assets,
+        title: 'Please try again',
+        message: 'This form expired or was not sent from this page.',
+        status: 403,
+      }),
+      403,
+    )
+  const cleared = await endSession(ctx, request)
+  await ctx.audit.record({
+    type: 'subject.signed_out',
+    actor: { type: 'subject', id: who.subject },
+    subject: who.subject,
+    data: {},
+  })
+  return seeOther(`${basePath(ctx)}/login`, { 'set-cookie': cleared })
 }

@@ -1,8 +1,10 @@
 import { type ClientRecord, clientRegistrationRequest, describeIssues, isSecureUrl } from '@consentry/core'
+import { checkClientName, checkEgressUris } from '../checks/client-metadata.ts'
 import type { Context } from '../context.ts'
 import { OAuthError } from '../errors.ts'
 import { readJson } from '../http/body.ts'
 import { json } from '../http/respond.ts'
+import { fetchLogo } from '../net/logo.ts'
 import { randomToken, timingSafeEqual } from '../tokens/random.ts'
 
 /** check_initial_access_token: registration is open only to holders of a configured bearer token. */
@@ -24,11 +26,13 @@ export async function register(ctx: Context, request: Request): Promise<Response
   if (Array.isArray(uris) && uris.some((u) => typeof u !== 'string' || !isSecureUrl(u)))
     throw new OAuthError(
       'invalid_redirect_uri',
-      'redirect_uris must be https, or http on a loopback host, without fragments',
+      'redirect_uris must be https, or http on a loopback host, without fragments, userinfo or control characters',
     )
   const parsed = clientRegistrationRequest.safeParse(body)
   if (!parsed.success) throw new OAuthError('invalid_client_metadata', describeIssues(parsed.error))
   const m = parsed.data
+  checkEgressUris(ctx, m)
+  const nameSkeleton = await checkClientName(ctx, m)
   const now = ctx.now()
   const client: ClientRecord = {
     clientId: `cl_${randomToken(16)}`,
@@ -39,14 +43,23 @@ export async function register(ctx: Context, request: Request): Promise<Response
     ...(m.webhook_uri ? { webhookUri: m.webhook_uri } : {}),
     ...(m.client_uri ? { clientUri: m.client_uri } : {}),
     ...(m.logo_uri ? { logoUri: m.logo_uri } : {}),
+    nameSkeleton,
     createdAt: now,
   }
   await ctx.store.createClient(client)
+  // The logo is fetched once, now, and served by the holder: the consent page never hot-links it
+  // (that would tell the recipient the person's IP address before they decide).
+  const logo = m.logo_uri ? await fetchLogo(m.logo_uri, ctx.config.egressOptions) : null
+  if (logo) await ctx.store.saveClientLogo({ clientId: client.clientId, ...logo, createdAt: now })
   await ctx.audit.record({
     type: 'client.registered',
     actor: { type: 'holder' },
     clientId: client.clientId,
-    data: { client_name: client.clientName, redirect_uris: client.redirectUris.length },
+    data: {
+      client_name: client.clientName,
+      redirect_uris: client.redirectUris.length,
+      ...(m.logo_uri ? { logo: logo ? 'stored' : 'unavailable' } : {}),
+    },
   })
   return json(
     {

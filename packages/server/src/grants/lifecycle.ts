@@ -1,11 +1,17 @@
 import { type AuditActor, effectiveStatus, type Grant, type GrantStatus } from '@consentry/core'
 import type { Context } from '../context.ts'
-import { notifyGrantEnded } from './notify.ts'
+import { deliverSoon, grantEndedNotice } from './notify.ts'
+import { recordReceipt } from './receipt.ts'
+
+/** Attempts at ending a grant whose status changes under us (e.g. approved while being revoked). */
+const END_ATTEMPTS = 3
 
 /**
- * End a grant (revoked or expired): one atomic status transition, then every refresh token of it is
- * revoked, the audit trail records it and the recipient is told. Ending an already-ended grant is a
- * no-op that returns `null`, so concurrent revocations emit one event.
+ * End a grant (revoked or expired). The final receipt and the signed event for the recipient are
+ * built first, from the grant as it will be once ended; then the store ends it, revokes its refresh
+ * tokens and queues the event in ONE transaction — a crash can lose neither the event nor the
+ * revocation. Then the audit trail records it and delivery is attempted. Ending an already-ended
+ * grant is a no-op that returns `null`, so concurrent revocations emit one event.
  */
 export async function endGrant(
   ctx: Context,
@@ -15,26 +21,33 @@ export async function endGrant(
   actor: AuditActor,
   from: readonly GrantStatus[] = ['active', 'pending'],
 ): Promise<Grant | null> {
-  const now = ctx.now()
-  const ended = await ctx.store.transitionGrant(grantId, from, {
-    status,
-    updatedAt: now,
-    endedAt: now,
-    endedReason: reason,
-  })
-  if (!ended) return null
-  await ctx.store.revokeRefreshTokens(grantId, now)
-  await ctx.audit.record({
-    type: status === 'revoked' ? 'grant.revoked' : 'grant.expired',
-    actor,
-    grantId,
-    clientId: ended.clientId,
-    subject: ended.subject,
-    data: { reason },
-  })
-  // The recipient only knows grants it received tokens for: an unanswered request needs no event.
-  if (!from.every((s) => s === 'pending')) notifyGrantEnded(ctx, ended)
-  return ended
+  for (let attempt = 0; attempt < END_ATTEMPTS; attempt++) {
+    const current = await ctx.store.getGrant(grantId)
+    if (!current || !from.includes(current.status)) return null
+    const now = ctx.now()
+    const patch = { status, updatedAt: now, endedAt: now, endedReason: reason }
+    // The recipient only knows grants it received tokens for: an unanswered request needs no event.
+    const notice =
+      current.status === 'active' ? await grantEndedNotice(ctx, { ...current, ...patch }) : undefined
+    // Compare-and-set against the status the notice was built from, so it describes what was ended.
+    const ended = await ctx.store.transitionGrant(grantId, [current.status], patch, {
+      revokeRefreshTokensAt: now,
+      ...(notice?.event ? { outbox: notice.event } : {}),
+    })
+    if (!ended) continue // changed meanwhile: look again
+    await ctx.audit.record({
+      type: status === 'revoked' ? 'grant.revoked' : 'grant.expired',
+      actor,
+      grantId,
+      clientId: ended.clientId,
+      subject: ended.subject,
+      data: { reason },
+    })
+    if (notice) await recordReceipt(ctx, ended, notice.receipt)
+    if (notice?.event) deliverSoon(ctx)
+    return ended
+  }
+  return null
 }
 
 /**

@@ -1,8 +1,10 @@
 import type { Grant } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
+import { EgressError, guardedFetch } from '../net/guarded-fetch.ts'
+import type { OutboxEvent } from '../store/store.ts'
 import { randomToken } from '../tokens/random.ts'
-import { issueReceipt } from './receipt.ts'
+import { consentReceipt } from './receipt.ts'
 
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
 
@@ -31,31 +33,40 @@ export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): P
 }
 
 /**
- * Tell the recipient a grant ended: issue the final receipt, queue the signed event in the store's
- * outbox (so a restart loses nothing), and try to deliver it right away. Never throws into the caller:
- * the grant has already ended, whatever happens to the notification.
+ * The outbox event telling the recipient a grant ended, and the final receipt it carries — built
+ * before the grant is ended, so the store can queue the event in the same transaction as the
+ * transition (see `endGrant`). No event (only the receipt) when the client has no webhook.
  */
-export function notifyGrantEnded(ctx: Context, grant: Grant): void {
-  void (async () => {
-    const client = await ctx.store.getClient(grant.clientId)
-    const receipt = await issueReceipt(
-      ctx,
-      grant,
-      client ?? { clientId: grant.clientId, clientName: grant.clientId },
-    )
-    if (!client?.webhookUri) return
-    await ctx.store.enqueueEvent({
+export async function grantEndedNotice(
+  ctx: Context,
+  ended: Grant,
+): Promise<{ receipt: string; event?: OutboxEvent }> {
+  const client = await ctx.store.getClient(ended.clientId)
+  const receipt = await consentReceipt(
+    ctx,
+    ended,
+    client ?? { clientId: ended.clientId, clientName: ended.clientId },
+  )
+  if (!client?.webhookUri) return { receipt }
+  const now = ctx.now()
+  return {
+    receipt,
+    event: {
       id: `evt_${randomToken(16)}`,
       clientId: client.clientId,
-      grantId: grant.id,
+      grantId: ended.id,
       url: client.webhookUri,
-      body: await grantEndedEvent(ctx, grant, receipt),
+      body: await grantEndedEvent(ctx, ended, receipt),
       attempts: 0,
-      nextAttemptAt: ctx.now(),
-      createdAt: ctx.now(),
-    })
-    await deliverEvents(ctx)
-  })().catch((e) => ctx.config.onError(e))
+      nextAttemptAt: now,
+      createdAt: now,
+    },
+  }
+}
+
+/** Try to deliver queued events now, in the background (never throws into the caller). */
+export function deliverSoon(ctx: Context): void {
+  void deliverEvents(ctx).catch((e) => ctx.config.onError(e))
 }
 
 /**
@@ -70,7 +81,7 @@ export async function deliverEvents(ctx: Context): Promise<number> {
   for (;;) {
     const batch = await ctx.store.claimEvents(ctx.now(), BATCH, DELIVERY_LEASE_MS)
     for (const event of batch) {
-      const status = await post(ctx, event.url, event.body)
+      const { status, error } = await post(ctx, event.url, event.body)
       const ok = status >= 200 && status < 300
       const attempt = event.attempts + 1
       const givingUp = !ok && attempt > delays.length
@@ -86,25 +97,40 @@ export async function deliverEvents(ctx: Context): Promise<number> {
         actor: { type: 'system' },
         grantId: event.grantId,
         clientId: event.clientId,
-        data: { attempt, status, event: 'grant-ended', ...(givingUp ? { gave_up: true } : {}) },
+        data: {
+          attempt,
+          status,
+          event: 'grant-ended',
+          ...(error ? { error } : {}),
+          ...(givingUp ? { gave_up: true } : {}),
+        },
       })
     }
     if (batch.length < BATCH) return delivered
   }
 }
 
-async function post(ctx: Context, url: string, body: string): Promise<number> {
+/**
+ * POST the event through the guarded fetch. The recipient's answer body is never read (only its
+ * status counts); a redirect, a refused address or a timeout is a failed attempt (status 0, or the
+ * 3xx status) with the reason's code for the audit trail.
+ */
+async function post(ctx: Context, url: string, body: string): Promise<{ status: number; error?: string }> {
   try {
-    const res = await ctx.config.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    })
-    await res.body?.cancel()
-    return res.status
-  } catch {
-    return 0
+    const res = await guardedFetch(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
+        body,
+        maxBytes: 0,
+        discardBody: true,
+      },
+      ctx.config.egressOptions,
+    )
+    return { status: res.status }
+  } catch (e) {
+    if (e instanceof EgressError) return { status: e.status ?? 0, error: e.code }
+    return { status: 0, error: 'egress_failed' }
   }
 }

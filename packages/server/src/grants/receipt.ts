@@ -19,6 +19,12 @@ export async function issueReceipt(
   client: Pick<ClientRecord, 'clientId' | 'clientName'>,
 ): Promise<string> {
   const receipt = await consentReceipt(ctx, grant, client)
+  await recordReceipt(ctx, grant, receipt)
+  return receipt
+}
+
+/** Record in the audit trail that `receipt` was issued for `grant` (its digest, never the receipt). */
+export async function recordReceipt(ctx: Context, grant: Grant, receipt: string): Promise<void> {
   await ctx.audit.record({
     type: 'receipt.issued',
     actor: { type: 'system' },
@@ -27,7 +33,6 @@ export async function issueReceipt(
     subject: grant.subject,
     data: { status: grant.status, digest: await sha256Hex(receipt) },
   })
-  return receipt
 }
 
 /** Sign a receipt for the grant as it stands (no audit event: see {@link issueReceipt}). */

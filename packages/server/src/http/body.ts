@@ -46,6 +46,9 @@ export async function readForm(request: Request, opts: { allowRepeated?: string[
   const params = new URLSearchParams(await readText(request, MAX_BODY_BYTES))
   const map = new Map<string, string>()
   for (const [k, v] of params) {
+    // NUL is in no parameter Consentry accepts, and PostgreSQL text cannot hold it.
+    if (k.includes('\0') || v.includes('\0'))
+      throw new OAuthError('invalid_request', 'parameters must not contain NUL characters')
     if (map.has(k) && !opts.allowRepeated?.includes(k))
       throw new OAuthError('invalid_request', `parameter ${k} is repeated`)
     map.set(k, v)
@@ -66,11 +69,16 @@ export async function readJson(
   if (mediaType(request) !== 'application/json') throw onError('expected an application/json body')
   const text = await readText(request, MAX_BODY_BYTES)
   let value: unknown
+  let nul = false
   try {
-    value = JSON.parse(text)
+    value = JSON.parse(text, (k, v) => {
+      if (k.includes('\0') || (typeof v === 'string' && v.includes('\0'))) nul = true
+      return v
+    })
   } catch {
     throw onError('body is not valid JSON')
   }
+  if (nul) throw onError('strings must not contain NUL characters')
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw onError('body must be a JSON object')
   return value as Record<string, unknown>
 }

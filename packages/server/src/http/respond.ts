@@ -47,7 +47,11 @@ export function problemResponse(err: ProblemError): Response {
   })
 }
 
-/** Security headers for every HTML page. `formAction` lists extra origins a form may lead to. */
+/**
+ * Security headers for every HTML page. `formAction` lists extra origins a form may lead to. Images
+ * only from the holder (`'self'`, where client logos are served from their stored copies) or inline
+ * `data:`: no page makes the browser contact a recipient before the person decides.
+ */
 export function html(
   body: string,
   status = 200,
@@ -58,7 +62,7 @@ export function html(
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
       'x-content-type-options': 'nosniff',
@@ -77,11 +81,29 @@ export function seeOther(location: string, headers: Record<string, string> = {})
   })
 }
 
-/** Map any thrown value to a response. Unknown errors become a bare 500 — their message is never sent. */
-export function errorResponse(err: unknown, onUnexpected: (err: unknown) => void): Response {
+/**
+ * Map any thrown value to a response. Known errors become their standard response — at an OAuth
+ * endpoint (`oauth`) every one is an OAuth JSON error (RFC 6749 §5.2), a 405, 413 or 415 included,
+ * so OAuth clients can parse it. Unknown errors go to `onUnexpected` and become a bare 500 carrying
+ * only `request_id` (also in `X-Request-Id`): their message is never sent.
+ */
+export function errorResponse(
+  err: unknown,
+  onUnexpected: (err: unknown) => void,
+  opts: { requestId?: string; oauth?: boolean } = {},
+): Response {
   if (err instanceof OAuthError) return oauthErrorResponse(err)
   if (err instanceof ResourceAuthError) return resourceErrorResponse(err)
-  if (err instanceof ProblemError) return problemResponse(err)
+  if (err instanceof ProblemError)
+    return opts.oauth
+      ? oauthErrorResponse(
+          new OAuthError('invalid_request', err.detail ?? err.message, err.status, err.headers),
+        )
+      : problemResponse(err)
   onUnexpected(err)
-  return problemResponse(new ProblemError('internal_error'))
+  const id = opts.requestId ? { request_id: opts.requestId } : {}
+  const headers: Record<string, string> = opts.requestId ? { 'x-request-id': opts.requestId } : {}
+  if (opts.oauth)
+    return json({ error: 'server_error', error_description: 'unexpected error', ...id }, 500, headers)
+  return problemResponse(new ProblemError('internal_error', undefined, headers, id))
 }

@@ -8,13 +8,16 @@ import {
 import type {
   AuditQuery,
   AuthorizationCode,
+  ClientLogo,
   Interaction,
   OutboxEvent,
   PushedRequest,
   RefreshTokenRecord,
+  SessionRecord,
   Store,
   StoredCheckpoint,
 } from './store.ts'
+import { FAILURE_RETENTION_MS, type FailureWindow } from './store.ts'
 
 const copy = <T>(value: T): T => structuredClone(value)
 
@@ -29,6 +32,7 @@ const copy = <T>(value: T): T => structuredClone(value)
  */
 export function memoryStore(): Store {
   const clients = new Map<string, ClientRecord>()
+  const logos = new Map<string, ClientLogo>()
   const requests = new Map<string, PushedRequest>()
   const interactions = new Map<string, Interaction>()
   const codes = new Map<string, AuthorizationCode & { usedAt?: number }>()
@@ -40,6 +44,8 @@ export function memoryStore(): Store {
   const events: AuditEvent[] = []
   const checkpoints: StoredCheckpoint[] = []
   const outbox = new Map<string, OutboxEvent>()
+  const failures = new Map<string, { count: number; firstAt: number; lastAt: number }>()
+  const sessions = new Map<string, SessionRecord>()
   let appendQueue: Promise<unknown> = Promise.resolve()
 
   return {
@@ -50,6 +56,20 @@ export function memoryStore(): Store {
     async getClient(id) {
       const c = clients.get(id)
       return c ? copy(c) : null
+    },
+    async findClientsByNameSkeleton(skeleton, limit) {
+      return [...clients.values()]
+        .filter((c) => c.nameSkeleton === skeleton)
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .slice(0, limit)
+        .map(copy)
+    },
+    async saveClientLogo(logo) {
+      logos.set(logo.clientId, copy(logo))
+    },
+    async getClientLogo(clientId) {
+      const l = logos.get(clientId)
+      return l ? copy(l) : null
     },
 
     async savePushedRequest(r) {
@@ -95,9 +115,15 @@ export function memoryStore(): Store {
       const g = grants.get(id)
       return g ? copy(g) : null
     },
-    async transitionGrant(id, from, patch) {
+    async transitionGrant(id, from, patch, effects = {}) {
       const g = grants.get(id)
       if (!g || !from.includes(g.status)) return null
+      // Check every effect before changing anything: all or nothing.
+      if (effects.outbox && outbox.has(effects.outbox.id)) throw new Error('outbox event already exists')
+      if (effects.outbox) outbox.set(effects.outbox.id, copy(effects.outbox))
+      if (effects.revokeRefreshTokensAt !== undefined)
+        for (const t of refreshTokens.values())
+          if (t.grantId === id && t.revokedAt === undefined) t.revokedAt = effects.revokeRefreshTokensAt
       const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))
       Object.assign(g, copy(defined))
       return copy(g)
@@ -190,6 +216,12 @@ export function memoryStore(): Store {
       }
       return value
     },
+    async replaceSecret(name, expected, value) {
+      if (secrets.get(name) !== expected) return false
+      secrets.set(name, value)
+      return true
+    },
+    ephemeral: true,
 
     appendAuditEvent(draft: AuditEventDraft) {
       // Chain appends one after another: each waits for the previous seal.
@@ -242,6 +274,41 @@ export function memoryStore(): Store {
       outbox.delete(id)
     },
 
+    async recordFailure(key, now, windowMs) {
+      const f = failures.get(key)
+      if (!f || f.firstAt <= now - windowMs) {
+        failures.set(key, { count: 1, firstAt: now, lastAt: now })
+        return { count: 1, firstAt: now, lastAt: now }
+      }
+      const previousAt = f.lastAt
+      f.count += 1
+      f.lastAt = now
+      return { ...f, previousAt } satisfies FailureWindow
+    },
+    async getFailures(key, now, windowMs) {
+      const f = failures.get(key)
+      return f && f.firstAt > now - windowMs ? { ...f } : null
+    },
+    async forgiveFailure(key) {
+      const f = failures.get(key)
+      if (f) f.count = Math.max(0, f.count - 1)
+    },
+    async clearFailures(key) {
+      failures.delete(key)
+    },
+
+    async createSession(session) {
+      if (sessions.has(session.idHash)) throw new Error('session already exists')
+      sessions.set(session.idHash, copy(session))
+    },
+    async getSession(idHash, now) {
+      const s = sessions.get(idHash)
+      return s && s.expiresAt > now ? copy(s) : null
+    },
+    async deleteSession(idHash) {
+      sessions.delete(idHash)
+    },
+
     async deleteExpired(now) {
       for (const [k, v] of requests) if (v.expiresAt <= now) requests.delete(k)
       for (const [k, v] of interactions) if (v.expiresAt <= now) interactions.delete(k)
@@ -254,6 +321,8 @@ export function memoryStore(): Store {
         if (kept.length) reads.set(k, kept)
         else reads.delete(k)
       }
+      for (const [k, v] of sessions) if (v.expiresAt <= now) sessions.delete(k)
+      for (const [k, v] of failures) if (v.lastAt <= now - FAILURE_RETENTION_MS) failures.delete(k)
     },
     async close() {},
   }

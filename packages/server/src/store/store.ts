@@ -24,6 +24,18 @@ export interface Store {
   // ---- clients -------------------------------------------------------------------------------
   createClient(client: ClientRecord): Promise<void>
   getClient(clientId: string): Promise<ClientRecord | null>
+  /**
+   * Clients whose `nameSkeleton` equals `skeleton`, oldest first, at most `limit` (clients stored
+   * without a skeleton are never returned). Read-only; no atomicity needed.
+   */
+  findClientsByNameSkeleton(skeleton: string, limit: number): Promise<ClientRecord[]>
+  /**
+   * Store a client's logo (fetched once from its `logo_uri`), replacing any earlier one for the same
+   * client. A single write: no atomicity beyond that.
+   */
+  saveClientLogo(logo: ClientLogo): Promise<void>
+  /** The stored logo of a client, or `null`. */
+  getClientLogo(clientId: string): Promise<ClientLogo | null>
 
   // ---- pushed authorization requests (RFC 9126) ----------------------------------------------
   savePushedRequest(request: PushedRequest): Promise<void>
@@ -63,8 +75,19 @@ export interface Store {
   /**
    * Atomic compare-and-set: applies `patch` only if the grant's stored status is one of `from`.
    * Returns the updated grant, or `null` if it does not exist or its status did not match.
+   *
+   * `effects` happen in the same transaction as the transition, or not at all: when the
+   * compare-and-set fails nothing is changed, and when an effect fails (an `outbox` event whose id is
+   * already queued) the call throws and the grant is left as it was. `revokeRefreshTokensAt` marks
+   * every unrevoked refresh token of the grant revoked at that time; `outbox` queues the event telling
+   * the recipient (so a crash can never end a grant and lose its event).
    */
-  transitionGrant(grantId: string, from: readonly GrantStatus[], patch: GrantPatch): Promise<Grant | null>
+  transitionGrant(
+    grantId: string,
+    from: readonly GrantStatus[],
+    patch: GrantPatch,
+    effects?: GrantTransitionEffects,
+  ): Promise<Grant | null>
   /** Grants of a subject and/or client, newest first. */
   listGrants(filter: { subject?: string; clientId?: string }): Promise<Grant[]>
   /**
@@ -112,8 +135,7 @@ export interface Store {
   /**
    * Atomic: counts reads of `grantId` in the sliding window `(now - windowMs, now]`; if fewer than
    * `limit`, records this one and allows it. Otherwise refuses and says when the oldest counted read
-   * leaves the window. The key is any string: the server also limits sign-in attempts with
-   * `login:<username>` keys.
+   * leaves the window. The key is any string.
    */
   consumeReadQuota(
     grantId: string,
@@ -132,6 +154,16 @@ export interface Store {
   // ---- server secrets (shared by every instance) ----------------------------------------------
   /** Atomic insert-if-absent: returns the stored value, or stores and returns `create()`'s. */
   getOrCreateSecret(name: string, create: () => string): Promise<string>
+  /**
+   * Atomic compare-and-set: replaces the secret's value with `value` only if it is still `expected`
+   * (used to encrypt, or re-encrypt, a stored secret in place). `false` if it changed or is absent.
+   */
+  replaceSecret(name: string, expected: string, value: string): Promise<boolean>
+  /**
+   * `true` for a store that keeps nothing past the process (memoryStore): server secrets then need no
+   * key-encryption key, since they never reach a disk. Absent means durable.
+   */
+  readonly ephemeral?: boolean
 
   // ---- audit trail ----------------------------------------------------------------------------
   /**
@@ -165,8 +197,40 @@ export interface Store {
   /** Delivered, or given up: remove it. */
   deleteEvent(id: string): Promise<void>
 
+  // ---- sign-in: failure counters ------------------------------------------------------------------
+  /**
+   * Atomic: count one more sign-in failure under `key` (the server uses one key per (username,
+   * address) pair and one per address). Failures are counted in a fixed window that opens at the
+   * key's first failure: if nothing is stored, or the stored window opened at or before
+   * `now - windowMs`, a new window opens at `now` with count 1; otherwise the count grows by one and
+   * `lastAt` becomes `now`. Returns the window after this failure; `previousAt` is the `lastAt` it
+   * replaced (absent when this failure opened the window). Two concurrent calls never both see the
+   * same count.
+   */
+  recordFailure(key: string, now: number, windowMs: number): Promise<FailureWindow>
+  /** The current window of `key`: `null` if none, or if it opened at or before `now - windowMs`. */
+  getFailures(key: string, now: number, windowMs: number): Promise<FailureWindow | null>
+  /**
+   * Atomic: take one failure back (count - 1, never below 0; `firstAt`/`lastAt` unchanged). The
+   * server counts every attempt up front and forgives the ones that succeed. Unknown keys: no-op.
+   */
+  forgiveFailure(key: string): Promise<void>
+  /** Forget every failure of `key` (a successful sign-in resets its pair). Unknown keys: no-op. */
+  clearFailures(key: string): Promise<void>
+
+  // ---- sign-in: server-side sessions (revocable) --------------------------------------------------
+  /** Store a new session (its id arrives hashed); an id hash already stored is an error. */
+  createSession(session: SessionRecord): Promise<void>
+  /** The session, or `null` if unknown or expired (`expiresAt <= now`). */
+  getSession(idHash: string, now: number): Promise<SessionRecord | null>
+  /** End a session (sign-out): from now on `getSession` gives `null`. Unknown ids: no-op. */
+  deleteSession(idHash: string): Promise<void>
+
   // ---- housekeeping ---------------------------------------------------------------------------
-  /** Remove expired single-use rows (requests, interactions, codes, jtis, old quota rows). */
+  /**
+   * Remove expired single-use rows (requests, interactions, codes, jtis, old quota rows), expired
+   * sessions, and failure windows whose last failure is {@link FAILURE_RETENTION_MS} or more old.
+   */
   deleteExpired(now: number): Promise<void>
   close(): Promise<void>
 }
@@ -224,6 +288,14 @@ export interface RefreshTokenRecord {
   revokedAt?: number
 }
 
+/** What {@link Store.transitionGrant} does atomically with a successful transition. */
+export interface GrantTransitionEffects {
+  /** Revoke every unrevoked refresh token of the grant at this time (epoch ms). */
+  revokeRefreshTokensAt?: number
+  /** Queue this event (its `id` must be new). */
+  outbox?: OutboxEvent
+}
+
 export interface GrantPatch {
   status?: GrantStatus
   authorizationDetails?: AuthorizationDetail[]
@@ -264,4 +336,40 @@ export interface StoredCheckpoint {
   head: string
   createdAt: number
   jws: string
+}
+
+/** A client's logo as fetched from its `logo_uri` and checked (a raster image, at most 256 KiB). */
+export interface ClientLogo {
+  clientId: string
+  /** `image/png`, `image/jpeg`, `image/gif` or `image/webp`. */
+  contentType: string
+  bytes: Uint8Array
+  createdAt: number
+}
+
+/**
+ * Failure windows whose last failure is this old are dropped by `deleteExpired` (the server's
+ * sign-in windows are at most a day).
+ */
+export const FAILURE_RETENTION_MS = 48 * 3_600_000
+
+/** Sign-in failures counted under one key (see {@link Store.recordFailure}). */
+export interface FailureWindow {
+  /** Failures in the window. */
+  count: number
+  /** When the window opened (its first failure). */
+  firstAt: number
+  /** The latest failure. */
+  lastAt: number
+  /** From `recordFailure` only: the failure before this one in the same window. */
+  previousAt?: number
+}
+
+/** A built-in sign-in session. The cookie holds a random id; the store keeps only its SHA-256. */
+export interface SessionRecord {
+  idHash: string
+  subject: string
+  name?: string
+  createdAt: number
+  expiresAt: number
 }

@@ -1,48 +1,54 @@
 /**
- * A small least-recently-used map with a fixed capacity: `get` and `set` mark an entry as the most
- * recently used, and `set` beyond `max` entries evicts the least recently used one. Backed by a `Map`
- * (which keeps insertion order), so every operation is O(1).
- *
- * Used for per-server caches that must stay bounded however many distinct keys attackers send
- * (imported DPoP keys, remote JWK sets).
+ * A bounded map that forgets the least recently used entry once it holds `max` entries. Used for every
+ * per-server cache (remote JWK sets, egress failures, imported keys) so that no input an attacker
+ * controls (a `jwks_uri`, a DPoP key) can grow memory without bound.
  *
  * @example
  * ```ts
- * const cache = new Lru<string, CryptoKey>(1000)
- * cache.set('ES256:thumbprint', key)
- * cache.get('ES256:thumbprint') // key, now the most recently used
+ * const sets = new Lru<string, JWTVerifyGetKey>(500)
+ * sets.set(uri, createRemoteJWKSet(new URL(uri)))
+ * sets.get(uri) // refreshes its recency
  * ```
  */
 export class Lru<K, V> {
   readonly #entries = new Map<K, V>()
+  readonly max: number
 
-  constructor(readonly max: number) {
+  constructor(max: number) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError('Lru max must be a positive integer')
+    this.max = max
   }
 
-  /** The value for `key` (marking it most recently used), or `undefined`. */
+  /** The value, marked most recently used; `undefined` when absent. */
   get(key: K): V | undefined {
     if (!this.#entries.has(key)) return undefined
     const value = this.#entries.get(key) as V
+    // A Map iterates in insertion order: re-inserting moves the key to the "newest" end.
     this.#entries.delete(key)
     this.#entries.set(key, value)
     return value
   }
 
-  /** Store `value` as the most recently used entry, evicting the least recently used beyond `max`. */
+  /** Insert or replace, evicting the least recently used entry when full. */
   set(key: K, value: V): this {
     this.#entries.delete(key)
     this.#entries.set(key, value)
-    while (this.#entries.size > this.max) this.#entries.delete(this.#entries.keys().next().value as K)
+    if (this.#entries.size > this.max) this.#entries.delete(this.#entries.keys().next().value as K)
     return this
   }
 
-  /** Remove `key`; `true` if it was there. */
+  has(key: K): boolean {
+    return this.#entries.has(key)
+  }
+
   delete(key: K): boolean {
     return this.#entries.delete(key)
   }
 
-  /** How many entries are held (never more than `max`). */
+  clear(): void {
+    this.#entries.clear()
+  }
+
   get size(): number {
     return this.#entries.size
   }
