@@ -198,6 +198,7 @@ export const MIGRATIONS: readonly Migration[] = [
         data text NOT NULL,
         created_at bigint NOT NULL
       );
+    `,
   },
   {
     version: 9,
