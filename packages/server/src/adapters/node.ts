@@ -118,8 +118,10 @@ async function send(req: IncomingMessage, res: ServerResponse, response: Respons
   const cookies = response.headers.getSetCookie()
   if (cookies.length) out['set-cookie'] = cookies
   if (!keepAlive) out.connection = 'close'
-  // A body the server made from a string (JSON, problems) goes out in one write, with its length.
-  const text = responseText(response)
+  // A body the server made from a string (JSON, problems) goes out in one write, with its length —
+  // for requests without a body (the API's GETs); after a request body the streamed path below keeps
+  // pipelined requests on a half-closed connection working.
+  const text = hasBody ? undefined : responseText(response)
   if (text !== undefined) {
     out['content-length'] = String(Buffer.byteLength(text))
     res.writeHead(response.status, out)
