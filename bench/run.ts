@@ -1,8 +1,10 @@
 /**
  * Consentry benchmarks over real HTTP on 127.0.0.1. See bench/README.md.
  *
+ *   npm run bench [-- --configs memory,jose,oidc-provider,postgres,pglite] [--rounds 3] [--seconds 10]
+ *                                                   the side-by-side read comparison (bench/compare.ts)
  *   npm run bench -- --store memory|pglite|postgres [--quick] [--only resource,paging,...]
- *                    [--pg postgres://…] [--profile DIR] [--no-micro]
+ *                    [--pg postgres://…] [--profile DIR] [--no-micro]   the scenario suite on one store
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -26,7 +28,10 @@ import { type MicroResult, microBenchmarks } from './micro.ts'
 
 const { values: args } = parseArgs({
   options: {
-    store: { type: 'string', default: 'postgres' },
+    store: { type: 'string' },
+    configs: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
     pg: {
       type: 'string',
       default:
@@ -40,7 +45,18 @@ const { values: args } = parseArgs({
     'no-micro': { type: 'boolean', default: false },
   },
 })
-const storeKind = args.store!
+if (!args.store) {
+  const { compare, CONFIGS } = await import('./compare.ts')
+  await compare({
+    configs: args.configs ? args.configs.split(',') : [...CONFIGS],
+    rounds: Number(args.rounds),
+    seconds: Number(args.seconds),
+    pg: args.pg!,
+    ...(args.profile ? { profile: args.profile } : {}),
+  })
+  process.exit(0)
+}
+const storeKind = args.store
 if (!['memory', 'pglite', 'postgres'].includes(storeKind)) throw new Error('--store memory|pglite|postgres')
 const only = args.only ? new Set(args.only.split(',')) : null
 const wanted = (name: string) => !only || only.has(name)

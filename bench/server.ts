@@ -3,13 +3,15 @@
  * share one event loop, and `--cpu-prof` profiles the server alone). Started by bench/run.ts with IPC:
  * sends `{ issuer }` once listening, exits cleanly on `'stop'`.
  *
- *   node --conditions=source --import tsx bench/server.ts <memory|pglite|postgres> [pg url] [schema|dir]
+ *   node --conditions=source --import tsx bench/server.ts <memory|pglite|postgres> [pg url|dir] [schema] [maintenance]
+ *
+ * `maintenance` (bench/compare.ts: the holder as users run it) keeps the background sweeps on.
  */
 import { memoryStore, type Store } from '@consentry/server'
 import { pgliteStore, postgresStore } from '@consentry/store-postgres'
 import { startHarborPay } from '../examples/payment-provider/src/app.ts'
 
-const [kind, where, name] = process.argv.slice(2)
+const [kind, where, name, maintenance] = process.argv.slice(2)
 
 async function openStore(): Promise<Store> {
   if (kind === 'memory') return memoryStore()
@@ -23,9 +25,11 @@ const holder = await startHarborPay({
   store,
   port: 0,
   publicHost: '127.0.0.1',
-  // No background expiry sweeps or audit checkpoints: they would land at random points in a run.
-  maintenance: false,
-  // The benchmark reads one grant hundreds of times as "attended": lift the per-grant attended cap.
+  // The scenario suite turns background sweeps and audit checkpoints off (they would land at random
+  // points in a run); the side-by-side comparison keeps them on, as users run the holder.
+  maintenance: maintenance === 'maintenance',
+  // The benchmark reads one grant thousands of times as "attended": lift the per-grant attended cap
+  // (50 a day by default) rather than linking thousands of grants.
   overrides: { attendedReadsPerDay: 1_000_000 },
 })
 process.send!({ issuer: holder.issuer })
@@ -34,5 +38,9 @@ process.on('message', async (m) => {
   await holder.close()
   await store.close()
   process.exit(0) // --cpu-prof writes its profile here
+})
+process.on('message', (m) => {
+  // bench/compare.ts: the CPU this process has used (user + system µs), around a measured phase.
+  if (m === 'cpu') process.send!({ cpu: process.cpuUsage() })
 })
 process.on('disconnect', () => process.exit(0))

@@ -761,7 +761,7 @@ describe('server keys at rest', () => {
       expect(base64url.decode(cookie)).toHaveLength(32)
       await expect(provider.decrypt('cursor', stored.cookie!.slice(4))).rejects.toThrow()
       const signing = JSON.parse(await provider.decrypt('signing-key', stored['signing-key']!.slice(4)))
-      expect(signing).toMatchObject({ kty: 'EC', x: jwks.keys[0]!.x })
+      expect(signing).toMatchObject({ kty: 'OKP', crv: 'Ed25519', x: jwks.keys[0]!.x })
       return { jwks, stored }
     })
     await withPglite('kek', async (store, rows, sql) => {
@@ -819,7 +819,7 @@ describe('server keys at rest', () => {
       const warning = lines.find((l) => l.level === 'warn')
       expect(warning?.msg).toMatch(/PLAINTEXT/)
       expect(warning?.msg).toContain('CONSENTRY_KEY_ENCRYPTION_KEY')
-      expect(JSON.parse((await rows())['signing-key']!)).toMatchObject({ kty: 'EC' })
+      expect(JSON.parse((await rows())['signing-key']!)).toMatchObject({ kty: 'OKP', crv: 'Ed25519' }) // the generated key is EdDSA
     })
     await withPglite('plain', async (store, rows) => {
       const { logger, lines } = captureLogger()

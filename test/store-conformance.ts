@@ -930,6 +930,51 @@ export function describeStoreConformance(
 
     describeGrantEndAndSecrets(() => store)
 
+    describe('read path: recordJtiAndGetGrant', () => {
+      it('records the jti once and returns the grant as getGrant does', async () => {
+        await store.createGrant(grant({ status: 'active' }))
+        const first = await store.recordJtiAndGetGrant('dpop:k:j1', T + MINUTE, 'g1')
+        expect(first).toEqual({ firstUse: true, grant: await store.getGrant('g1') })
+        expect(first.grant).toEqual(grant({ status: 'active' }))
+        const replay = await store.recordJtiAndGetGrant('dpop:k:j1', T + MINUTE, 'g1')
+        expect(replay.firstUse).toBe(false)
+        // Shares recordJti's record: either way round, a key is first used only once.
+        expect(await store.recordJti('dpop:k:j1', T + MINUTE)).toBe(false)
+        expect(await store.recordJti('dpop:k:j2', T + MINUTE)).toBe(true)
+        expect((await store.recordJtiAndGetGrant('dpop:k:j2', T + MINUTE, 'g1')).firstUse).toBe(false)
+      })
+      it('sees a transition committed before it (revocation is immediate); unknown grant is null', async () => {
+        await store.createGrant(grant({ status: 'active' }))
+        await store.transitionGrant('g1', ['active'], { status: 'revoked', updatedAt: T + 1, endedAt: T + 1 })
+        const r = await store.recordJtiAndGetGrant('dpop:k:j3', T + MINUTE, 'g1')
+        expect(r.firstUse).toBe(true)
+        expect(r.grant?.status).toBe('revoked')
+        expect(r.grant?.endedAt).toBe(T + 1)
+        expect(await store.recordJtiAndGetGrant('dpop:k:j4', T + MINUTE, 'nope')).toEqual({
+          firstUse: true,
+          grant: null,
+        })
+      })
+      it('returns copies', async () => {
+        await store.createGrant(grant({ status: 'active' }))
+        const { grant: g } = await store.recordJtiAndGetGrant('dpop:k:j5', T + MINUTE, 'g1')
+        g!.status = 'revoked'
+        expect((await store.getGrant('g1'))?.status).toBe('active')
+      })
+      it('a high read limit stays exact (sliding window, sorted times)', async () => {
+        for (let i = 0; i < 300; i++)
+          expect(await store.consumeReadQuota('g9', T + i * 10, 1000, 1000)).toEqual({
+            allowed: true,
+            used: Math.min(i, 99) + 1,
+          })
+        // 100 reads in the last second (T+2000..T+2990): the oldest one leaves the window at T+3000.
+        expect(await store.consumeReadQuota('g9', T + 2995, 100, 1000)).toEqual({
+          allowed: false,
+          retryAfterMs: 2000 + 1000 - 2995,
+        })
+      })
+    })
+
     describeConcurrency('one instance', async () => [store])
     if (options.openSecond) {
       const openSecond = options.openSecond
@@ -1002,6 +1047,18 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       expect(allowed).toHaveLength(4)
       expect(allowed.map((r) => (r.allowed ? r.used : 0)).sort()).toEqual([1, 2, 3, 4])
       expect(results.filter((r) => !r.allowed).every((r) => !r.allowed && r.retryAfterMs === DAY)).toBe(true)
+    })
+    it('recordJtiAndGetGrant: exactly one first use of a jti, every caller sees the grant', async () => {
+      await via(0).createGrant(grant({ status: 'active' }))
+      const results = await times(PARALLEL, (i) =>
+        i % 2
+          ? via(i).recordJtiAndGetGrant('dpop:k:same', T + MINUTE, 'g1')
+          : via(i)
+              .recordJti('dpop:k:same', T + MINUTE)
+              .then((firstUse) => ({ firstUse, grant: grant({ status: 'active' }) })),
+      )
+      expect(results.filter((r) => r.firstUse)).toHaveLength(1)
+      expect(results.every((r) => r.grant?.status === 'active')).toBe(true)
     })
     it('transitionGrant: exactly one compare-and-set wins', async () => {
       await via(0).createGrant(grant())

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import type { AuditEventInput } from '@consentry/core'
 import { base64url, type JWK } from 'jose'
 import { type AuditLogKey, auditOrigin, loadAuditLogKey } from './audit/log-key.ts'
@@ -10,6 +11,7 @@ import { createRemoteJwks, type RemoteJwks } from './net/remote-jwks.ts'
 import { guardStore } from './store/guard.ts'
 import type { Store } from './store/store.ts'
 import { hmacKey } from './tokens/random.ts'
+import type { HmacSecret } from './util/hash.ts'
 import { Lru } from './util/lru.ts'
 
 /** Where audit events go. The tamper-evident trail (`audit/trail.ts`) implements it. */
@@ -51,10 +53,10 @@ export interface Context {
   /** The audit log itself, once created (its endpoints serve checkpoints, proofs and access logs). */
   auditLog?: AuditTrail
   /** HMAC keys shared by every instance (kept in the store). */
-  secrets: { nonce: CryptoKey; cursor: CryptoKey; cookie: CryptoKey; pairwise: CryptoKey }
+  secrets: { nonce: HmacSecret; cursor: HmacSecret; cookie: HmacSecret; pairwise: HmacSecret }
   now(): number
   /** Public keys from DPoP headers, imported once per server (bounded, least recently used out). */
-  dpopKeys: Lru<string, Promise<CryptoKey>>
+  dpopKeys: Lru<string, KeyObject>
   /** Clients' `jwks_uri` key sets: per server, bounded, fetched through the guarded fetch. */
   remoteJwks: RemoteJwks
 }

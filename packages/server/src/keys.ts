@@ -26,8 +26,11 @@ export async function loadSigningKey(store: Store, configured?: PrivateJwk): Pro
     jwk = configured
   } else {
     // Generating a candidate is cheap; whichever instance stores first wins and everyone uses that one.
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true })
-    const candidate = JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'ES256' })
+    // EdDSA (Ed25519, allowed by FAPI 2.0 Security Profile §5.4.1): it verifies several times faster
+    // than ES256, and every access token is verified on every read. A store that already holds a key
+    // (ES256 before this default changed) keeps using it.
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+    const candidate = JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'EdDSA' })
     jwk = JSON.parse(await store.getOrCreateSecret('signing-key', () => candidate))
   }
   const alg = algFor(jwk)

@@ -201,6 +201,39 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 9,
+    name: 'read quota in one round trip',
+    // The count-then-record of consumeReadQuota as one function call (one statement, one commit)
+    // instead of BEGIN, lock, count, insert, COMMIT. Same advisory lock key as before, so instances
+    // of either version serialise against each other during a rolling upgrade.
+    sql: (s) => `
+      CREATE FUNCTION ${s}.consume_read_quota(
+        p_key text, p_lock text, p_now bigint, p_limit integer, p_window bigint, p_async boolean
+      )
+      RETURNS TABLE (allowed boolean, used bigint, oldest bigint)
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        n bigint;
+        o bigint;
+      BEGIN
+        -- Only for this call's transaction; see Store.consumeReadQuota's flushedByNextWrite.
+        IF p_async THEN
+          PERFORM set_config('synchronous_commit', 'off', true);
+        END IF;
+        PERFORM pg_advisory_xact_lock(hashtextextended(p_lock, 0));
+        SELECT count(*), min(q.at) INTO n, o FROM ${s}.read_quota q
+          WHERE q.grant_id = p_key AND q.at > p_now - p_window;
+        IF n >= p_limit THEN
+          RETURN QUERY SELECT false, n, o;
+        ELSE
+          INSERT INTO ${s}.read_quota (grant_id, at) VALUES (p_key, p_now);
+          RETURN QUERY SELECT true, n + 1, o;
+        END IF;
+      END
+      $fn$;
+    `,
+  },
+  {
     version: 10,
     name: 'audit_transparency_log',
     sql: (s) => `

@@ -468,25 +468,44 @@ export function sqlStore(db: Db, schema: string): Store {
       )
       return rows.length === 1
     },
+    async recordJtiAndGetGrant(key, expiresAt, grantId) {
+      // One statement: the jti insert-if-absent (a data-modifying CTE, run exactly once) and the
+      // grant lookup under the same snapshot. The jti table is an ordinary (logged, unique-keyed)
+      // table: a replay is refused by every instance and after any restart.
+      //
+      // Its commit does not wait for the WAL flush (synchronous_commit off for this one implicit
+      // transaction): the read that follows commits its audit event synchronously, and WAL is flushed
+      // in order, so by the time data is served this jti is durable too. A crash can lose only the
+      // jti of a request that served nothing (it failed before its audit event), whose replay can
+      // only fail the same way within the proof's 60 s iat window.
+      const [r] = await db.query(
+        `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+         j AS (
+           INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*
+         FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`,
+        [key, expiresAt, grantId],
+      )
+      return { firstUse: int8(r?.first_use) === 1, grant: r && r.id !== null ? toGrant(r) : null }
+    },
 
     // ---- rate limits --------------------------------------------------------------------------
-    consumeReadQuota(grantId, now, limit, windowMs) {
-      return db.transaction(async (tx) => {
-        // Serialise per grant (the grant row may not exist, so an advisory lock rather than FOR
-        // UPDATE); released at COMMIT. Count, then record, inside the lock.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(`quota:${grantId}`)])
-        const [c] = await tx.query(
-          `SELECT count(*) AS used, min(at) AS oldest FROM ${t('read_quota')} WHERE grant_id = $1 AND at > $2`,
-          [grantId, now - windowMs],
-        )
-        const used = int8(c?.used ?? 0)
-        if (used >= limit) {
-          const oldest = c?.oldest === null || c?.oldest === undefined ? now : int8(c.oldest)
-          return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
-        }
-        await tx.query(`INSERT INTO ${t('read_quota')} (grant_id, at) VALUES ($1, $2)`, [grantId, now])
-        return { allowed: true as const, used: used + 1 }
-      })
+    async consumeReadQuota(grantId, now, limit, windowMs, options) {
+      // One round trip: consume_read_quota (migration 9) takes the per-grant advisory lock, counts
+      // and records inside one statement's transaction; each statement of the PL/pgSQL function takes
+      // a fresh snapshot, so the count sees every read committed before the lock was granted.
+      const [r] = await db.query(`SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`, [
+        grantId,
+        lockKey(`quota:${grantId}`),
+        now,
+        limit,
+        windowMs,
+        options?.flushedByNextWrite === true,
+      ])
+      if (r?.allowed === true) return { allowed: true as const, used: int8(r.used) }
+      const oldest = r?.oldest === null || r?.oldest === undefined ? now : int8(r.oldest)
+      return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
     },
 
     // ---- server secrets -----------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } 
 import type { Duplex } from 'node:stream'
 import { ProblemError } from '../errors.ts'
 import type { ConnectionInfo } from '../http/client-address.ts'
-import { problemResponse } from '../http/respond.ts'
+import { problemResponse, responseText } from '../http/respond.ts'
 
 /**
  * Unread request body a connection may still swallow (discarding it) after the response, so the
@@ -118,6 +118,16 @@ async function send(req: IncomingMessage, res: ServerResponse, response: Respons
   const cookies = response.headers.getSetCookie()
   if (cookies.length) out['set-cookie'] = cookies
   if (!keepAlive) out.connection = 'close'
+  // A body the server made from a string (JSON, problems) goes out in one write, with its length —
+  // for requests without a body (the API's GETs); after a request body the streamed path below keeps
+  // pipelined requests on a half-closed connection working.
+  const text = hasBody ? undefined : responseText(response)
+  if (text !== undefined) {
+    out['content-length'] = String(Buffer.byteLength(text))
+    res.writeHead(response.status, out)
+    res.end(req.method === 'HEAD' ? undefined : text)
+    return
+  }
   res.writeHead(response.status, out)
   if (response.body && req.method !== 'HEAD')
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk)

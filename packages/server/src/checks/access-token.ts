@@ -11,7 +11,12 @@ import { checkDpop } from './dpop.ts'
 export async function checkAccessToken(
   ctx: Context,
   request: Request,
-  opts: { audience: string; htu: string },
+  opts: {
+    audience: string
+    htu: string
+    /** Records the proof's jti for these claims (default: `ctx.store.recordJti`); see check_dpop. */
+    recordJti?: (claims: AccessTokenClaims, key: string, expiresAt: number) => Promise<boolean>
+  },
 ): Promise<AccessTokenClaims> {
   const auth = request.headers.get('authorization')
   if (!auth) throw new ResourceAuthError('invalid_token', 'an access token is required')
@@ -30,6 +35,7 @@ export async function checkAccessToken(
     htu: opts.htu,
     accessToken: token!,
     at: 'resource',
+    ...(opts.recordJti ? { recordJti: (key, exp) => opts.recordJti!(claims, key, exp) } : {}),
   })
   if (proof.jkt !== claims.cnf.jkt)
     throw new ResourceAuthError('invalid_token', 'the DPoP key does not match the token binding')

@@ -1,21 +1,17 @@
+import type { KeyObject } from 'node:crypto'
 import { ALLOWED_ALGS } from '@consentry/core'
-import {
-  base64url,
-  type CryptoKey,
-  calculateJwkThumbprint,
-  decodeProtectedHeader,
-  importJWK,
-  type JWK,
-  jwtVerify,
-} from 'jose'
+import type { JWK } from 'jose'
 import type { Context } from '../context.ts'
 import { OAuthError, ResourceAuthError } from '../errors.ts'
+import { publicKeyFromJwk, verifyJwt } from '../tokens/jws.ts'
 import { hmac } from '../tokens/random.ts'
+import { jwkThumbprint, sha256 } from '../util/hash.ts'
 
 /** Nonces rotate every 5 minutes; the previous one stays valid so in-flight retries succeed. */
 const NONCE_WINDOW_MS = 5 * 60_000
 /** Accepted clock difference for a proof's `iat`. */
 const IAT_SKEW_S = 60
+const PROOF_CLAIMS = ['iat', 'jti', 'htm', 'htu'] as const
 
 /** Nonces already computed, per nonce secret and window (a handful of entries at most). */
 const nonces = new WeakMap<object, Map<number, Promise<string>>>()
@@ -40,16 +36,12 @@ export function currentNonce(ctx: Context, offset = 0): Promise<string> {
  * LRU) and keyed by algorithm and RFC 7638 thumbprint (which commits to the key material), so a cached
  * key is only ever used for that exact key.
  */
-function proofKey(ctx: Context, jwk: JWK, alg: string, jkt: string): Promise<CryptoKey> {
-  const id = `${alg}:${jkt}`
-  let key = ctx.dpopKeys.get(id)
+function proofKey(ctx: Context, jwk: JWK, jkt: string): KeyObject {
+  // The thumbprint covers every member the key is built from (RFC 7638 §3.2), so one entry per key.
+  let key = ctx.dpopKeys.get(jkt)
   if (!key) {
-    key = importJWK(jwk, alg) as Promise<CryptoKey>
-    const pending = key
-    key.catch(() => {
-      if (ctx.dpopKeys.get(id) === pending) ctx.dpopKeys.delete(id)
-    })
-    ctx.dpopKeys.set(id, key)
+    key = publicKeyFromJwk(jwk as Record<string, unknown>) // throws on a malformed key: nothing cached
+    ctx.dpopKeys.set(jkt, key)
   }
   return key
 }
@@ -67,6 +59,11 @@ export interface DpopOptions {
   accessToken?: string
   /** Token endpoint (OAuth error bodies) or resource (`WWW-Authenticate`). */
   at: 'token' | 'resource'
+  /**
+   * Records the proof's replay key (default `ctx.store.recordJti`); `false` = seen before. The
+   * resource passes one that also loads the grant in the same store round trip.
+   */
+  recordJti?: (key: string, expiresAt: number) => Promise<boolean>
 }
 
 export interface DpopProof {
@@ -87,25 +84,28 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   if (!header) throw fail('invalid_dpop_proof', 'a DPoP proof is required')
   if (header.includes(',')) throw fail('invalid_dpop_proof', 'exactly one DPoP proof is allowed')
 
-  let jwk: JWK
-  let jkt: string
-  let payload: Record<string, unknown>
+  let jwk: JWK | undefined
+  let jkt = ''
+  let payload: Record<string, unknown> | undefined
   try {
-    const h = decodeProtectedHeader(header)
-    if (h.typ !== 'dpop+jwt') throw new Error('typ')
-    if (!ALLOWED_ALGS.includes(h.alg as never)) throw new Error('alg')
-    if (!h.jwk || typeof h.jwk !== 'object' || 'd' in h.jwk || 'k' in h.jwk) throw new Error('jwk')
-    jkt = await calculateJwkThumbprint(h.jwk)
-    ;({ payload } = await jwtVerify(header, await proofKey(ctx, h.jwk, h.alg!, jkt), {
-      typ: 'dpop+jwt',
-      algorithms: [...ALLOWED_ALGS],
-      requiredClaims: ['iat', 'jti', 'htm', 'htu'],
-      currentDate: new Date(ctx.now()),
-    }))
-    jwk = h.jwk
+    // Synchronous node:crypto verification (tokens/jws.ts): typ, alg allow-list, signature by the
+    // embedded public key (imported once per thumbprint), required claims.
+    payload = verifyJwt(
+      header,
+      (h) => {
+        const k = h.jwk as JWK | undefined
+        if (!k || typeof k !== 'object' || Array.isArray(k) || 'd' in k || 'k' in k) return null
+        jkt = jwkThumbprint(k as Record<string, unknown>)
+        jwk = k
+        return proofKey(ctx, k, jkt)
+      },
+      { typ: 'dpop+jwt', algorithms: ALLOWED_ALGS, requiredClaims: PROOF_CLAIMS, now: ctx.now() },
+    )?.payload
   } catch {
-    throw fail('invalid_dpop_proof', 'the DPoP proof is malformed or its signature is invalid')
+    payload = undefined
   }
+  if (!payload || !jwk)
+    throw fail('invalid_dpop_proof', 'the DPoP proof is malformed or its signature is invalid')
   if (payload.htm !== opts.htm) throw fail('invalid_dpop_proof', 'htm does not match the request method')
   const expected = normalizeHtu(opts.htu)
   if (typeof payload.htu !== 'string' || expected === null || normalizeHtu(payload.htu) !== expected)
@@ -116,15 +116,14 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   if (typeof payload.jti !== 'string' || payload.jti.length < 8 || payload.jti.length > 256)
     throw fail('invalid_dpop_proof', 'jti is invalid')
   if (opts.accessToken !== undefined) {
-    const ath = base64url.encode(
-      new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(opts.accessToken))),
-    )
+    const ath = sha256(opts.accessToken)
     if (payload.ath !== ath) throw fail('invalid_dpop_proof', 'ath does not match the access token')
   }
   if (!(await nonceIsValid(ctx, payload.nonce)))
     throw fail('use_dpop_nonce', 'use the server-provided DPoP nonce')
 
-  const first = await ctx.store.recordJti(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)
+  const record = opts.recordJti ?? ((key: string, exp: number) => ctx.store.recordJti(key, exp))
+  const first = await record(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)
   if (!first) throw fail('invalid_dpop_proof', 'the DPoP proof was already used')
   return { jkt, jwk }
 }

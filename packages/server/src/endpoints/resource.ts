@@ -1,5 +1,11 @@
 import { isIP } from 'node:net'
-import { isoDate, MAX_PAGE_SIZE, type Transaction, type TransactionHistoryDetail } from '@consentry/core'
+import {
+  type Grant,
+  isoDate,
+  MAX_PAGE_SIZE,
+  type Transaction,
+  type TransactionHistoryDetail,
+} from '@consentry/core'
 import { checkAccessToken } from '../checks/access-token.ts'
 import type { Context } from '../context.ts'
 import { ProblemError, ResourceAuthError } from '../errors.ts'
@@ -23,11 +29,19 @@ const CUSTOMER_PRESENT = 'x-fapi-customer-ip-address'
 export async function resource(ctx: Context, request: Request, url: URL, subpath: string): Promise<Response> {
   if (request.method !== 'GET')
     throw new ProblemError('method_not_allowed', 'this API is read-only', { allow: 'GET' })
+  // The proof's jti is recorded and the token's grant read in one store round trip.
+  let loaded: Grant | null | undefined
   const claims = await checkAccessToken(ctx, request, {
     audience: ctx.urls.resource,
     htu: ctx.urls.resource + subpath,
+    recordJti: async (c, key, expiresAt) => {
+      if (!c.grant_id) return ctx.store.recordJti(key, expiresAt)
+      const r = await ctx.store.recordJtiAndGetGrant(key, expiresAt, c.grant_id)
+      loaded = r.grant
+      return r.firstUse
+    },
   })
-  const grant = claims.grant_id ? await usableGrant(ctx, claims.grant_id) : null
+  const grant = claims.grant_id ? await usableGrant(ctx, claims.grant_id, loaded) : null
   if (!grant || grant.clientId !== claims.client_id)
     throw new ResourceAuthError('invalid_token', 'the grant behind this token was revoked or has expired')
   const detail = historyDetail(grant.authorizationDetails)
@@ -86,6 +100,8 @@ async function checkReadQuota(ctx: Context, r: Read, resource: Record<string, un
     ctx.now(),
     limit,
     ctx.config.readWindowMs,
+    // An allowed read is audited (a synchronous write) before any data leaves.
+    { flushedByNextWrite: true },
   )
   if (quota.allowed) return
   const retryAfter = Math.ceil(quota.retryAfterMs / 1000)

@@ -2,9 +2,27 @@ import { OAuthError, ProblemError, ResourceAuthError } from '../errors.ts'
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
+/**
+ * The text a response was built from, for adapters that can write it straight to the socket (the
+ * node adapter) instead of reading the `Response` body stream back. Only responses made here are
+ * registered; anything else is streamed as usual.
+ */
+const texts = new WeakMap<Response, string>()
+
+/** The body text of a JSON or problem response made by this module, if it was not read yet. */
+export function responseText(res: Response): string | undefined {
+  return res.bodyUsed ? undefined : texts.get(res)
+}
+
+function withText(text: string, init: ResponseInit): Response {
+  const res = new Response(text, init)
+  texts.set(res, text)
+  return res
+}
+
 /** A JSON response that is never cached (every OAuth response carries credentials or state). */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+  return withText(JSON.stringify(body), {
     status,
     headers: { 'content-type': 'application/json', ...NO_STORE, ...headers },
   })
@@ -23,7 +41,7 @@ export function resourceErrorResponse(err: ResourceAuthError): Response {
 }
 
 export function problemResponse(err: ProblemError): Response {
-  return new Response(JSON.stringify(err.toJSON()), {
+  return withText(JSON.stringify(err.toJSON()), {
     status: err.status,
     headers: { 'content-type': 'application/problem+json', ...NO_STORE, ...err.headers },
   })

@@ -176,17 +176,40 @@ export function memoryStore(): Store {
       jtis.set(key, expiresAt)
       return true
     },
+    async recordJtiAndGetGrant(key, expiresAt, grantId) {
+      const firstUse = !jtis.has(key)
+      if (firstUse) jtis.set(key, expiresAt)
+      const g = grants.get(grantId)
+      return { firstUse, grant: g ? copy(g) : null }
+    },
 
     async consumeReadQuota(grantId, now, limit, windowMs) {
-      const recent = (reads.get(grantId) ?? []).filter((t) => t > now - windowMs)
-      if (recent.length >= limit) {
-        reads.set(grantId, recent)
-        const oldest = recent[0] ?? now
+      // Times kept sorted; the reads in the window are those after the first one > now - windowMs
+      // (a binary search), so a high limit costs O(log n) per read, not a scan of every kept time.
+      const times = reads.get(grantId) ?? []
+      let lo = 0
+      let hi = times.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (times[mid]! > now - windowMs) hi = mid
+        else lo = mid + 1
+      }
+      // Drop what fell out of the window now and then (amortised), not on every read.
+      let first = lo
+      if (lo > 64 && lo * 2 > times.length) {
+        times.splice(0, lo)
+        first = 0
+      }
+      reads.set(grantId, times)
+      const used = times.length - first
+      if (used >= limit) {
+        const oldest = times[first] ?? now
         return { allowed: false, retryAfterMs: Math.max(1, oldest + windowMs - now) }
       }
-      recent.push(now)
-      reads.set(grantId, recent)
-      return { allowed: true, used: recent.length }
+      let at = times.length
+      while (at > first && times[at - 1]! > now) at-- // an out-of-order clock: keep the order
+      times.splice(at, 0, now)
+      return { allowed: true, used: used + 1 }
     },
 
     async getOrCreateSecret(name, create) {

@@ -116,6 +116,21 @@ export interface Store {
   // ---- replay protection ----------------------------------------------------------------------
   /** Atomic: `true` the first time `key` is seen (kept until `expiresAt`), `false` on replay. */
   recordJti(key: string, expiresAt: number): Promise<boolean>
+  /**
+   * The resource request's store work in one round trip: {@link recordJti} for a DPoP proof and
+   * {@link getGrant} for its access token's grant. The jti part is atomic exactly as `recordJti`; the
+   * grant is read as `getGrant` would at that moment (a revocation committed before is seen).
+   *
+   * @example
+   * ```ts
+   * const { firstUse, grant } = await store.recordJtiAndGetGrant(`dpop:${jkt}:${jti}`, expiresAt, grantId)
+   * ```
+   */
+  recordJtiAndGetGrant(
+    key: string,
+    expiresAt: number,
+    grantId: string,
+  ): Promise<{ firstUse: boolean; grant: Grant | null }>
 
   // ---- rate limits ----------------------------------------------------------------------------
   /**
@@ -128,6 +143,13 @@ export interface Store {
     now: number,
     limit: number,
     windowMs: number,
+    options?: {
+      /**
+       * The caller makes a synchronous write (the read's audit event) before it acts on an allowed
+       * read, so a SQL store need not wait for this commit's own WAL flush (WAL is flushed in order).
+       */
+      flushedByNextWrite?: boolean
+    },
   ): Promise<{ allowed: true; used: number } | { allowed: false; retryAfterMs: number }>
 
   // ---- server secrets (shared by every instance) ----------------------------------------------

@@ -1,6 +1,9 @@
+import { type KeyObject, KeyObject as KeyObjects } from 'node:crypto'
 import type { AuthorizationDetail, Grant } from '@consentry/core'
-import { jwtVerify, SignJWT } from 'jose'
+import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
+import type { VerificationKey } from '../keys.ts'
+import { verifyJwt } from './jws.ts'
 import { pairwiseSubject } from './pairwise.ts'
 import { randomToken } from './random.ts'
 
@@ -58,8 +61,9 @@ async function sign(
 }
 
 /**
- * Verify an access token's signature, `typ`, issuer, audience and expiry. Returns `null` for any
- * invalid token (the caller answers `invalid_token`).
+ * Verify an access token's signature, `typ`, issuer, audience and expiry — synchronously, with
+ * `node:crypto` (tokens/jws.ts). Returns `null` for any invalid token (the caller answers
+ * `invalid_token`).
  */
 export async function verifyAccessToken(
   ctx: Context,
@@ -67,25 +71,36 @@ export async function verifyAccessToken(
   audience: string,
 ): Promise<AccessTokenClaims | null> {
   try {
-    // The key named by `kid`: the current one, or one still trusted after a rotation.
-    const { payload } = await jwtVerify(token, (header) => keyByKid(ctx, header.kid), {
+    // The key named by `kid`: the current one, or one still trusted after a rotation; its own `alg`.
+    const jwt = verifyJwt(token, (header) => keyByKid(ctx, header), {
       typ: 'at+jwt',
-      algorithms: [...new Set(ctx.verificationKeys.map((k) => k.alg))],
+      algorithms: ALGS,
       issuer: ctx.urls.issuer,
       audience,
-      currentDate: new Date(ctx.now()),
-      requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', 'cnf'],
+      now: ctx.now(),
+      requiredClaims: REQUIRED,
     })
-    const cnf = payload.cnf as { jkt?: unknown } | undefined
-    if (!cnf || typeof cnf.jkt !== 'string') return null
-    return payload as unknown as AccessTokenClaims
+    const cnf = jwt?.payload.cnf as { jkt?: unknown } | undefined
+    if (!jwt || !cnf || typeof cnf.jkt !== 'string') return null
+    return jwt.payload as unknown as AccessTokenClaims
   } catch {
     return null
   }
 }
 
-function keyByKid(ctx: Context, kid: string | undefined): CryptoKey {
-  const key = ctx.verificationKeys.find((k) => k.kid === kid)
-  if (!key) throw new Error('unknown kid')
-  return key.publicKey
+const ALGS = ['ES256', 'PS256', 'EdDSA'] as const
+const REQUIRED = ['exp', 'iat', 'jti', 'sub', 'client_id', 'cnf'] as const
+
+/** Verification keys as node:crypto keys, converted once. */
+const nodeKeys = new WeakMap<VerificationKey, KeyObject>()
+
+function keyByKid(ctx: Context, header: Record<string, unknown>): KeyObject | null {
+  const key = ctx.verificationKeys.find((k) => k.kid === header.kid)
+  if (!key || key.alg !== header.alg) return null
+  let node = nodeKeys.get(key)
+  if (!node) {
+    node = KeyObjects.from(key.publicKey)
+    nodeKeys.set(key, node)
+  }
+  return node
 }

@@ -1,5 +1,5 @@
-import { sha256Hex } from '@consentry/core'
 import { base64url } from 'jose'
+import { type HmacSecret, hmacSecret, hmacSha256, sha256 } from '../util/hash.ts'
 
 /** A random, URL-safe identifier or secret of `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {
@@ -7,8 +7,8 @@ export function randomToken(bytes = 32): string {
 }
 
 /** What the store keeps instead of a code or refresh token: its SHA-256. */
-export function hashSecret(secret: string): Promise<string> {
-  return sha256Hex(secret)
+export async function hashSecret(secret: string): Promise<string> {
+  return sha256(secret, 'hex')
 }
 
 /** Constant-time string comparison (for bearer secrets like the initial access token). */
@@ -21,18 +21,12 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0
 }
 
-export async function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    'raw',
-    base64url.decode(secret) as Uint8Array<ArrayBuffer>,
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign', 'verify'],
-  )
+/** Import a base64url server secret as an HMAC-SHA256 key (a `node:crypto` key: see util/hash.ts). */
+export async function hmacKey(secret: string): Promise<HmacSecret> {
+  return hmacSecret(secret)
 }
 
-export async function hmac(key: CryptoKey, data: string): Promise<string> {
-  return base64url.encode(
-    new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(data))),
-  )
+/** base64url(HMAC-SHA256(key, data)), computed synchronously (see util/hash.ts); async for its callers. */
+export async function hmac(key: HmacSecret, data: string): Promise<string> {
+  return hmacSha256(key, data)
 }

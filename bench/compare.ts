@@ -1,0 +1,392 @@
+/**
+ * The side-by-side read benchmark (the default of `npm run bench`): the Consentry demo holder on each
+ * store, as users run it (background maintenance on), and two reference servers, each in its own
+ * child process, driven in ONE run by the same cheap load generator. See bench/README.md.
+ *
+ * Load: `CONNECTIONS` keep-alive connections, closed loop, `GET …/transactions?limit=100` attended
+ * (`x-fapi-customer-ip-address`). Every request carries a fresh DPoP proof taken from a pool signed
+ * beforehand (unique `jti`, right `htu`, `ath` and server nonce), so the generator only writes bytes:
+ * the pool is sized from the warm-up rate and signed again (time excluded) if the server's nonce moves.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { createHash, generateKeyPairSync, KeyObject, randomBytes, sign } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose'
+import pg from 'pg'
+import { HISTORY_DETAIL, link, registerRecipient } from '../test/helpers/recipient.ts'
+import { fmt, now, type Summary, summarize } from './lib.ts'
+
+export interface CompareOptions {
+  /** Configurations to run, in order (default: all). */
+  configs: string[]
+  rounds: number
+  /** Measured seconds per configuration and round (after a warm-up of a fifth of it). */
+  seconds: number
+  pg: string
+  /** Write the Consentry children's CPU profiles here (`node --cpu-prof`). */
+  profile?: string
+}
+
+export const CONFIGS = ['memory', 'jose', 'oidc-provider', 'postgres', 'pglite'] as const
+const LABEL: Record<string, string> = {
+  jose: 'hand-written jose resource server (EdDSA AT + ES256 DPoP, key cache, in-memory jti set, no consent, no audit)',
+  'oidc-provider': 'node-oidc-provider 9 userinfo, DPoP-bound opaque token, nonces, memory adapter',
+  memory: 'Consentry (Harbor Pay demo holder, maintenance on), memory store',
+  postgres: 'Consentry (Harbor Pay demo holder, maintenance on), PostgreSQL store',
+  pglite: 'Consentry (Harbor Pay demo holder, maintenance on), embedded PGlite store (the default)',
+}
+const CONNECTIONS = 10
+const PRESENT = '203.0.113.7'
+
+interface Target {
+  child: ChildProcess
+  url: string
+  token: string
+  key: KeyObject
+  jwk: JWK
+}
+
+interface Measured {
+  config: string
+  round: number
+  load: number[]
+  requests: number
+  elapsedMs: number
+  throughput: number
+  latency: Summary
+  errors: number
+  firstError?: string
+  nonceChanges: number
+  /** Server-process CPU per request (µs, user + system): independent of how busy the machine is. */
+  cpuUs: number
+}
+
+// ---- DPoP proofs, signed ahead of time ----------------------------------------------------------
+
+const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url')
+
+function proofSigner(key: KeyObject, jwk: JWK) {
+  const header = b64u(
+    JSON.stringify({
+      typ: 'dpop+jwt',
+      alg: 'ES256',
+      jwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
+    }),
+  )
+  return (htu: string, ath: string, nonce: string | undefined) => {
+    const payload = b64u(
+      JSON.stringify({
+        jti: randomBytes(16).toString('base64url'),
+        htm: 'GET',
+        htu,
+        iat: Math.floor(Date.now() / 1000),
+        ath,
+        ...(nonce ? { nonce } : {}),
+      }),
+    )
+    const input = `${header}.${payload}`
+    const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    return `${input}.${sig.toString('base64url')}`
+  }
+}
+
+interface Reply {
+  status: number
+  body: string
+  nonce: string | undefined
+  challenge: string
+}
+
+function get(agent: Agent, url: URL, token: string, proof: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent,
+        headers: { authorization: `DPoP ${token}`, dpop: proof, 'x-fapi-customer-ip-address': PRESENT },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            body: Buffer.concat(chunks).toString(),
+            nonce: res.headers['dpop-nonce'] as string | undefined,
+            challenge: String(res.headers['www-authenticate'] ?? ''),
+          }),
+        )
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Closed loop over a proof pool: stops when the pool or the time is spent. */
+async function drive(t: Target, agent: Agent, state: { nonce?: string }, pool: number, maxMs: number) {
+  const url = new URL(t.url)
+  const htu = `${url.origin}${url.pathname}`
+  const ath = createHash('sha256').update(t.token).digest('base64url')
+  const signer = proofSigner(t.key, t.jwk)
+  let proofs: string[] = []
+  const fill = (n: number) => {
+    proofs = Array.from({ length: n }, () => signer(htu, ath, state.nonce))
+  }
+  fill(pool)
+  const samples: number[] = []
+  let errors = 0
+  let firstError: string | undefined
+  let paused = 0
+  let nonceChanges = 0
+  const t0 = now()
+  const worker = async () => {
+    for (;;) {
+      if (now() - t0 - paused > maxMs) return
+      const proof = proofs.pop()
+      if (!proof) return
+      const s = now()
+      let r: Reply
+      try {
+        r = await get(agent, url, t.token, proof)
+      } catch (e) {
+        errors++
+        firstError ??= String(e)
+        continue
+      }
+      if (r.nonce && r.nonce !== state.nonce) {
+        // The server's nonce moved: sign the rest of the pool again (not counted as load time).
+        state.nonce = r.nonce
+        nonceChanges++
+        const p0 = now()
+        fill(proofs.length)
+        paused += now() - p0
+      }
+      if (r.status === 200) samples.push(now() - s)
+      else {
+        errors++
+        firstError ??= `${r.status} ${r.challenge} ${r.body.slice(0, 200)}`
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker))
+  const elapsedMs = now() - t0 - paused
+  return { samples, errors, firstError, elapsedMs, nonceChanges }
+}
+
+// ---- the servers --------------------------------------------------------------------------------
+
+function forkChild(
+  script: string,
+  argv: string[],
+  profile?: string,
+): Promise<{ child: ChildProcess; msg: unknown }> {
+  const execArgv = ['--conditions=source', '--import', 'tsx']
+  if (profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profile}`)
+  const child = fork(new URL(script, import.meta.url).pathname, argv, {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  return new Promise((resolve, reject) => {
+    child.once('message', (msg) => resolve({ child, msg }))
+    child.once('exit', (code) => reject(new Error(`${script} exited early (${code})`)))
+  })
+}
+
+/** The child's CPU time so far (user + system, µs). */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const cpu = (m as { cpu?: { user: number; system: number } }).cpu
+      if (!cpu) return
+      child.off('message', on)
+      resolve(cpu.user + cpu.system)
+    }
+    child.on('message', on)
+    child.send('cpu')
+  })
+}
+
+async function stop(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r))
+  child.send('stop')
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])
+  if (child.exitCode === null) child.kill()
+}
+
+async function startConsentry(
+  kind: string,
+  o: CompareOptions,
+  temp: string,
+  schema: string,
+): Promise<Target> {
+  const where = kind === 'pglite' ? join(temp, `db-${Date.now()}`) : kind === 'postgres' ? o.pg : ''
+  const { child, msg } = await forkChild('./server.ts', [kind, where, schema, 'maintenance'], o.profile)
+  const issuer = (msg as { issuer: string }).issuer
+  const r = await registerRecipient(issuer)
+  const { tokens, pending } = await link(issuer, r, [{ ...HISTORY_DETAIL, period: { lookback_days: 365 } }])
+  return {
+    child,
+    url: `${issuer}/api/accounts/acc_alice_wallet/transactions?limit=100`,
+    token: tokens.access_token,
+    key: KeyObject.from(pending.dpopKeys.privateKey),
+    jwk: await exportJWK(pending.dpopKeys.publicKey),
+  }
+}
+
+async function startReference(kind: 'jose' | 'oidc-provider', bodyFile: string): Promise<Target> {
+  const script = kind === 'jose' ? './reference/jose-server.ts' : './reference/oidc-provider-server.ts'
+  const { child, msg } = await forkChild(script, [bodyFile])
+  const url = new URL((msg as { url: string }).url)
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = publicKey.export({ format: 'jwk' }) as JWK
+  const jkt = await calculateJwkThumbprint(jwk)
+  const minted = await fetch(`${url.origin}/${kind === 'jose' ? 'token' : 'bench-token'}?jkt=${jkt}`)
+  const { access_token } = (await minted.json()) as { access_token: string }
+  return {
+    child,
+    url: `${url.href}${kind === 'jose' ? '?limit=100' : ''}`,
+    token: access_token,
+    key: privateKey,
+    jwk,
+  }
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+
+export async function compare(o: CompareOptions): Promise<void> {
+  const temp = mkdtempSync(join(tmpdir(), 'consentry-compare-'))
+  const schema = `consentry_compare_${process.pid}_${Date.now().toString(36)}`
+  const bodyFile = join(temp, 'body.json')
+  let body: string | undefined
+  const rows: Measured[] = []
+  const startedAt = new Date()
+  // The reference servers serve Consentry's own body: a Consentry configuration runs first.
+  const order = [...o.configs].sort(
+    (a, b) => Number(a === 'jose' || a === 'oidc-provider') - Number(b === 'jose' || b === 'oidc-provider'),
+  )
+  try {
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const config of round === 1 ? order : o.configs) {
+        if ((config === 'jose' || config === 'oidc-provider') && !body)
+          throw new Error(
+            'the reference servers need a Consentry configuration in the same run (for the body)',
+          )
+        const t =
+          config === 'jose' || config === 'oidc-provider'
+            ? await startReference(config, bodyFile)
+            : await startConsentry(config, o, temp, `${schema}_${round}`)
+        const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
+        try {
+          // The server's current nonce (and, once, the body the references will serve).
+          const state: { nonce?: string } = {}
+          const url = new URL(t.url)
+          const ath = createHash('sha256').update(t.token).digest('base64url')
+          const signer = proofSigner(t.key, t.jwk)
+          let first = await get(agent, url, t.token, signer(`${url.origin}${url.pathname}`, ath, undefined))
+          state.nonce = first.nonce
+          if (first.status === 401)
+            first = await get(agent, url, t.token, signer(`${url.origin}${url.pathname}`, ath, state.nonce))
+          if (first.status !== 200)
+            throw new Error(`${config}: ${first.status} ${first.challenge} ${first.body.slice(0, 300)}`)
+          if (!body) {
+            body = first.body
+            writeFileSync(bodyFile, body)
+          }
+          const warm = await drive(t, agent, state, 20_000, (o.seconds * 1000) / 5)
+          const rate = (warm.samples.length / warm.elapsedMs) * 1000
+          const load = loadavg().map((x) => Math.round(x * 100) / 100)
+          const cpu0 = await cpuOf(t.child)
+          const m = await drive(t, agent, state, Math.ceil(rate * o.seconds * 1.5) + 200, o.seconds * 1000)
+          const cpuUs = ((await cpuOf(t.child)) - cpu0) / Math.max(1, m.samples.length + m.errors)
+          const row: Measured = {
+            config,
+            round,
+            load,
+            requests: m.samples.length,
+            elapsedMs: m.elapsedMs,
+            throughput: (m.samples.length / m.elapsedMs) * 1000,
+            latency: summarize(m.samples),
+            errors: m.errors,
+            ...(m.firstError ? { firstError: m.firstError } : {}),
+            nonceChanges: m.nonceChanges,
+            cpuUs,
+          }
+          rows.push(row)
+          console.error(
+            `  round ${round} ${config}: ${row.throughput.toFixed(0)} req/s (${row.requests} req, p50 ${fmt(row.latency.p50)} ms, ` +
+              `p99 ${fmt(row.latency.p99)} ms, ${row.cpuUs.toFixed(0)} µs CPU/req, ${row.errors} errors${row.firstError ? `: ${row.firstError}` : ''}), load ${load.join(' ')}`,
+          )
+        } finally {
+          agent.destroy()
+          await stop(t.child)
+        }
+      }
+    }
+  } finally {
+    if (o.configs.includes('postgres')) {
+      const admin = new pg.Pool({ connectionString: o.pg, max: 1 })
+      for (let round = 1; round <= o.rounds; round++)
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}_${round}" CASCADE`).catch(() => {})
+      await admin.end()
+    }
+    rmSync(temp, { recursive: true, force: true })
+  }
+  report(startedAt, o, rows)
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+function report(startedAt: Date, o: CompareOptions, rows: Measured[]) {
+  const med = (c: string) => median(rows.filter((r) => r.config === c).map((r) => r.throughput))
+  const hasRef = o.configs.includes('jose')
+  /** Ratio to the jose server of the same round (the machine's load moves between rounds), median. */
+  const ratio = (c: string) =>
+    median(
+      rows
+        .filter((r) => r.config === c)
+        .map((r) => r.throughput / rows.find((j) => j.config === 'jose' && j.round === r.round)!.throughput),
+    )
+  const cpu = (c: string) => median(rows.filter((r) => r.config === c).map((r) => r.cpuUs))
+  const lines = [
+    `### ${startedAt.toISOString()} — ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; ` +
+      `${CONNECTIONS} connections, ${o.seconds} s per run, ${o.rounds} rounds`,
+    '',
+    '| server | req/s (median) | × jose (same round, median) | runs (req/s @ load avg) | p50 ms | p99 ms | server CPU µs/req | × jose by CPU | errors |',
+    '|---|---:|---:|---|---:|---:|---:|---:|---:|',
+  ]
+  const shown = [
+    ...CONFIGS.filter((c) => c === 'jose' || c === 'oidc-provider'),
+    ...CONFIGS.filter((c) => c !== 'jose' && c !== 'oidc-provider'),
+  ]
+  for (const c of shown) {
+    if (!o.configs.includes(c)) continue
+    const rs = rows.filter((r) => r.config === c)
+    lines.push(
+      `| ${LABEL[c]} | ${med(c).toFixed(0)} | ${hasRef ? ratio(c).toFixed(2) : '–'} | ` +
+        `${rs.map((r) => `${r.throughput.toFixed(0)} @ ${r.load[0]}`).join(', ')} | ` +
+        `${fmt(median(rs.map((r) => r.latency.p50)))} | ${fmt(median(rs.map((r) => r.latency.p99)))} | ` +
+        `${cpu(c).toFixed(0)} | ${hasRef ? (cpu('jose') / cpu(c)).toFixed(2) : '–'} | ` +
+        `${rs.reduce((a, r) => a + r.errors, 0)} |`,
+    )
+  }
+  console.log(lines.join('\n'))
+  const dir = new URL('./results/', import.meta.url).pathname
+  const file = join(dir, `compare-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
+  import('node:fs').then(({ mkdirSync }) => {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(
+      file,
+      `${JSON.stringify({ startedAt, options: o, connections: CONNECTIONS, rows }, null, 2)}\n`,
+    )
+    console.error(`results: ${file}`)
+  })
+}

@@ -1,0 +1,134 @@
+import { generateKeyPairSync, type KeyObject, sign as nodeSign } from 'node:crypto'
+import { SignJWT } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { decodeJwt, verifyJwt } from '../src/tokens/jws.ts'
+import { jwkThumbprint, sha256 } from '../src/util/hash.ts'
+
+const NOW = 1_700_000_000_000
+const ed = generateKeyPairSync('ed25519')
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+
+const sign = (
+  alg: string,
+  key: KeyObject,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+) =>
+  new SignJWT({ sub: 's', jti: 'j', ...claims })
+    .setProtectedHeader({ alg, typ: 'at+jwt', ...header })
+    .setIssuer('https://as')
+    .setAudience('https://rs')
+    .setIssuedAt(NOW / 1000)
+    .setExpirationTime(NOW / 1000 + 60)
+    .sign(key)
+
+/** An Ed25519 JWS over any header and payload (what jose would refuse to produce). */
+const raw = (header: Record<string, unknown>, payload: Record<string, unknown>) => {
+  const b = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  const input = `${b(header)}.${b(payload)}`
+  return `${input}.${nodeSign(null, Buffer.from(input), ed.privateKey).toString('base64url')}`
+}
+const claims = {
+  iss: 'https://as',
+  aud: 'https://rs',
+  sub: 's',
+  jti: 'j',
+  iat: NOW / 1000,
+  exp: NOW / 1000 + 60,
+}
+
+const opts = {
+  typ: 'at+jwt',
+  algorithms: ['EdDSA', 'ES256'],
+  now: NOW,
+  issuer: 'https://as',
+  audience: 'https://rs',
+}
+
+describe('verifyJwt (node:crypto, jose rules)', () => {
+  it('accepts a valid EdDSA and ES256 token and returns its claims', async () => {
+    const a = verifyJwt(await sign('EdDSA', ed.privateKey), () => ed.publicKey, opts)
+    expect(a?.payload).toMatchObject({ sub: 's', iss: 'https://as', aud: 'https://rs' })
+    const b = verifyJwt(await sign('ES256', ec.privateKey), () => ec.publicKey, opts)
+    expect(b?.header.alg).toBe('ES256')
+  })
+  it('refuses a key of another type than alg says, a disallowed alg, and alg none', async () => {
+    const token = await sign('ES256', ec.privateKey)
+    expect(verifyJwt(token, () => ed.publicKey, opts)).toBeNull()
+    expect(verifyJwt(token, () => ec384.publicKey, opts)).toBeNull()
+    expect(verifyJwt(token, () => ec.publicKey, { ...opts, algorithms: ['EdDSA'] })).toBeNull()
+    const [, p, s] = token.split('.')
+    const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')
+    expect(verifyJwt(`${none}.${p}.`, () => ec.publicKey, opts)).toBeNull()
+    expect(verifyJwt(`${none}.${p}.${s}`, () => ec.publicKey, opts)).toBeNull()
+  })
+  it('refuses a tampered payload or signature, extra segments and non-base64url', async () => {
+    const token = await sign('EdDSA', ed.privateKey)
+    const [h, p, s] = token.split('.') as [string, string, string]
+    const other = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'x' }),
+    ).toString('base64url')
+    expect(verifyJwt(`${h}.${other}.${s}`, () => ed.publicKey, opts)).toBeNull()
+    expect(verifyJwt(`${h}.${p}.${s.slice(0, -2)}AA`, () => ed.publicKey, opts)).toBeNull()
+    expect(verifyJwt(`${token}.x`, () => ed.publicKey, opts)).toBeNull()
+    expect(verifyJwt(`${h}.${p}.${s}=`, () => ed.publicKey, opts)).toBeNull()
+    expect(verifyJwt(`${h}.${p}+.${s}`, () => ed.publicKey, opts)).toBeNull()
+    expect(decodeJwt('a.b')).toBeNull()
+    expect(decodeJwt('x'.repeat(20_000))).toBeNull()
+  })
+  it('refuses crit, a wrong typ (accepting jose’s application/ prefix and case), no key', async () => {
+    const h = { alg: 'EdDSA', typ: 'at+jwt' }
+    expect(verifyJwt(raw(h, claims), () => ed.publicKey, opts)).not.toBeNull()
+    expect(verifyJwt(raw({ ...h, crit: ['exp'], exp: 1 }, claims), () => ed.publicKey, opts)).toBeNull()
+    expect(
+      verifyJwt(await sign('EdDSA', ed.privateKey, {}, { typ: 'JWT' }), () => ed.publicKey, opts),
+    ).toBeNull()
+    expect(
+      verifyJwt(
+        await sign('EdDSA', ed.privateKey, {}, { typ: 'application/AT+JWT' }),
+        () => ed.publicKey,
+        opts,
+      ),
+    ).not.toBeNull()
+    expect(verifyJwt(await sign('EdDSA', ed.privateKey), () => null, opts)).toBeNull()
+  })
+  it('checks exp, nbf, iat type, issuer, audience (string or array) and required claims', async () => {
+    const key = () => ed.publicKey
+    expect(verifyJwt(await sign('EdDSA', ed.privateKey), key, { ...opts, now: NOW + 60_000 })).toBeNull()
+    expect(verifyJwt(await sign('EdDSA', ed.privateKey), key, { ...opts, now: NOW + 59_999 })).not.toBeNull()
+    expect(verifyJwt(await sign('EdDSA', ed.privateKey, { nbf: NOW / 1000 + 10 }), key, opts)).toBeNull()
+    expect(verifyJwt(raw({ alg: 'EdDSA', typ: 'at+jwt' }, { ...claims, iat: 'now' }), key, opts)).toBeNull()
+    expect(
+      verifyJwt(raw({ alg: 'EdDSA', typ: 'at+jwt' }, { ...claims, exp: '9999999999' }), key, opts),
+    ).toBeNull()
+    expect(
+      verifyJwt(await sign('EdDSA', ed.privateKey), key, { ...opts, issuer: 'https://other' }),
+    ).toBeNull()
+    expect(
+      verifyJwt(await sign('EdDSA', ed.privateKey), key, { ...opts, audience: 'https://other' }),
+    ).toBeNull()
+    expect(
+      verifyJwt(await sign('EdDSA', ed.privateKey, { aud: ['x', 'https://rs'] }), key, opts),
+    ).not.toBeNull()
+    expect(
+      verifyJwt(await sign('EdDSA', ed.privateKey), key, { ...opts, requiredClaims: ['cnf'] }),
+    ).toBeNull()
+  })
+})
+
+describe('util/hash', () => {
+  it('computes RFC 7638 thumbprints (the RFC §3.1 example) and SHA-256', () => {
+    const jwk = {
+      kty: 'RSA',
+      n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
+      e: 'AQAB',
+      alg: 'RS256',
+      kid: '2011-04-29',
+    }
+    expect(jwkThumbprint(jwk)).toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs')
+    expect(() => jwkThumbprint({ kty: 'oct', k: 'x' })).toThrow()
+    expect(() => jwkThumbprint({ kty: 'EC', crv: 'P-256', x: 'a' })).toThrow()
+    expect(sha256('abc', 'hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+  })
+})
