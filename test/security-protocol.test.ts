@@ -17,9 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { Lru } from '../packages/server/src/util/lru.ts'
 import {
+  challenge,
   clientAuth,
   dpopProof,
   fetchNonce,
+  gm,
   JWT_BEARER,
   postForm,
   randomId,
@@ -53,11 +55,6 @@ beforeAll(async () => {
 })
 afterAll(() => holder.close())
 
-const gm = (o: { status: number; body: Record<string, unknown> | null }) => ({
-  status: o.status,
-  error: o.body?.error,
-})
-const challenge = (res: Response) => /error="([^"]+)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1]
 const nowS = () => Math.floor(Date.now() / 1000)
 
 async function dpopKeys() {

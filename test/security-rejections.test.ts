@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { FormBrowser, formAction, hiddenInput } from './helpers/browser.ts'
 import {
+  challenge,
   clientAuth,
   dpopProof,
   fetchNonce,
+  gm,
   JWT_BEARER,
   postForm,
   type RawResponse,
@@ -50,12 +52,6 @@ beforeAll(async () => {
   resource = holder.server.urls.resource
 })
 afterAll(() => holder.close())
-
-const gm = (o: { status: number; body: Record<string, unknown> | null }) => ({
-  status: o.status,
-  error: o.body?.error,
-})
-const challenge = (res: Response) => /error="([^"]+)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1]
 
 /** A fresh DPoP key pair and its thumbprint. */
 async function dpopKeys() {

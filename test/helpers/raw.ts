@@ -219,3 +219,13 @@ export function rawRequest(
     else req.end()
   })
 }
+
+/** Status and OAuth `error` of a parsed response, for compact assertions. */
+export const gm = (o: { status: number; body: Record<string, unknown> | null }) => ({
+  status: o.status,
+  error: o.body?.error,
+})
+
+/** The `error` of a `WWW-Authenticate` challenge. */
+export const challenge = (res: Response) =>
+  /error="([^"]+)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1]
