@@ -8,6 +8,7 @@
 import { Agent, request as httpRequest } from 'node:http'
 import type { Store } from '@consentry/server'
 import fc from 'fast-check'
+import { base64url } from 'jose'
 import { type HarborPay, startHarborPay } from '../../examples/payment-provider/src/app.ts'
 import { clientAssertion, dpopProof, fetchNonce, JWT_BEARER } from '../helpers/raw.ts'
 import { link, type Recipient, registerRecipient } from '../helpers/recipient.ts'
@@ -99,6 +100,22 @@ function describe(r: FuzzRequest): string {
   return `${r.method} ${r.path} ?${JSON.stringify(r.query).slice(0, 200)} headers=${JSON.stringify(r.headers).slice(0, 300)} proof=${r.proof} ${body}`
 }
 
+/**
+ * `proof` re-signed (ES256, validly) with hostile claims merged in. Signed by hand: jose rightly
+ * refuses to sign a non-finite `nbf` or a string `iat`, which is exactly what the server must survive.
+ */
+async function withClaims(keys: CryptoKeyPair, proof: string, claims: Record<string, unknown>) {
+  const [h, p] = proof.split('.') as [string, string]
+  const payload = { ...JSON.parse(new TextDecoder().decode(base64url.decode(p))), ...claims }
+  const input = `${h}.${base64url.encode(JSON.stringify(payload))}`
+  const signature = await crypto.subtle.sign(
+    { name: 'ECDSA', hash: 'SHA-256' },
+    keys.privateKey,
+    new TextEncoder().encode(input),
+  )
+  return `${input}.${base64url.encode(new Uint8Array(signature))}`
+}
+
 /** Send `count` generated requests (fast-check property) and report what came back. */
 export async function fuzz(
   t: FuzzTarget,
@@ -142,13 +159,13 @@ export async function fuzz(
     const query = r.query.map(([k, v]) => `${wireSafe(k)}=${wireSafe(v)}`).join('&')
     const headers: Record<string, string> = { ...r.headers }
     if (r.proof !== 'none') {
-      headers.dpop = await dpopProof(t.dpopKeys, {
+      const proof = await dpopProof(t.dpopKeys, {
         htm: r.method,
         htu: `${issuer.origin}${path}`,
         nonce,
         accessToken: t.known.accessToken,
-        ...(r.proof === 'fuzzed' ? { claims: r.proofClaims } : {}),
       })
+      headers.dpop = r.proof === 'fuzzed' ? await withClaims(t.dpopKeys, proof, r.proofClaims) : proof
     }
     let bytes: Uint8Array | undefined
     if (r.body?.type === 'form') {
@@ -162,7 +179,7 @@ export async function fuzz(
           'client_assertion',
           await clientAssertion(t.recipient, {
             ...(claims.aud !== undefined ? { aud: claims.aud as string } : {}),
-            ...(typeof claims.exp === 'number' ? { exp: claims.exp } : {}),
+            ...(Number.isFinite(claims.exp) ? { exp: claims.exp as number } : {}),
           }),
         )
       }
