@@ -42,8 +42,10 @@ describe('fuzzing every endpoint over HTTP', () => {
       // Every kind of answer was reached: refusals of each sort, pages, redirects and successes.
       for (const status of [200, 303, 400, 401, 404, 405])
         expect(stats.byStatus[status] ?? 0).toBeGreaterThan(0)
-      // Bounded memory: what the holder keeps per request (jtis, failed sign-ins) is small and expires.
-      expect(stats.rssEndMb - stats.rssStartMb).toBeLessThan(400)
+      // Bounded memory: what the holder keeps per request (jtis, failed sign-ins, audit events) is
+      // small. Measured as the live heap after a full GC: RSS alone moves with the collector's mood.
+      expect(stats.heapEndMb).toBeDefined()
+      expect(stats.heapEndMb! - stats.heapStartMb!).toBeLessThan(200)
     } finally {
       await target.close()
     }
