@@ -12,13 +12,14 @@
  */
 
 import { memoryStore, type Store } from '@consentry/server'
-import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { decodeJwt, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { Lru } from '../packages/server/src/util/lru.ts'
 import {
   challenge,
   clientAuth,
+  dpopKeys,
   dpopProof,
   fetchNonce,
   gm,
@@ -56,11 +57,6 @@ beforeAll(async () => {
 afterAll(() => holder.close())
 
 const nowS = () => Math.floor(Date.now() / 1000)
-
-async function dpopKeys() {
-  const keys = (await generateKeyPair('ES256', { extractable: true })) as CryptoKeyPair
-  return { keys, jkt: await calculateJwkThumbprint(await exportJWK(keys.publicKey)) }
-}
 
 /** A token request with a correct assertion for `client` and (unless `proof: null`) a nonce'd proof. */
 async function tokenRequest(

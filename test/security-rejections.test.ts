@@ -6,13 +6,14 @@
  */
 
 import { memoryStore } from '@consentry/server'
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
+import { exportJWK, generateKeyPair, importJWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { FormBrowser, formAction, hiddenInput } from './helpers/browser.ts'
 import {
   challenge,
   clientAuth,
+  dpopKeys,
   dpopProof,
   fetchNonce,
   gm,
@@ -52,12 +53,6 @@ beforeAll(async () => {
   resource = holder.server.urls.resource
 })
 afterAll(() => holder.close())
-
-/** A fresh DPoP key pair and its thumbprint. */
-async function dpopKeys() {
-  const keys = (await generateKeyPair('ES256', { extractable: true })) as CryptoKeyPair
-  return { keys, jkt: await calculateJwkThumbprint(await exportJWK(keys.publicKey)) }
-}
 
 /** A token request with a hand-built assertion and (unless `proof: null`) a valid, nonce'd DPoP proof. */
 async function tokenRequest(

@@ -3,7 +3,15 @@
  * claim and header can be set (or broken) on purpose, which oauth4webapi rightly refuses to do.
  */
 import { request as httpRequest } from 'node:http'
-import { base64url, type CryptoKey, exportJWK, type JWK, SignJWT } from 'jose'
+import {
+  base64url,
+  type CryptoKey,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  SignJWT,
+} from 'jose'
 import type { Recipient } from './recipient.ts'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -229,3 +237,9 @@ export const gm = (o: { status: number; body: Record<string, unknown> | null }) 
 /** The `error` of a `WWW-Authenticate` challenge. */
 export const challenge = (res: Response) =>
   /error="([^"]+)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1]
+
+/** A fresh ES256 DPoP key pair and its RFC 7638 thumbprint. */
+export async function dpopKeys() {
+  const keys = (await generateKeyPair('ES256', { extractable: true })) as CryptoKeyPair
+  return { keys, jkt: await calculateJwkThumbprint(await exportJWK(keys.publicKey)) }
+}
