@@ -1,5 +1,6 @@
 import { builtInDetailTypes, type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { z } from 'zod'
+import type { DataType } from './data-types/define.ts'
 import { ConfigError } from './errors.ts'
 import { type KeyProvider, type SecretProtection, secretProtection } from './key-encryption.ts'
 import { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
@@ -72,7 +73,16 @@ export interface ConsentServerConfig {
   /** The issuer identifier and base URL the handler is mounted at. https, or http on loopback. */
   issuer: string
   store: Store
-  dataSource: DataSource
+  /**
+   * The person's accounts and transactions: enables the built-in `transaction_history` data type.
+   * Optional when `dataTypes` serves other data (a marketplace's sales, say).
+   */
+  dataSource?: DataSource
+  /**
+   * Data types beside the built-in ones (see `defineDataType`): each brings its detail schema, its
+   * plain words, its routes under the resource and how it reads the holder's data.
+   */
+  dataTypes?: DataType[]
   accountHolders: AccountHolders
   /** Bearer token(s) that allow RFC 7591 registration. Absent: registration is closed. */
   initialAccessToken?: string | string[]
@@ -370,7 +380,8 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError(
       'store is required (memoryStore() for tests, postgresStore() or pgliteStore() otherwise)',
     )
-  if (!config.dataSource) throw new ConfigError('dataSource is required')
+  if (!config.dataSource && !config.dataTypes?.length)
+    throw new ConfigError('dataSource (or at least one of dataTypes) is required')
   if (!config.accountHolders?.authenticate && !config.accountHolders?.verifyPassword)
     throw new ConfigError('accountHolders needs authenticate() or verifyPassword()')
   const lifetimes = lifetimesSchema.safeParse(config.lifetimes ?? {})

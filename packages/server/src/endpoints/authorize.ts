@@ -120,7 +120,7 @@ async function consentPage(
   error?: string,
 ) {
   const detail = historyDetail(ix.request.authorizationDetails)
-  const accounts = await ctx.config.dataSource.listAccounts(ix.subject!)
+  const accounts = await ctx.config.dataSource!.listAccounts(ix.subject!)
   const purposeId = detail?.purpose ?? ''
   const purpose = ctx.config.purposes[purposeId] ?? { label: purposeId, description: '' }
   const others = ix.request.authorizationDetails.filter((d) => !isTransactionHistory(d))
@@ -175,7 +175,7 @@ async function narrow(
   ix: Interaction,
   form: Form,
 ): Promise<Array<AuthorizationDetail | string>> {
-  const owned = new Set((await ctx.config.dataSource.listAccounts(ix.subject!)).map((a) => a.id))
+  const owned = new Set((await ctx.config.dataSource!.listAccounts(ix.subject!)).map((a) => a.id))
   return ix.request.authorizationDetails.map((d) => {
     if (!isTransactionHistory(d)) return d
     const offered = d.accounts ? d.accounts.filter((a) => owned.has(a)) : [...owned]

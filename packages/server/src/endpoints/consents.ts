@@ -50,7 +50,7 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
 async function summarize(ctx: Context, grant: Grant, events: AuditEvent[]): Promise<GrantSummary> {
   const client = await ctx.store.getClient(grant.clientId)
   const d = historyDetail(grant.authorizationDetails)
-  const names = new Map((await ctx.config.dataSource.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
+  const names = new Map((await ctx.config.dataSource!.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
   const reads = events.filter((e) => e.type === 'data.read')
   const last = reads.at(-1)
   const since = ctx.now() - 30 * DAY
@@ -101,7 +101,7 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
   const csrf = await csrfToken(ctx, request, who)
   const events = await eventsOf(ctx, grant.id)
   const summary = await summarize(ctx, grant, events)
-  const names = new Map((await ctx.config.dataSource.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
+  const names = new Map((await ctx.config.dataSource!.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
   const base = `${basePath(ctx)}/consents/${grant.id}`
   const readLog = events
     .filter((e) => e.type === 'data.read')

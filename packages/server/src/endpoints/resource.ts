@@ -129,10 +129,10 @@ async function accounts(ctx: Context, r: Read) {
   // Every account (and balance) read counts, like a listing: balances are live data worth polling.
   await checkReadQuota(ctx, r, { resource: 'accounts', balances: withBalances })
   const consented = new Set(detail.accounts ?? [])
-  const owned = (await ctx.config.dataSource.listAccounts(subject)).filter((a) => consented.has(a.id))
+  const owned = (await ctx.config.dataSource!.listAccounts(subject)).filter((a) => consented.has(a.id))
   const data = await Promise.all(
     owned.map(async (a) => {
-      const balance = withBalances ? await ctx.config.dataSource.getBalance?.(subject, a.id) : null
+      const balance = withBalances ? await ctx.config.dataSource!.getBalance?.(subject, a.id) : null
       return {
         id: a.id,
         name: a.name,
@@ -168,7 +168,7 @@ async function transactions(ctx: Context, url: URL, t: Read & { accountId: strin
     throw new ProblemError('outside_consent', 'transactions were not consented')
   if (!detail.accounts?.includes(accountId))
     throw new ProblemError('outside_consent', 'this account is not part of the consent')
-  const owned = await ctx.config.dataSource.listAccounts(t.subject)
+  const owned = await ctx.config.dataSource!.listAccounts(t.subject)
   if (!owned.some((a) => a.id === accountId))
     throw new ProblemError('outside_consent', 'this account is not part of the consent')
 
@@ -196,7 +196,7 @@ async function transactions(ctx: Context, url: URL, t: Read & { accountId: strin
   // A listing counts once, at its first page; pages fetched with `cursor` belong to it.
   if (!cursor) await checkReadQuota(ctx, t, { resource: 'transactions', account: accountId })
 
-  const rows = await ctx.config.dataSource.listTransactions({
+  const rows = await ctx.config.dataSource!.listTransactions({
     subject: t.subject,
     accountId,
     from,
