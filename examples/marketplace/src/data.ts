@@ -326,7 +326,8 @@ function seedBuyers(rng: Rng, store: StoreDef, index: number): Buyer[] {
     let roll = rng() * total
     let country = store.countries[0]![0]
     for (const [c, w] of store.countries) {
-      if ((roll -= w) < 0) {
+      roll -= w
+      if (roll < 0) {
         country = c
         break
       }
