@@ -161,9 +161,21 @@ export const refundRecord = z.object({
 })
 export type Refund = z.infer<typeof refundRecord>
 
+/** A storefront the seller shared: how they and their buyers know it, and the currency it sells in. */
+export const storeRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  currency: z.string(),
+  /** Where it sells: "EU", "UK", "US". */
+  region: z.string().optional(),
+})
+export type Store = z.infer<typeof storeRecord>
+export const storeListRecord = z.object({ data: z.array(storeRecord) })
+
 /**
  * `marketplace_sales`: the contract. The seller chooses among their stores (`stores`, path parameter
- * `store_id`); each datatype is a paged list under the store, newest first.
+ * `store_id`); `stores` names the shared storefronts (any grant of the type may read it), and each
+ * datatype is a paged list under its store, newest first.
  */
 export const marketplaceSalesType = defineDetailType({
   type: 'marketplace_sales',
@@ -171,6 +183,12 @@ export const marketplaceSalesType = defineDetailType({
   scope: { member: 'stores', param: 'store_id' },
   fieldsMember: 'fields',
   routes: {
+    stores: {
+      method: 'GET',
+      path: '/stores',
+      kind: 'object',
+      record: storeListRecord,
+    },
     settlements: {
       method: 'GET',
       path: '/stores/{store_id}/settlements',

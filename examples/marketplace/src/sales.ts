@@ -90,6 +90,7 @@ export function salesDataType(data: () => MarketplaceData): DataType {
         'move money or refund orders',
       ],
       readText: (d) => {
+        if (d.resource === 'stores') return 'the names of your shared stores'
         const store = STORES.find((s) => s.id === d.store)?.name
         const what = typeof d.resource === 'string' ? d.resource : 'sales'
         const from = day(d.from)
@@ -102,6 +103,17 @@ export function salesDataType(data: () => MarketplaceData): DataType {
         .storesOf(subject)
         .map((s) => ({ id: s.id, name: s.name, meta: `${s.region} · ${s.currency}` })),
     handlers: {
+      // The shared storefronts only (consented and still the seller's): names and currencies.
+      stores: {
+        get: async (read) => {
+          const shared = new Set(read.scope)
+          const stores = data()
+            .storesOf(read.subject)
+            .filter((s) => shared.has(s.id))
+            .map((s) => ({ id: s.id, name: s.name, currency: s.currency, region: s.region }))
+          return { body: { data: stores }, audit: { stores: stores.length } }
+        },
+      },
       settlements: { orderBy: 'period_end', list: list('settlements') },
       orders: { orderBy: 'ordered_at', list: list('orders') },
       refunds: { orderBy: 'refunded_at', list: list('refunds') },
