@@ -36,6 +36,12 @@ export const FIELD_LABELS: Record<string, string> = {
   reason: 'Refund reason',
 }
 
+/** ["Orders", "Refunds", "Settlements"] → "Orders, refunds and settlements". */
+const sentence = (xs: readonly string[]) => {
+  const words = xs.map((x, i) => (i === 0 ? x : x.charAt(0).toLowerCase() + x.slice(1)))
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? '')
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
 const day = (iso: unknown) => {
   if (typeof iso !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(iso)) return undefined
@@ -80,10 +86,13 @@ export function salesDataType(data: () => MarketplaceData): DataType {
         Object.entries(SALES_FIELDS_BY_DATATYPE).map(([k, v]) => [k, [...v]]),
       ),
       fieldsLegend: 'Details of each record',
-      sees: (detail, periodText) => [
-        `${detail.datatypes.map((t) => DATATYPE_LABELS[t]).join(', ')} ${periodText}`,
-        'Only what you sold and were paid — never who your buyers are',
+      fieldsTitle: 'Record details',
+      sees: (detail, { period }) => [
+        `${sentence(detail.datatypes.map((t) => DATATYPE_LABELS[t]))} from ${period}`,
+        'Only what your stores sold, refunded and were paid — never who your buyers are',
       ],
+      summary: (detail, { client }) =>
+        `${client} sees the ${sentence(detail.datatypes).toLowerCase()} of the stores you chose — never who your buyers are`,
       notAllowed: [
         'change listings, prices or your payout account',
         'see your buyers’ names, addresses, emails or phone numbers',
