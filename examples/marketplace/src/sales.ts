@@ -42,12 +42,6 @@ const sentence = (xs: readonly string[]) => {
   return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? '')
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
-const day = (iso: unknown) => {
-  if (typeof iso !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(iso)) return undefined
-  return `${Number(iso.slice(8, 10))} ${MONTHS[Number(iso.slice(5, 7)) - 1]} ${iso.slice(0, 4)}`
-}
-
 /**
  * `marketplace_sales` for a data set: settlements by the end of their period, orders by when they
  * were placed, refunds by when they were paid back.
@@ -98,13 +92,12 @@ export function salesDataType(data: () => MarketplaceData): DataType {
         'see your buyers’ names, addresses, emails or phone numbers',
         'move money or refund orders',
       ],
+      // The access log shows the period beside it: name what was read, and of which store.
       readText: (d) => {
         if (d.resource === 'stores') return 'the names of your shared stores'
         const store = STORES.find((s) => s.id === d.store)?.name
         const what = typeof d.resource === 'string' ? d.resource : 'sales'
-        const from = day(d.from)
-        const to = day(d.to)
-        return `${what}${store ? ` of ${store}` : ''}${from && to ? `, ${from} – ${to}` : ''}`
+        return `${what}${store ? ` of ${store}` : ''}`
       },
     },
     listScope: async (subject) =>

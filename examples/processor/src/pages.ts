@@ -133,15 +133,24 @@ function upcomingCard(u: UpcomingPayout | undefined, currency: string, today: st
   const hint =
     u.kind === 'scheduled'
       ? `Settled for sales of ${rangeLabel(u.periodStart, u.periodEnd)}; paid ${when}.`
-      : `Estimated from ${u.orderCount} order${u.orderCount === 1 ? '' : 's'} since ${dateLabel(u.periodStart)} (${formatMoney(u.sales ?? 0, currency)}), less refunds and about ${((u.feeRate ?? 0) * 100).toFixed(1)}% fees. The period closes ${dateLabel(u.periodEnd)}.`
+      : `Estimated from ${u.orderCount} order${u.orderCount === 1 ? '' : 's'} since ${dateLabel(u.periodStart)} (${formatMoney(u.sales ?? 0, currency)}), less ${formatMoney(u.refunds ?? 0, currency)} refunded and about ${((u.feeRate ?? 0) * 100).toFixed(1)}% fees. The period closes ${dateLabel(u.periodEnd)}.${u.amount < 0 ? ' Refunds exceed sales so far: the difference is taken from this payout.' : ''}`
   return `<div class="upcoming ${u.kind}"><div class="label">Upcoming payout${u.kind === 'estimate' ? ' (estimate)' : ''}</div><div class="value">${esc(money)}</div><div class="when">${esc(when === 'today' ? 'Today' : dateLabel(u.payoutDate, true))}</div><div class="hint">${esc(hint)}</div></div>`
 }
 
 function storeSection(st: StoreView, today: string): string {
   const r = st.reconciliation
+  // In the table, this year's dates go without the year.
+  const year = today.slice(0, 4)
+  const short = (label: string) => (label.endsWith(` ${year}`) ? label.slice(0, -5) : label)
   const money = (c: number) => esc(formatMoney(c, st.currency))
   const next = r.upcoming[0]
   const open = r.upcoming.find((u) => u.kind === 'estimate')
+  const last = r.settlements.find((c) => !c.scheduled)
+  // Beside a settled payout still to come: what the open period builds up. Otherwise: the last payout.
+  const second =
+    next?.kind === 'scheduled' && open
+      ? `<div class="stat"><div class="label">Building up now</div><div class="value">${money(open.amount)}</div><div class="hint">${esc(`Sales since ${dateLabel(open.periodStart)}, less refunds and fees; paid ${dateLabel(open.payoutDate)}`)}</div></div>`
+      : `<div class="stat"><div class="label">Last payout</div><div class="value">${last ? money(last.net) : '—'}</div><div class="hint">${last ? esc(`Paid ${dateLabel(last.payoutDate)} for ${rangeLabel(last.periodStart, last.periodEnd)}`) : 'None in the shared period'}</div></div>`
   const rows = r.settlements
     .map((c) => {
       const check =
@@ -150,7 +159,21 @@ function storeSection(st: StoreView, today: string): string {
           : c.status === 'mismatch'
             ? `<span class="check bad">⚠ Does not add up</span>`
             : '<span class="check muted">Not checked</span>'
-      const main = `<tr class="${c.status}"><td>${esc(rangeLabel(c.periodStart, c.periodEnd))}</td><td>${esc(c.payoutDate ? dateLabel(c.payoutDate) : '—')}${c.scheduled ? ' <span class="pill">scheduled</span>' : ''}</td><td>${money(c.gross)}</td><td>${money(c.ordersTotal)}<span class="sub">${c.orderCount} orders</span></td><td>${money(c.refunds)}</td><td>${money(c.fees)}</td><td class="strong">${money(c.net)}</td><td>${check}</td></tr>`
+      const cell = (label: string, value: string, cls = '') =>
+        `<td data-label="${label}"${cls ? ` class="${cls}"` : ''}><span>${value}</span></td>`
+      const main = `<tr class="${c.status}">${[
+        cell('Period', esc(short(rangeLabel(c.periodStart, c.periodEnd)))),
+        cell(
+          'Paid out',
+          `${esc(c.payoutDate ? short(dateLabel(c.payoutDate)) : '—')}${c.scheduled ? ' <span class="pill">scheduled</span>' : ''}`,
+        ),
+        cell('Sales (settled)', money(c.gross)),
+        cell('Your orders', `${money(c.ordersTotal)}<span class="sub">${c.orderCount} orders</span>`),
+        cell('Refunds', money(c.refunds)),
+        cell('Fees', money(c.fees)),
+        cell('Net payout', money(c.net), 'strong'),
+        cell('Check', check),
+      ].join('')}</tr>`
       if (c.status === 'ok') return main
       const suspects = c.suspects.length
         ? `<p class="small">Probably left out: ${c.suspects.map((o) => `order <code>${esc(o.id)}</code> of ${money(o.amount)} placed ${esc(dateLabel(o.orderedAt))}`).join('; ')}.</p>`
@@ -162,7 +185,7 @@ function storeSection(st: StoreView, today: string): string {
 <div class="store-head"><h2 id="store-${esc(st.id)}">${esc(st.name)}</h2><span class="chip">${esc([st.region, st.currency].filter(Boolean).join(' · '))}</span>${r.mismatches ? `<span class="chip bad">${r.mismatches} settlement${r.mismatches === 1 ? '' : 's'} to look at</span>` : '<span class="chip ok">All settlements add up</span>'}</div>
 <div class="payout-row">
 ${upcomingCard(next, st.currency, today)}
-<div class="stat"><div class="label">Building up now</div><div class="value">${open ? money(open.amount) : '—'}</div><div class="hint">${open ? esc(`Sales since ${dateLabel(open.periodStart)}, paid ${dateLabel(open.payoutDate)}`) : 'Not enough shared to estimate'}</div></div>
+${second}
 <div class="stat"><div class="label">Shared with us</div><div class="value">${st.orderCount.toLocaleString('en-GB')}</div><div class="hint">orders and ${st.refundCount} refunds, ${esc(rangeLabel(st.period.from, st.period.to))}</div></div>
 </div>
 <h3>Last settlements, checked against your orders and refunds</h3>

@@ -99,7 +99,8 @@ code, code.code { background: #eef2f6; border-radius: 6px; padding: 1px 6px; fon
 .stat .hint { font-size: 13px; color: var(--muted); margin-top: 2px; }
 
 table.settlements { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 15px; }
-table.settlements th, table.settlements td { padding: 9px 10px; border-bottom: 1px solid var(--line); text-align: right; vertical-align: top; }
+table.settlements th, table.settlements td { padding: 9px 10px; border-bottom: 1px solid var(--line); text-align: right; vertical-align: top; white-space: nowrap; }
+table.settlements tr.detail > td { white-space: normal; }
 table.settlements th:first-child, table.settlements td:first-child,
 table.settlements th:nth-child(2), table.settlements td:nth-child(2) { text-align: left; }
 table.settlements th:last-child, table.settlements td:last-child { text-align: left; white-space: nowrap; }
@@ -124,13 +125,25 @@ ul.plain { margin: 0; padding: 0; list-style: none; }
 
 .two { display: grid; grid-template-columns: 1fr 1fr; gap: 20px; }
 @media (max-width: 860px) { .two { grid-template-columns: 1fr; } dl.shared { grid-template-columns: 1fr; } }
+@media (max-width: 700px) {
+  /* The settlements table becomes one card per settlement, each value with its label. */
+  table.settlements, table.settlements tbody, table.settlements tr, table.settlements td { display: block; width: 100%; }
+  table.settlements thead { position: absolute; left: -9999px; }
+  table.settlements tr { border: 1px solid var(--line); border-radius: 10px; padding: 6px 12px; margin-bottom: 10px; }
+  table.settlements tr.mismatch:not(.detail) { border-bottom: 0; border-radius: 10px 10px 0 0; margin-bottom: 0; }
+  table.settlements tr.detail { border-top: 0; border-radius: 0 0 10px 10px; }
+  table.settlements tr.mismatch { background: #fff5f4; }
+  table.settlements td, table.settlements td:nth-child(2), table.settlements td:first-child, table.settlements td:last-child { display: flex; justify-content: space-between; gap: 12px; text-align: right; border-bottom: 0; padding: 4px 0; }
+  table.settlements td::before { content: attr(data-label); color: var(--muted); font-size: 13px; font-weight: 600; text-align: left; }
+  table.settlements tr.detail > td { display: block; padding: 6px 0; }
+  table.settlements tr.detail > td::before { content: none; }
+  table.settlements .sub { display: inline; margin-left: 6px; }
+}
 @media (max-width: 600px) {
   .tag { display: none; }
   h1 { font-size: 26px; }
   main { padding: 24px 16px 40px; }
   .card { padding: 18px 16px; }
-  table.settlements { font-size: 13px; }
-  table.settlements th, table.settlements td { padding: 7px 5px; }
 }
 .center { max-width: 640px; margin: 24px auto 0; text-align: left; }
 `

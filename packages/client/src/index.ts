@@ -64,6 +64,8 @@ export type {
   GrantStatusInfo,
   Link,
   LinkGrant,
+  ListOptions,
+  ListPage,
   ReadOptions,
   TransactionsOptions,
 } from './link.ts'

@@ -3,6 +3,7 @@ import {
   type AuditLogBundle,
   type AuthorizationDetail,
   accountListSchema,
+  type DetailType,
   fromBase64,
   type GrantStatus,
   grantResponseSchema,
@@ -10,6 +11,9 @@ import {
   type LogCheckpoint,
   MAX_PAGE_SIZE,
   type Period,
+  type RouteContract,
+  type RouteNames,
+  type RouteRecord,
   type Transaction,
   type TransactionPage,
   transactionPageSchema,
@@ -72,6 +76,24 @@ export interface TransactionsOptions extends ReadOptions {
   pageSize?: number
 }
 
+/** Options of `link.records()` / `link.pages()`. */
+export interface ListOptions extends ReadOptions {
+  /** First day, `YYYY-MM-DD` (the server clamps to the consented period). */
+  from?: string
+  /** Last day, `YYYY-MM-DD`. */
+  to?: string
+  /** Records per page, 1‥500 (server default 100). */
+  pageSize?: number
+}
+
+/** One page of a list route. */
+export interface ListPage<R> {
+  data: R[]
+  /** The period actually served, after clamping to the consent. */
+  period?: { from: string; to: string }
+  next_cursor?: string
+}
+
 /** Grant management's view of a grant (`GET /grants/{id}`). */
 export interface GrantStatusInfo {
   grantId: string
@@ -116,6 +138,51 @@ export interface Link {
    * ```
    */
   transactionPages(options: TransactionsOptions): AsyncGenerator<TransactionPage, void, undefined>
+  /**
+   * Every record of a data type's list route in the consented period, newest first, across all pages,
+   * typed from the route's record schema. `params` fills the route's path (`{ store_id }`).
+   *
+   * @example
+   * ```ts
+   * for await (const order of link.records(marketplaceSalesType, 'orders', { store_id: 'st_1' }, { from: '2026-01-01' }))
+   *   total += Number(order.amount)
+   * ```
+   */
+  records<T extends DetailType, K extends RouteNames<T, 'list'>>(
+    type: T,
+    route: K,
+    params: Record<string, string>,
+    options?: ListOptions,
+  ): AsyncGenerator<RouteRecord<T, K>, void, undefined>
+  /**
+   * The same listing page by page (`{ data, period, next_cursor? }`; follows `next_cursor`).
+   *
+   * @example
+   * ```ts
+   * for await (const page of link.pages(marketplaceSalesType, 'orders', { store_id: 'st_1' }, { pageSize: 500 }))
+   *   await save(page.data)
+   * ```
+   */
+  pages<T extends DetailType, K extends RouteNames<T, 'list'>>(
+    type: T,
+    route: K,
+    params: Record<string, string>,
+    options?: ListOptions,
+  ): AsyncGenerator<ListPage<RouteRecord<T, K>>, void, undefined>
+  /**
+   * The body of a data type's object route (a summary, a list of stores), typed from its schema.
+   *
+   * @example
+   * ```ts
+   * const { data: stores } = await link.get(marketplaceSalesType, 'stores')
+   * ```
+   */
+  get<T extends DetailType, K extends RouteNames<T, 'object'>>(
+    type: T,
+    route: K,
+    params?: Record<string, string>,
+    options?: ReadOptions,
+  ): Promise<RouteRecord<T, K>>
   /**
    * The grant's status from grant management (`GET /grants/{id}`).
    *
@@ -221,6 +288,35 @@ const bundleSchema: Schema<unknown> = { safeParse: (value) => ({ success: true, 
 /** The part of a zod schema used here (keeps zod out of this package's dependencies). */
 interface Schema<T> {
   safeParse(value: unknown): { success: true; data: T } | { success: false }
+}
+
+/** `{ data: R[], period?: { from, to }, next_cursor? }`, each record checked by the route's schema. */
+function listPageSchema<R>(record: Schema<R>): Schema<ListPage<R>> {
+  const str = (v: unknown) => typeof v === 'string'
+  return {
+    safeParse(value) {
+      if (!value || typeof value !== 'object') return { success: false }
+      const v = value as { data?: unknown; period?: unknown; next_cursor?: unknown }
+      if (!Array.isArray(v.data)) return { success: false }
+      const data: R[] = []
+      for (const item of v.data) {
+        const parsed = record.safeParse(item)
+        if (!parsed.success) return { success: false }
+        data.push(parsed.data)
+      }
+      const page: ListPage<R> = { data }
+      if (v.period !== undefined) {
+        const p = v.period as { from?: unknown; to?: unknown } | null
+        if (!p || !str(p.from) || !str(p.to)) return { success: false }
+        page.period = { from: p.from as string, to: p.to as string }
+      }
+      if (v.next_cursor !== undefined) {
+        if (!str(v.next_cursor)) return { success: false }
+        page.next_cursor = v.next_cursor as string
+      }
+      return { success: true, data: page }
+    },
+  }
 }
 
 /** Turn a resource response into its validated JSON body, or the documented typed error. */
@@ -355,6 +451,79 @@ export class LinkImpl implements Link {
 
   async *transactions(options: TransactionsOptions): AsyncGenerator<Transaction, void, undefined> {
     for await (const page of this.transactionPages(options)) yield* page.data
+  }
+
+  /** The URL of a data type's route, its path parameters filled in. */
+  async #routeUrl(
+    type: DetailType,
+    name: string,
+    kind: RouteContract['kind'],
+    params: Record<string, string>,
+  ) {
+    const route = (type.routes as Record<string, RouteContract> | undefined)?.[name]
+    if (!route || route.kind !== kind)
+      throw new InvalidRequestError(`${type.type} has no ${kind} route named ${String(name)}`)
+    const path = route.path.replace(/\{([^}]+)\}/g, (_m, param: string) => {
+      const value = params?.[param]
+      if (typeof value !== 'string' || value.length === 0 || value.length > 128)
+        throw new InvalidRequestError(`${param} is required`)
+      return encodeURIComponent(value)
+    })
+    return { route, url: new URL(`${await this.#ctx.resourceBase()}${path}`) }
+  }
+
+  async *pages<T extends DetailType, K extends RouteNames<T, 'list'>>(
+    type: T,
+    route: K,
+    params: Record<string, string>,
+    options: ListOptions = {},
+  ): AsyncGenerator<ListPage<RouteRecord<T, K>>, void, undefined> {
+    validateTransactionsOptions({ ...options, accountId: '-' })
+    ipHeader(this.#ctx, options)
+    const { route: contract, url: base } = await this.#routeUrl(type, route, 'list', params)
+    const schema = listPageSchema(contract.record as Schema<RouteRecord<T, K>>)
+    const seen = new Set<string>()
+    let cursor: string | undefined
+    do {
+      const url = new URL(base)
+      if (options.from) url.searchParams.set('from', options.from)
+      if (options.to) url.searchParams.set('to', options.to)
+      if (options.pageSize !== undefined) url.searchParams.set('limit', String(options.pageSize))
+      if (cursor !== undefined) url.searchParams.set('cursor', cursor)
+      const page = await resourceJson(this.#ctx, await this.#get(url, options), schema, this.grantId)
+      yield page
+      cursor = page.next_cursor
+      if (cursor !== undefined) {
+        if (cursor.length === 0 || seen.has(cursor))
+          throw new ProtocolError('the server repeated a pagination cursor', { grantId: this.grantId })
+        seen.add(cursor)
+      }
+    } while (cursor !== undefined)
+  }
+
+  async *records<T extends DetailType, K extends RouteNames<T, 'list'>>(
+    type: T,
+    route: K,
+    params: Record<string, string>,
+    options?: ListOptions,
+  ): AsyncGenerator<RouteRecord<T, K>, void, undefined> {
+    for await (const page of this.pages(type, route, params, options)) yield* page.data
+  }
+
+  async get<T extends DetailType, K extends RouteNames<T, 'object'>>(
+    type: T,
+    route: K,
+    params: Record<string, string> = {},
+    options?: ReadOptions,
+  ): Promise<RouteRecord<T, K>> {
+    ipHeader(this.#ctx, options)
+    const { route: contract, url } = await this.#routeUrl(type, route, 'object', params)
+    return resourceJson(
+      this.#ctx,
+      await this.#get(url, options),
+      contract.record as Schema<RouteRecord<T, K>>,
+      this.grantId,
+    )
   }
 
   async status(): Promise<GrantStatusInfo> {

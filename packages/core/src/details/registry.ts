@@ -48,6 +48,20 @@ export interface DetailType<
   routes?: R
 }
 
+/** The routes of a detail type, by name. */
+export type RoutesOf<T extends DetailType> = NonNullable<T['routes']>
+
+/** Names of a type's routes of one kind (`list` or `object`). */
+export type RouteNames<T extends DetailType, Kind extends RouteContract['kind'] = RouteContract['kind']> = {
+  [K in keyof RoutesOf<T>]: RoutesOf<T>[K] extends { kind: Kind } ? K : never
+}[keyof RoutesOf<T>] &
+  string
+
+/** One record (`list` route) or the body (`object` route) of a route, as served. */
+export type RouteRecord<T extends DetailType, K extends keyof RoutesOf<T>> = z.output<
+  RoutesOf<T>[K] extends RouteContract<infer R> ? R : never
+>
+
 /**
  * Define an authorization detail type (and, with `routes`, the data a grant of it reads).
  *
