@@ -6,6 +6,7 @@
  * `$CONSENTRY_SHOTS`).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { memoryStore } from '@consentry/server'
@@ -17,6 +18,7 @@ import { startTidewater, type Tidewater } from '../src/app.ts'
 import { formatMoney } from '../src/reconcile.ts'
 
 const SHOTS = process.env.CONSENTRY_SHOTS ?? 'test/artifacts/screenshots'
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 let market: BazaarMarket
 let processor: Tidewater
 let browser: Browser
@@ -29,6 +31,21 @@ async function signIn(page: Page, who: string) {
   await page.getByLabel('Username').fill(who)
   await page.getByLabel('Password').fill(who)
   await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
+/** axe-core's WCAG 2.1 A/AA violations on the page, summarized (the context bypasses CSP to inject it). */
+async function audit(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE })
+  return page.evaluate(async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: axe is injected as a global
+    const result = await (window as any).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    })
+    return result.violations.map(
+      (v: { id: string; nodes: { target: string[] }[] }) =>
+        `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+    )
+  })
 }
 
 // CI installs Chromium (.ci/run); a machine without it cannot run these, and says so.
@@ -60,11 +77,14 @@ describe.skipIf(!hasChromium)('Tidewater Payments in a real browser (Chromium)',
   })
 
   it('connects Bazaar Market, reconciles the payouts, and shows the link ended after the seller revokes', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    // bypassCSP only lets the test inject axe-core; the pages' own CSP is checked from the headers.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })
+    const findings: Record<string, string[]> = {}
     const page = await context.newPage()
     const landing = await page.goto(`${processor.url}/`)
     expect(landing!.headers()['content-security-policy']).not.toContain('unsafe-inline')
     await page.screenshot({ path: `${SHOTS}/processor-landing.png`, fullPage: true })
+    findings.landing = await audit(page)
 
     await page.getByRole('button', { name: 'Connect Bazaar Market' }).click()
     await page.waitForURL((u) => u.href.startsWith(market.issuer))
@@ -77,6 +97,7 @@ describe.skipIf(!hasChromium)('Tidewater Payments in a real browser (Chromium)',
     expect(consentText).toContain("Sam's Outdoor Gear UK")
     expect(consentText).toMatch(/change listings, prices or your payout account/)
     await page.screenshot({ path: `${SHOTS}/marketplace-consent.png`, fullPage: true })
+    findings.consent = await audit(page)
     await page.getByRole('button', { name: 'Allow' }).click()
 
     await page.waitForURL(`${processor.url}/payouts`)
@@ -92,6 +113,7 @@ describe.skipIf(!hasChromium)('Tidewater Payments in a real browser (Chromium)',
     expect(await page.locator('.check.bad').count()).toBe(1)
     expect(await page.locator('.check.ok').count()).toBeGreaterThanOrEqual(6)
     await page.screenshot({ path: `${SHOTS}/processor-payouts.png`, fullPage: true })
+    findings.payouts = await audit(page)
     await page.setViewportSize({ width: 390, height: 844 })
     await page.screenshot({ path: `${SHOTS}/processor-payouts-phone.png`, fullPage: true })
     await page
@@ -100,6 +122,7 @@ describe.skipIf(!hasChromium)('Tidewater Payments in a real browser (Chromium)',
       .screenshot({ path: `${SHOTS}/processor-store-phone.png` })
     // On a phone the settlements table becomes one card per settlement: nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    findings.payoutsPhone = await audit(page)
     await page.setViewportSize({ width: 1280, height: 900 })
 
     // The seller revokes at Bazaar Market's "Connected apps" (same browser: already signed in there).
@@ -128,8 +151,11 @@ describe.skipIf(!hasChromium)('Tidewater Payments in a real browser (Chromium)',
     expect(await page.locator('body').innerText()).toMatch(/LINK ENDED/i)
     expect(await page.getByRole('button', { name: 'Connect Bazaar Market' }).isVisible()).toBe(true)
     await page.screenshot({ path: `${SHOTS}/processor-ended.png`, fullPage: true })
+    findings.ended = await audit(page)
+    // Every page passes an automated WCAG 2.1 AA audit.
+    expect(findings).toEqual({ landing: [], consent: [], payouts: [], payoutsPhone: [], ended: [] })
     await context.close()
-  }, 120_000)
+  }, 180_000)
 
   it('says "nothing was shared" when the seller denies', async () => {
     const page = await browser.newPage()
