@@ -64,7 +64,9 @@ export type {
   GrantStatusInfo,
   Link,
   LinkGrant,
+  ListOptions,
   ReadOptions,
+  RecordPage,
   TransactionsOptions,
 } from './link.ts'
 export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'
