@@ -332,7 +332,12 @@ describe('@consentry/client against the real Consentry server', () => {
     const read = await link.accounts({ customerIpAddress: PERSON_IP }).catch((e: unknown) => e)
     expect(read).toBeInstanceOf(GrantRevokedError)
     expect(read).not.toBeInstanceOf(LinkNotFoundError)
-    const delivered = await holder.server.audit.list({ grantId: link.grantId, types: ['webhook.delivered'] })
+    // The holder audits the delivery once our 202 reaches it, which is after onEvent ran: wait for it.
+    let delivered = await holder.server.audit.list({ grantId: link.grantId, types: ['webhook.delivered'] })
+    for (let i = 0; i < 200 && delivered.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25))
+      delivered = await holder.server.audit.list({ grantId: link.grantId, types: ['webhook.delivered'] })
+    }
     expect(delivered).toHaveLength(1)
   })
 

@@ -371,9 +371,7 @@ export class ClientContext {
     how: 'revoked' | 'expired',
     reason?: string,
   ): Promise<ConsentryClientError> {
-    return endedError(
-      await this.endLink(state.grantId, how, reason ?? (how === 'expired' ? 'expired' : undefined)),
-    )
+    return endedError(await this.endLink(state.grantId, how, reason))
   }
 
   /** A protected-resource request for a link, with DPoP, nonce retry and one refresh on `invalid_token`. */

@@ -69,7 +69,7 @@ export function safeCode(value: unknown): string | undefined {
 }
 
 /** JWTs (DPoP proofs, client assertions, access tokens) and long opaque runs (refresh tokens, codes). */
-const TOKEN_SHAPED = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?|[A-Za-z0-9_~+/=-]{32,}/g
+const TOKEN_SHAPED = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?|[A-Za-z0-9_-]{32,}/g
 
 /**
  * Make server- or library-written text safe for a message: one line, at most `max` characters, each
@@ -254,7 +254,7 @@ export interface GrantEndedDetails extends ErrorDetails {
 function endedMessage(what: string, details: GrantEndedDetails): string {
   const reason = safeCode(details.reason)
   const grant = details.grantId === undefined ? 'the grant' : `the grant ${quoted(details.grantId)}`
-  return `${grant} ${what}${reason ? ` (${reason})` : ''}`
+  return `${grant} ${what}${reason && !what.includes(reason) ? ` (${reason})` : ''}`
 }
 
 /**
