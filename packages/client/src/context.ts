@@ -259,6 +259,9 @@ export class ClientContext {
       })
     }
     const next = this.applyTokenResponse(response, state)
+    // The link ended while the refresh was in flight (an event arrived): do not bring its tokens back.
+    const ended = this.#ended.get(grantId)
+    if (ended) throw endedError(ended)
     await this.store.set(grantId, next)
     return next
   }

@@ -554,6 +554,29 @@ describe('one revocation is always GrantRevokedError, whatever arrived first', (
     expect(await rejection(client.link(link.grantId))).toBeInstanceOf(GrantRevokedError)
   })
 
+  it('an event that lands while a refresh is in flight: the new tokens are not stored', async () => {
+    const { mock } = ctx
+    const { client, clientId, store, clock } = await setupClient(mock)
+    const link = await linkAccount(mock, client)
+    const webhook = client.webhookHandler(() => {})
+    let delivered = false
+    mock.server.use(
+      http.post(`${ISSUER}/token`, async () => {
+        if (!delivered) {
+          delivered = true
+          expect((await deliver(mock, webhook, endedEvent(clientId, link.grantId))).status).toBe(202)
+        }
+        return undefined // on to the real token endpoint, which still refreshes
+      }),
+    )
+    clock.advance(400) // the access token is due for a refresh
+    const err = await rejection(link.accounts())
+    expect(delivered).toBe(true)
+    expect(err).toBeInstanceOf(GrantRevokedError)
+    expect(await store.get(link.grantId)).toBeUndefined()
+    expect(mock.of('/api/accounts')).toHaveLength(0)
+  })
+
   it('an "expired" event gives GrantExpiredError', async () => {
     const { mock } = ctx
     const { client, clientId } = await setupClient(mock)
