@@ -26,16 +26,9 @@ import {
 } from '@consentry/core'
 import * as oauth from 'oauth4webapi'
 import type { ClientContext } from './context.ts'
-import {
-  ConsentryClientError,
-  InvalidRequestError,
-  NotFoundError,
-  OutsideConsentError,
-  ProtocolError,
-  RateLimitedError,
-} from './errors.ts'
+import { ConsentryClientError, InvalidRequestError, ProtocolError } from './errors.ts'
 import type { LinkState } from './token-store.ts'
-import { discard, fromOAuthError, fromStatus, mapError, parseRetryAfter, readJson } from './transport.ts'
+import { discard, readJson, toClientError } from './transport.ts'
 
 /** What the account holder granted, in one flat view (from the granted `authorization_details`). */
 export interface LinkGrant {
@@ -196,7 +189,8 @@ export interface Link {
   status(): Promise<GrantStatusInfo>
   /**
    * End the grant (`DELETE /grants/{id}`; RFC 7009 revocation of the refresh token if grant management
-   * is unavailable) and delete the link from the token store.
+   * is unavailable) and delete the link's tokens from the token store, keeping its tombstone: later calls
+   * on the grant throw `GrantRevokedError` (reason `revoked_by_client`).
    *
    * @example
    * ```ts
@@ -305,43 +299,7 @@ async function resourceJson<T>(
       throw new ProtocolError('the resource answer does not match the protocol', { status: 200, grantId })
     return parsed.data
   }
-  const status = response.status
-  let code: string | undefined
-  let detail: string | undefined
-  if (status >= 400 && status < 500) {
-    try {
-      const body = (await readJson(response)) as {
-        code?: unknown
-        error?: unknown
-        detail?: unknown
-        error_description?: unknown
-      }
-      code =
-        typeof body.code === 'string' ? body.code : typeof body.error === 'string' ? body.error : undefined
-      const d = body.detail ?? body.error_description
-      if (typeof d === 'string') detail = d
-    } catch {
-      // no usable body: judge by status alone
-    }
-  } else {
-    discard(response)
-  }
-  const details = {
-    status,
-    grantId,
-    ...(code ? { serverError: code } : {}),
-    ...(detail ? { description: detail } : {}),
-  }
-  if (status === 429)
-    throw new RateLimitedError(parseRetryAfter(response.headers.get('retry-after'), ctx.clock()), details)
-  if (status === 403 && (code === undefined || code === 'outside_consent'))
-    throw new OutsideConsentError(details)
-  if (status === 404) throw new NotFoundError('the server has no such resource', details)
-  if (code && status >= 400 && status < 500) {
-    const err = fromOAuthError(code, status, detail) as ConsentryClientError
-    throw Object.assign(err, { grantId })
-  }
-  throw fromStatus(response, ctx.clock())
+  throw await toClientError(response, { grantId, now: ctx.clock() })
 }
 
 /** A list page `{ data: R[], period?, next_cursor? }`, each record checked with the contract's schema. */
@@ -564,14 +522,7 @@ export class LinkImpl implements Link {
       await this.#noteExpiry(info.expiresAt.getTime())
       return info
     }
-    if (response.status === 404) {
-      discard(response)
-      throw new NotFoundError('grant management does not know this grant', {
-        status: 404,
-        grantId: this.grantId,
-      })
-    }
-    return resourceJson(this.#ctx, response, grantResponseSchema, this.grantId) as never
+    throw await toClientError(response, { grantId: this.grantId, now: this.#ctx.clock() })
   }
 
   async #noteExpiry(expiresAt: number): Promise<void> {
@@ -681,7 +632,7 @@ export class LinkImpl implements Link {
       if (response) {
         discard(response)
         if (response.status === 204 || response.status === 200 || response.status === 404) done = true
-        else throw fromStatus(response, ctx.clock())
+        else throw await toClientError(response, { grantId: this.grantId, now: ctx.clock() })
       }
     }
     if (!done) {
@@ -699,12 +650,17 @@ export class LinkImpl implements Link {
             }),
           )
         } catch (err) {
-          throw mapError(err, 'the revocation answer is malformed', ctx.clock())
+          throw await toClientError(err, {
+            grantId: this.grantId,
+            malformed: 'the revocation answer is malformed',
+            secrets: [token],
+            now: ctx.clock(),
+          })
         }
       }
     }
-    await ctx.store.delete(this.grantId)
-    ctx.forgetGrant(this.grantId)
+    // Tombstone, then drop the tokens: later calls on this grant throw GrantRevokedError.
+    await ctx.endLink(this.grantId, 'revoked', 'revoked_by_client')
   }
 
   async refresh(): Promise<void> {
