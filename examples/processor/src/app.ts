@@ -468,7 +468,7 @@ export async function startTidewater(options: TidewaterOptions): Promise<Tidewat
         })
         const detail = link.grant.authorizationDetails.find((d) => d.type === 'marketplace_sales')
         const datatypes = new Set((detail?.datatypes as string[] | undefined) ?? [])
-        const { data: shared } = await link.get(marketplaceSalesType, 'stores', {}, read)
+        const { data: shared } = await link.read(marketplaceSalesType, 'stores', {}, read)
         const stores: StoreView[] = []
         for (const store of shared) {
           const settlements = datatypes.has('settlements')

@@ -1,5 +1,5 @@
 /**
- * `@consentry/client`'s typed reads of a holder-defined data type (`link.get`, `link.pages`,
+ * `@consentry/client`'s typed reads of a holder-defined data type (`link.read`, `link.pages`,
  * `link.records`) against the real Bazaar Market over real HTTP: the consented stores, datatypes,
  * period and fields — nothing more — page by page.
  */
@@ -67,8 +67,8 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('typed reads of marketplace_sales', () => {
-  it('get: the shared stores only, typed from the route schema', async () => {
-    const { data } = await link.get(marketplaceSalesType, 'stores')
+  it('read: the shared stores only, typed from the route schema', async () => {
+    const { data } = await link.read(marketplaceSalesType, 'stores')
     expect(data).toEqual([{ id: 'st_sam_uk', name: "Sam's Outdoor Gear UK", currency: 'GBP', region: 'UK' }])
   })
 

@@ -48,20 +48,6 @@ export interface DetailType<
   routes?: R
 }
 
-/** The routes of a detail type, by name. */
-export type RoutesOf<T extends DetailType> = NonNullable<T['routes']>
-
-/** Names of a type's routes of one kind (`list` or `object`). */
-export type RouteNames<T extends DetailType, Kind extends RouteContract['kind'] = RouteContract['kind']> = {
-  [K in keyof RoutesOf<T>]: RoutesOf<T>[K] extends { kind: Kind } ? K : never
-}[keyof RoutesOf<T>] &
-  string
-
-/** One record (`list` route) or the body (`object` route) of a route, as served. */
-export type RouteRecord<T extends DetailType, K extends keyof RoutesOf<T>> = z.output<
-  RoutesOf<T>[K] extends RouteContract<infer R> ? R : never
->
-
 /**
  * Define an authorization detail type (and, with `routes`, the data a grant of it reads).
  *
@@ -164,4 +150,55 @@ export function describeIssues(error: z.ZodError): string {
     .slice(0, 3)
     .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
     .join('; ')
+}
+
+/** The routes of a detail type's contract. */
+export type RoutesOf<T extends DetailType> = NonNullable<T['routes']>
+
+/** Names of a type's `list` routes. */
+export type ListRouteName<T extends DetailType> = {
+  [K in keyof RoutesOf<T>]: RoutesOf<T>[K] extends { kind: 'list' } ? K : never
+}[keyof RoutesOf<T>] &
+  string
+
+/** Names of a type's `object` routes. */
+export type ObjectRouteName<T extends DetailType> = {
+  [K in keyof RoutesOf<T>]: RoutesOf<T>[K] extends { kind: 'object' } ? K : never
+}[keyof RoutesOf<T>] &
+  string
+
+/** One record of a route, as the contract's schema types it (unconsented members optional). */
+export type RecordOf<T extends DetailType, K extends keyof RoutesOf<T>> = RoutesOf<T>[K] extends {
+  record: infer S extends z.ZodType
+}
+  ? z.output<S>
+  : never
+
+/** `'/stores/{store_id}/orders'` → `'store_id'`. */
+export type PathParamNames<P extends string> = P extends `${string}{${infer N}}${infer Rest}`
+  ? N | PathParamNames<Rest>
+  : never
+
+/** The path parameters a route needs: `{ store_id: string }`. */
+export type RouteParams<T extends DetailType, K extends keyof RoutesOf<T>> = RoutesOf<T>[K] extends {
+  path: infer P extends string
+}
+  ? { [N in PathParamNames<P>]: string }
+  : Record<string, string>
+
+/**
+ * A route's path with its parameters filled in (each percent-encoded); throws `TypeError` when one is
+ * missing.
+ *
+ * @example
+ * ```ts
+ * routePath('/stores/{store_id}/orders', { store_id: 'st 1' }) // '/stores/st%201/orders'
+ * ```
+ */
+export function routePath(path: string, params: Record<string, string>): string {
+  return path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = params[name]
+    if (typeof value !== 'string' || value.length === 0) throw new TypeError(`missing path parameter ${name}`)
+    return encodeURIComponent(value)
+  })
 }
