@@ -1,8 +1,18 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { accessSync, constants, readdirSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { delimiter, join, relative, sep } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { type ConsentServer, nodeListener, servesPath, wellKnownPaths } from '@consentry/server'
 import { expressHandler } from '@consentry/server/express'
+import { fastifyPlugin } from '@consentry/server/fastify'
+import { honoHandler } from '@consentry/server/hono'
+import { getRequestListener, serve } from '@hono/node-server'
 import express from 'express'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Hono } from 'hono'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createHolder, type LogCapture, linkReadRevoke } from './helpers/mounted.ts'
 
@@ -240,3 +250,282 @@ describe('Mounting mistakes are never a bare 500 without a log line', () => {
     })
   })
 })
+
+describe('Fastify (@consentry/server/fastify)', () => {
+  /** Fastify on a node:http server already listening (so the issuer can name its port). */
+  async function fastifyHolder(setup: (app: FastifyInstance) => void = () => {}) {
+    const { http, origin, handle } = await listen()
+    const app = Fastify({
+      serverFactory: (handler) => {
+        handle(handler)
+        return http
+      },
+    })
+    const log: LogCapture = { errors: [] }
+    const server = await createHolder(`${origin}/oauth`, log)
+    setup(app)
+    // The recipe (README "Fastify"), as written.
+    await app.register(fastifyPlugin(server))
+    app.get('/', async () => 'the shop')
+    await app.ready()
+    closers.push(() => app.close())
+    return { app, origin, issuer: `${origin}/oauth`, server, log }
+  }
+
+  it('runs link → read → revoke; the app keeps its own routes', async () => {
+    const { origin, issuer, server, log } = await fastifyHolder()
+    await linkReadRevoke(issuer, server)
+    expect(log.errors).toEqual([])
+    expect(await (await fetch(`${origin}/`)).text()).toBe('the shop')
+  })
+
+  it('the app’s own body parsers (JSON, a urlencoded one) stay outside the plugin: the loop still runs', async () => {
+    const parsed: string[] = []
+    const { app, issuer, server, log } = await fastifyHolder((app) => {
+      app.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string' },
+        (_req, body, done) => {
+          parsed.push('form')
+          done(null, Object.fromEntries(new URLSearchParams(body as string)))
+        },
+      )
+      app.post('/echo', async (request) => request.body)
+    })
+    await linkReadRevoke(issuer, server)
+    expect(log.errors).toEqual([])
+    expect(parsed).toEqual([]) // never ran on Consentry's requests
+    // …and still work for the app's own routes.
+    const echo = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'a=1',
+    })
+    expect(echo.json()).toEqual({ a: '1' })
+    expect(parsed).toEqual(['form'])
+  })
+
+  it('an issuer at the root: the plugin takes every path but the app’s own routes', async () => {
+    const { http, origin, handle } = await listen()
+    const app = Fastify({
+      serverFactory: (handler) => {
+        handle(handler)
+        return http
+      },
+    })
+    const server = await createHolder(origin)
+    await app.register(fastifyPlugin(server))
+    app.get('/shop', async () => 'the shop')
+    await app.ready()
+    closers.push(() => app.close())
+    expect((await (await fetch(`${origin}/.well-known/oauth-authorization-server`)).json()).issuer).toBe(
+      origin,
+    )
+    expect((await fetch(`${origin}/jwks`)).status).toBe(200)
+    expect(await (await fetch(`${origin}/shop`)).text()).toBe('the shop')
+  })
+
+  it('Consentry answers its own errors at its endpoints (an oversized body is an OAuth 413, a bodiless POST an OAuth 400)', async () => {
+    const { issuer } = await fastifyHolder()
+    const big = await fetch(`${issuer}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${'a'.repeat(70 * 1024)}`,
+    })
+    expect(big.status).toBe(413)
+    expect((await big.json()).error).toBe('invalid_request')
+    const none = await fetch(`${issuer}/revoke`, { method: 'POST' })
+    expect(none.status).toBe(400)
+    expect((await none.json()).error).toBe('invalid_request')
+    const missing = await fetch(`${issuer}/nothing-here`)
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get('content-type')).toBe('application/problem+json')
+  })
+})
+
+describe('Hono (@consentry/server/hono) on @hono/node-server', () => {
+  async function honoHolder(setup: (app: Hono) => void = () => {}) {
+    const app = new Hono()
+    setup(app)
+    const http = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+    await new Promise<void>((ok) => (http.listening ? ok() : http.once('listening', () => ok())))
+    closers.push(() => new Promise((ok) => http.close(ok)))
+    const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+    const log: LogCapture = { errors: [] }
+    const server = await createHolder(`${origin}/oauth`, log)
+    // The recipe (README "Hono"), as written.
+    const consentry = honoHandler(server)
+    app.all('/oauth/*', consentry)
+    for (const path of wellKnownPaths(server)) app.get(path, consentry)
+    app.get('/', (c) => c.text('the shop'))
+    return { origin, issuer: `${origin}/oauth`, server, log }
+  }
+
+  it('runs link → read → revoke; /oauth itself and the app’s routes are routed too', async () => {
+    const { origin, issuer, server, log } = await honoHolder()
+    await linkReadRevoke(issuer, server)
+    expect(log.errors).toEqual([])
+    expect((await fetch(`${origin}/oauth`)).headers.get('content-type')).toBe('application/problem+json') // Consentry's 404
+    expect(await (await fetch(`${origin}/`)).text()).toBe('the shop')
+  })
+
+  it('runs the loop with middleware in front that already read the bodies (c.req.json(), c.req.formData())', async () => {
+    const read: string[] = []
+    const { issuer, server, log } = await honoHolder((app) =>
+      app.use('*', async (c, next) => {
+        const type = c.req.header('content-type') ?? ''
+        if (type.startsWith('application/json')) read.push(`json:${typeof (await c.req.json())}`)
+        if (type.startsWith('application/x-www-form-urlencoded'))
+          read.push(
+            `form:${(await c.req.formData()).has('client_id') || (await c.req.formData()).has('csrf')}`,
+          )
+        await next()
+      }),
+    )
+    await linkReadRevoke(issuer, server)
+    expect(log.errors).toEqual([])
+    expect(read).toContain('json:object')
+    expect(read).toContain('form:true')
+  })
+})
+
+/**
+ * Next.js App Router route files under `dir`, matched the way Next matches them: static segments,
+ * `[name]`, `[...name]` (one or more) and `[[...name]]` (zero or more). Next itself is not installed:
+ * this is its routing rule, enough to run the recipe's route files as written.
+ */
+function appRoutes(dir: string) {
+  const files: string[] = []
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }))
+      if (e.isDirectory()) walk(join(d, e.name))
+      else if (e.name === 'route.ts') files.push(join(d, e.name))
+  }
+  walk(dir)
+  return files.map((file) => {
+    const segments = relative(dir, file).split(sep).slice(0, -1)
+    const source = segments
+      .map((seg) => {
+        if (seg.startsWith('[[...')) return '(?:/[^/]+)*'
+        if (seg.startsWith('[...')) return '(?:/[^/]+)+'
+        if (seg.startsWith('[')) return '/[^/]+'
+        return `/${seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`
+      })
+      .join('')
+    return { file, path: `/${segments.join('/')}`, pattern: new RegExp(`^${source || '/'}$`) }
+  })
+}
+
+describe('Next.js route handlers (@consentry/server/next)', () => {
+  it('the recipe’s route files, served as Next serves them, run link → read → revoke', async () => {
+    const { origin, handle } = await listen()
+    const issuer = `${origin}/oauth`
+    process.env.CONSENTRY_ISSUER = issuer
+    const appDir = fileURLToPath(new URL('./fixtures/next-app/app', import.meta.url))
+    const routes = await Promise.all(
+      appRoutes(appDir).map(async (r) => ({
+        ...r,
+        module: (await import(r.file)) as Record<string, unknown>,
+      })),
+    )
+    const lib = await import('./fixtures/next-app/lib/consentry.ts')
+    const server = await lib.server
+    // One route file per path-insertion metadata URL: exactly the ones the helper names.
+    expect(
+      routes
+        .map((r) => r.path)
+        .filter((p) => p.startsWith('/.well-known/'))
+        .sort(),
+    ).toEqual([...wellKnownPaths(server)].sort())
+    // Next's request handling: find the route file, call the exported method handler with the
+    // Request and a context; a method the file does not export is a 405, HEAD falls back to GET.
+    handle(
+      getRequestListener(async (request) => {
+        const pathname = new URL(request.url).pathname
+        const route = routes.find((r) => r.pattern.test(pathname))
+        if (!route) return new Response('not found', { status: 404 })
+        const method = request.method === 'HEAD' && !route.module.HEAD ? 'GET' : request.method
+        const handler = route.module[method] as ((r: Request, ctx: unknown) => Promise<Response>) | undefined
+        if (!handler) return new Response(null, { status: 405 })
+        return handler(request, { params: Promise.resolve({}) })
+      }),
+    )
+    await linkReadRevoke(issuer, server)
+    expect(lib.log.errors).toEqual([])
+    expect(routes.find((r) => r.pattern.test('/oauth'))?.path).toBe('/oauth/[[...path]]') // /oauth itself
+  })
+})
+
+/**
+ * A runtime binary: `$BUN_BIN` / `$DENO_BIN`, else on PATH, else in the repository's
+ * node_modules/.bin (`npm i --no-save bun deno` puts both there: they are ~100 MB each, so not a
+ * devDependency). Absent: the test is skipped and says why.
+ */
+function runtime(name: 'bun' | 'deno'): string | undefined {
+  const explicit = process.env[`${name.toUpperCase()}_BIN`]
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const candidates = [
+    ...(explicit ? [explicit] : []),
+    ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, name)),
+    join(root, 'node_modules', '.bin', name),
+  ]
+  return candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+/** Start the runtime fixture; resolves with its origin and the error lines it prints. */
+async function startRuntime(bin: string, args: string[]) {
+  const fixture = fileURLToPath(new URL('./fixtures/runtime-server.ts', import.meta.url))
+  const child: ChildProcess = spawn(bin, [...args, fixture], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  closers.push(() => child.kill())
+  const errors: string[] = []
+  const origin = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${bin} exited (${code}) before listening`)))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('listening ')) resolve(line.slice('listening '.length))
+      else if (line.startsWith('error ')) errors.push(line)
+    })
+  })
+  return { origin, errors }
+}
+
+const bun = runtime('bun')
+const deno = runtime('deno')
+
+describe.skipIf(!bun)(
+  `Bun: Bun.serve({ fetch }) ${bun ? '' : '(skipped: no bun binary; set BUN_BIN or npm i --no-save bun)'}`,
+  () => {
+    it('runs link → read → revoke against Harbor Pay served by Bun', async () => {
+      const { origin, errors } = await startRuntime(bun!, ['--conditions=source'])
+      await linkReadRevoke(`${origin}/oauth`)
+      expect(errors).toEqual([])
+    })
+  },
+)
+
+describe.skipIf(!deno)(
+  `Deno: Deno.serve(handler) ${deno ? '' : '(skipped: no deno binary; set DENO_BIN or npm i --no-save deno)'}`,
+  () => {
+    it('runs link → read → revoke against Harbor Pay served by Deno', async () => {
+      const { origin, errors } = await startRuntime(deno!, [
+        'run',
+        '--allow-net=127.0.0.1',
+        '--allow-env',
+        '--allow-read',
+        '--conditions=source',
+      ])
+      await linkReadRevoke(`${origin}/oauth`)
+      expect(errors).toEqual([])
+    })
+  },
+)

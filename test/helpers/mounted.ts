@@ -1,57 +1,17 @@
 /**
- * A Harbor Pay holder for mounting tests (any issuer, any host) and the loop every adapter test runs
- * through it: the real `@consentry/client` discovers the issuer (RFC 8414, path insertion), registers,
- * links through the real login and consent forms, reads, and revokes; oauth4webapi discovers the
- * resource's RFC 9728 metadata (path insertion too); the person's "Connected apps" page works with
- * the cookies the mounted server set.
+ * The loop every mounting test runs through whatever serves the issuer: the real
+ * `@consentry/client` discovers it (RFC 8414, path insertion), registers, links through the real
+ * login and consent forms, reads and revokes; oauth4webapi discovers the resource's RFC 9728
+ * metadata (path insertion too); the person's "Connected apps" page works with the cookies the
+ * mounted server set.
  */
-import { createConsentClient, registerClient } from '@consentry/client'
-import {
-  type ConsentServer,
-  type ConsentServerConfig,
-  createConsentServer,
-  type LogFields,
-  memoryStore,
-} from '@consentry/server'
+import { createConsentClient, GrantRevokedError, memoryTokenStore, registerClient } from '@consentry/client'
+import type { ConsentServer } from '@consentry/server'
 import { expect } from 'vitest'
-import { createDemoData } from '../../examples/payment-provider/src/data.ts'
 import { FormBrowser } from './browser.ts'
 import { consent, INITIAL_ACCESS_TOKEN, insecure, oauth, REDIRECT_URI } from './recipient.ts'
 
-/** What a holder logged: every `error` call with its fields. */
-export interface LogCapture {
-  errors: Array<{ message: string; fields: LogFields }>
-}
-
-/** Harbor Pay's configuration for `issuer`, with a logger that records errors in `log`. */
-export function holderConfig(
-  issuer: string,
-  log: LogCapture = { errors: [] },
-  warn: (message: string) => void = () => {},
-): ConsentServerConfig {
-  const demo = createDemoData()
-  return {
-    issuer,
-    store: memoryStore(),
-    dataSource: demo.dataSource,
-    accountHolders: { verifyPassword: demo.users.verifyPassword, displayName: demo.users.displayName },
-    initialAccessToken: INITIAL_ACCESS_TOKEN,
-    theme: { name: 'Harbor Pay' },
-    logger: {
-      error: (message, fields = {}) => log.errors.push({ message, fields }),
-      warn,
-    },
-  }
-}
-
-/** A Harbor Pay server for `issuer`, logging errors into `log` and warnings to `warn`. */
-export function createHolder(
-  issuer: string,
-  log: LogCapture = { errors: [] },
-  warn?: (message: string) => void,
-): Promise<ConsentServer> {
-  return createConsentServer(holderConfig(issuer, log, warn))
-}
+export { createHolder, holderConfig, type LogCapture } from './holder.ts'
 
 const DETAIL = {
   type: 'transaction_history',
@@ -65,9 +25,9 @@ const DETAIL = {
 
 /**
  * Link → read → revoke through whatever serves `issuer`, asserting each step. `holder` is the server
- * object (to check the grant's state in its store). Returns what the steps saw.
+ * object when it runs in this process (its store is checked too). Returns what the steps saw.
  */
-export async function linkReadRevoke(issuer: string, holder: ConsentServer) {
+export async function linkReadRevoke(issuer: string, holder?: ConsentServer) {
   const issuerUrl = new URL(issuer)
   const origin = issuerUrl.origin
   const path = issuerUrl.pathname.replace(/\/$/, '')
@@ -95,7 +55,8 @@ export async function linkReadRevoke(issuer: string, holder: ConsentServer) {
     clientName: 'Beacon Lending',
     redirectUris: [REDIRECT_URI],
   })
-  const client = createConsentClient(registered)
+  const tokens = memoryTokenStore()
+  const client = createConsentClient({ ...registered, tokenStore: tokens })
   const { url, pending } = await client.startLink({ authorizationDetails: [DETAIL] })
   expect(url.startsWith(`${issuer}/authorize?`)).toBe(true)
   const browser = new FormBrowser()
@@ -114,7 +75,13 @@ export async function linkReadRevoke(issuer: string, holder: ConsentServer) {
   expect(dashboard.status).toBe(200)
   expect(await dashboard.text()).toContain('Beacon Lending')
 
+  // A second worker holding a copy of the tokens: after revoke() the holder refuses it.
+  const copy = memoryTokenStore()
+  copy.set(link.grantId, (await tokens.get(link.grantId))!)
+  const worker = await createConsentClient({ ...registered, tokenStore: copy }).link(link.grantId)
+
   await link.revoke()
-  expect((await holder.store.getGrant(link.grantId))?.status).toBe('revoked')
+  await expect(worker.accounts()).rejects.toBeInstanceOf(GrantRevokedError)
+  if (holder) expect((await holder.store.getGrant(link.grantId))?.status).toBe('revoked')
   return { grantId: link.grantId, accounts }
 }
