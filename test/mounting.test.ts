@@ -51,7 +51,7 @@ describe('node:http: an issuer with a path, beside another app on the same serve
     server = await createHolder(issuer, log)
     const consentry = nodeListener(server.fetch)
     handle((req, res) => {
-      if (servesPath(server, (req.url ?? '/').split('?')[0]!)) return consentry(req, res)
+      if (servesPath(server, req.url!.split('?')[0]!)) return consentry(req, res)
       res.writeHead(200, { 'content-type': 'text/plain' }).end('the shop')
     })
     expect(wellKnownPaths(server)).toEqual([
