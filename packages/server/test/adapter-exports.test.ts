@@ -29,7 +29,10 @@ describe('adapter subpath exports', () => {
     for (const name of ADAPTERS) {
       const source = readFileSync(new URL(`src/adapters/${name}.ts`, root), 'utf8')
       const imported = [...source.matchAll(/^(?:import|export)[^'"]*from '([^']+)'/gm)].map((m) => m[1]!)
-      expect(imported.filter((m) => !m.startsWith('.') && !m.startsWith('node:')), name).toEqual([])
+      expect(
+        imported.filter((m) => !m.startsWith('.') && !m.startsWith('node:')),
+        name,
+      ).toEqual([])
     }
     const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })
     for (const framework of ['express', 'fastify', 'hono', '@hono/node-server', 'next'])
