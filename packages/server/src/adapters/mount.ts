@@ -39,7 +39,15 @@ export function wellKnownPaths(server: Mountable): string[] {
 
 /**
  * Whether a request path belongs to the server mounted for `server`'s issuer: under the issuer's path
- * or one of its {@link wellKnownPaths}. For adapters that share a listener with other routes.
+ * or one of its {@link wellKnownPaths}. For a listener shared with other routes.
+ *
+ * @example
+ * ```ts
+ * const consentry = nodeListener(server.fetch)
+ * createServer((req, res) =>
+ *   servesPath(server, req.url!.split('?')[0]!) ? consentry(req, res) : shop(req, res),
+ * )
+ * ```
  */
 export function servesPath(server: Mountable, pathname: string): boolean {
   const base = issuerPath(server)
