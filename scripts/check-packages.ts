@@ -5,18 +5,29 @@
  * `import` and `require` under the running Node. Exits 1 on any error (see docs/releasing.md).
  *
  *   node --import tsx scripts/check-packages.ts [--no-build] [--keep] [--node <path to node>]…
+ *   node --import tsx scripts/check-packages.ts --tarballs <dir>     (check tarballs packed already,
+ *                                     e.g. by `changeset pack --out-dir <dir>`; no build, no pack)
  *
  * `--node` (repeatable) loads the installed packages under that Node too: CI passes the oldest Node
  * that `engines` allows, so the claim is tested (the CommonJS build needs require(esm), 22.12+).
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
-import { buildPackages, type PackedPackage, packPackages, run } from './packages.ts'
+import { buildPackages, type PackedPackage, packPackages, publicPackages, run } from './packages.ts'
 
 const REPOSITORY = 'git+https://github.com/consentry/consentry.git'
 const REQUIRED_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']
@@ -25,10 +36,9 @@ const DEV_CONDITIONS = ['source']
 
 const argv = process.argv.slice(2)
 const args = new Set(argv)
-const nodes = [
-  process.execPath,
-  ...argv.flatMap((a, i) => (a === '--node' && argv[i + 1] ? [argv[i + 1]!] : [])),
-]
+const values = (flag: string) => argv.flatMap((a, i) => (a === flag && argv[i + 1] ? [argv[i + 1]!] : []))
+const nodes = [process.execPath, ...values('--node')]
+const tarballDir = values('--tarballs')[0]
 const problems: string[] = []
 const problem = (pkg: string, message: string) => problems.push(`${pkg}: ${message}`)
 
@@ -131,26 +141,26 @@ function checkTypes(pkg: PackedPackage) {
 }
 
 /** Install every tarball into a fresh app and load each package both ways, like a new user would. */
-function checkInstall(packed: PackedPackage[], dir: string) {
+async function checkInstall(packed: PackedPackage[], dir: string) {
   const app = join(dir, 'app')
   mkdirSync(app)
   const dependencies = Object.fromEntries(packed.map((p) => [p.name, `file:${p.tarball}`]))
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, dependencies }))
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], app)
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], app)
   const names = JSON.stringify(packed.map((p) => p.name))
-  const load = (kind: string, code: string) => {
+  const load = async (kind: string, code: string) => {
     for (const node of nodes) {
-      const version = run(node, ['--version']).trim()
+      const version = (await run(node, ['--version'])).trim()
       const result = spawnSync(node, ['--input-type=module', '-e', code], { cwd: app, encoding: 'utf8' })
       if (result.status !== 0) problem('install', `${kind} failed under Node ${version}:\n${result.stderr}`)
       else console.log(`  ${kind} (Node ${version}): ${result.stdout.trim()}`)
     }
   }
-  load(
+  await load(
     'import',
     `const n = []; for (const p of ${names}) n.push(p + ' (' + Object.keys(await import(p)).length + ')'); console.log(n.join(', '))`,
   )
-  load(
+  await load(
     'require',
     `import { createRequire } from 'node:module'; const r = createRequire(process.cwd() + '/'); const n = []; for (const p of ${names}) n.push(p + ' (' + Object.keys(r(p)).length + ')'); console.log(n.join(', '))`,
   )
@@ -162,12 +172,37 @@ function checkInstall(packed: PackedPackage[], dir: string) {
   }
 }
 
+/** Tarballs packed before (`changeset pack` puts them in `<dir>/packages`), as `packPackages` describes them. */
+async function existingTarballs(from: string): Promise<PackedPackage[]> {
+  const byName = new Map(publicPackages().map((p) => [p.name, p]))
+  const packed: PackedPackage[] = []
+  for (const folder of [from, join(from, 'packages')].filter((d) => existsSync(d)))
+    for (const file of readdirSync(folder).filter((f) => f.endsWith('.tgz'))) {
+      const tarball = resolve(folder, file)
+      const manifest = JSON.parse(await run('tar', ['xzOf', tarball, 'package/package.json']))
+      const pkg = byName.get(manifest.name)
+      if (!pkg)
+        throw new Error(`${tarball} is ${manifest.name}, not one of this repository's public packages`)
+      const files = (await run('tar', ['tzf', tarball])).split('\n').filter(Boolean)
+      packed.push({
+        ...pkg,
+        version: manifest.version,
+        manifest,
+        tarball,
+        files: files.map((f) => f.replace(/^package\//, '')),
+        size: statSync(tarball).size,
+      })
+    }
+  if (packed.length === 0) throw new Error(`no .tgz in ${from}`)
+  return packed
+}
+
 async function main() {
   const started = Date.now()
-  if (!args.has('--no-build')) buildPackages()
+  if (!args.has('--no-build') && !tarballDir) await buildPackages()
   const dir = mkdtempSync(join(tmpdir(), 'consentry-packages-'))
   try {
-    const packed = packPackages(join(dir))
+    const packed = tarballDir ? await existingTarballs(tarballDir) : await packPackages(dir)
     const versions = new Set(packed.map((p) => p.version))
     if (versions.size !== 1)
       problem('packages', `versions differ (${[...versions].join(', ')}): they are released together`)
@@ -175,7 +210,7 @@ async function main() {
     for (const pkg of packed) {
       const unpacked = join(dir, 'unpacked', pkg.name)
       mkdirSync(unpacked, { recursive: true })
-      run('tar', ['xzf', pkg.tarball, '-C', unpacked, '--strip-components=1'])
+      await run('tar', ['xzf', pkg.tarball, '-C', unpacked, '--strip-components=1'])
       const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8'))
       checkManifest(pkg, manifest, unpacked, release)
       checkFiles(pkg, unpacked)
@@ -185,7 +220,7 @@ async function main() {
         `${pkg.name}@${pkg.version}: ${pkg.files.length} files, ${(pkg.size / 1024).toFixed(0)} KiB packed`,
       )
     }
-    checkInstall(packed, dir)
+    await checkInstall(packed, dir)
   } finally {
     if (args.has('--keep')) console.log(`tarballs kept in ${dir}`)
     else rmSync(dir, { recursive: true, force: true })

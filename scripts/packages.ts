@@ -2,7 +2,7 @@
  * The publishable packages and how they become tarballs: shared by `npm run check:packages` and the
  * starters test (`npm run test:starters`), so both look at exactly what `npm publish` would upload.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
@@ -40,20 +40,32 @@ export function publicPackages(): PublicPackage[] {
     })
 }
 
-/** Run a command, failing with its output when it fails. */
-export function run(command: string, args: string[], cwd = ROOT): string {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
-  if (result.error) throw result.error
-  if (result.status !== 0)
-    throw new Error(
-      `${command} ${args.join(' ')} (in ${cwd}) exited ${result.status}\n${result.stdout}\n${result.stderr}`,
-    )
-  return result.stdout
+/**
+ * Run a command; its standard output, or an error carrying all its output when it fails. Never
+ * synchronous: a test worker that blocks its event loop for minutes loses its line to vitest.
+ */
+export function run(command: string, args: string[], cwd = ROOT): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    child.once('error', reject)
+    child.once('close', (code) => {
+      if (code === 0) resolve(stdout)
+      else reject(new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${code}\n${stdout}\n${stderr}`))
+    })
+  })
 }
 
 /** `turbo run build` for the public packages (a no-op replay when nothing changed since the last build). */
-export function buildPackages(): void {
-  run('npx', [
+export async function buildPackages(): Promise<void> {
+  await run('npx', [
     'turbo',
     'run',
     'build',
@@ -66,20 +78,22 @@ export function buildPackages(): void {
  * `npm pack` each public package into `outDir`, as `npm publish` would pack it: in the package's
  * directory, so its `prepack`/`postpack` (scripts/manifest.mjs) run.
  */
-export function packPackages(outDir: string): PackedPackage[] {
-  return publicPackages().map((pkg) => {
-    const out = run('npm', ['pack', '--json', '--pack-destination', outDir], pkg.dir)
+export async function packPackages(outDir: string): Promise<PackedPackage[]> {
+  const packed: PackedPackage[] = []
+  for (const pkg of publicPackages()) {
+    const out = await run('npm', ['pack', '--json', '--pack-destination', outDir], pkg.dir)
     // npm prints the lifecycle scripts' output before the JSON.
     const json = JSON.parse(out.slice(out.indexOf('[')))[0] as {
       filename: string
       files: { path: string }[]
       size: number
     }
-    return {
+    packed.push({
       ...pkg,
       tarball: join(outDir, json.filename),
       files: json.files.map((f) => f.path),
       size: json.size,
-    }
-  })
+    })
+  }
+  return packed
 }
