@@ -104,7 +104,11 @@ const withMethods = (
   })
 
 const describe = (value: unknown) =>
-  value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : `${/^[aeiou]/.test(typeof value) ? 'an' : 'a'} ${typeof value}`
 
 const fn = (hint: string) =>
   z.unknown().superRefine((value, ctx) => {
@@ -148,7 +152,7 @@ const STORE_METHODS = [
 
 /** The whole configuration; see {@link ConsentServerConfig} for each option's meaning. */
 export const configSchema = z.strictObject({
-  issuer: z.string({ error: 'required: the issuer URL, e.g. https://pay.example.com' }),
+  issuer: z.string({ error: 'the issuer URL, e.g. https://pay.example.com' }),
   store: withMethods(
     'a Store',
     Object.fromEntries(STORE_METHODS.map((m) => [m, 'required'])),
@@ -166,11 +170,11 @@ export const configSchema = z.strictObject({
       verifyPassword: fn('async (username, password) => ({ subject }) | null').optional(),
       displayName: fn('(subject) => string').optional(),
     },
-    { error: 'required: { authenticate } (your login) or { verifyPassword } (the built-in form)' },
+    { error: '{ authenticate } (your login) or { verifyPassword } (the built-in form)' },
   ),
   initialAccessToken: stringOrStrings(
     16,
-    'initialAccessToken must be at least 16 characters (one string, or an array of them)',
+    'must be at least 16 characters (one string, or an array of them)',
   ).optional(),
   signingKey: privateJwk('signingKey').optional(),
   previousSigningKeys: z
@@ -178,7 +182,9 @@ export const configSchema = z.strictObject({
     .optional(),
   purposes: z
     .record(
-      z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a purpose id is a lowercase identifier such as credit_assessment'),
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9_]{0,63}$/, 'a purpose id is a lowercase identifier such as credit_assessment'),
       z.strictObject({ label: z.string().min(1), description: z.string().min(1) }),
     )
     .optional(),
@@ -187,7 +193,7 @@ export const configSchema = z.strictObject({
     .optional(),
   theme: z
     .strictObject({
-      name: z.string({ error: 'required: the holder name shown on the pages' }).min(1),
+      name: z.string({ error: 'the holder name shown on the pages' }).min(1, 'must not be empty'),
       logoUrl: z.string().optional(),
       colors: z
         .strictObject({
@@ -201,7 +207,12 @@ export const configSchema = z.strictObject({
     .optional(),
   resourcePath: z.string({ error: 'a path like /api' }).optional(),
   lifetimes: lifetimesSchema.optional(),
-  readWindowMs: z.number().int().min(1000).max(366 * DAY_MS).optional(),
+  readWindowMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(366 * DAY_MS)
+    .optional(),
   onError: fn('(error) => void').optional(),
   now: fn('() => milliseconds since the epoch').optional(),
   webhookRetryDelaysMs: z
@@ -216,19 +227,19 @@ export const configSchema = z.strictObject({
     .optional(),
   dangerouslyAllowInsecureIssuer: z.boolean().optional(),
   attendedReadsPerDay: z
-    .number({ error: 'attendedReadsPerDay must be a positive integer' })
-    .int('attendedReadsPerDay must be a positive integer')
-    .min(1, 'attendedReadsPerDay must be a positive integer')
+    .number({ error: 'a positive integer' })
+    .int('must be a positive integer')
+    .min(1, 'must be a positive integer')
     .optional(),
   dangerouslyAllowLoopbackEgress: z.boolean().optional(),
   egress: z
     .strictObject({
       resolve: fn('async (hostname) => [{ address, family }]').optional(),
       timeoutMs: z
-        .number({ error: 'egress.timeoutMs must be an integer from 1 to 60000' })
-        .int('egress.timeoutMs must be an integer from 1 to 60000')
-        .min(1, 'egress.timeoutMs must be an integer from 1 to 60000')
-        .max(60_000, 'egress.timeoutMs must be an integer from 1 to 60000')
+        .number({ error: 'an integer from 1 to 60000 (milliseconds)' })
+        .int('must be an integer from 1 to 60000 (milliseconds)')
+        .min(1, 'must be an integer from 1 to 60000 (milliseconds)')
+        .max(60_000, 'must be an integer from 1 to 60000 (milliseconds)')
         .optional(),
     })
     .optional(),
@@ -244,7 +255,7 @@ export const configSchema = z.strictObject({
   ).optional(),
   keyEncryptionKey: stringOrStrings(
     1,
-    'keyEncryptionKey must be a string (32 random bytes, base64url) or an array of them',
+    'must be a string (32 random bytes, base64url) or an array of them',
   ).optional(),
   keyProvider: withMethods(
     'a KeyProvider',
@@ -265,8 +276,7 @@ void _everyOption
 
 /** Options that were removed, with what to do instead. */
 const REMOVED: Record<string, string> = {
-  fetch:
-    'fetch is no longer a setting: every outbound request goes through the guarded fetch (see egress)',
+  fetch: 'fetch is no longer a setting: every outbound request goes through the guarded fetch (see egress)',
 }
 
 /**
@@ -282,15 +292,14 @@ export function validateConfig(config: ConsentServerConfig): z.output<typeof con
   for (const key of Object.keys(config)) if (key in REMOVED) throw new ConfigError(REMOVED[key]!)
   const result = configSchema.safeParse(config)
   if (result.success) return result.data
-  const issues = result.error.issues.flatMap(toIssues)
+  const issues = result.error.issues.flatMap((issue) => toIssues(issue, config))
   const lines = issues.map((i) => `${i.path}: ${i.message}`)
-  throw new ConfigError(
-    lines.length === 1 ? lines[0]! : `invalid configuration:\n  ${lines.join('\n  ')}`,
-    { issues },
-  )
+  throw new ConfigError(lines.length === 1 ? lines[0]! : `invalid configuration:\n  ${lines.join('\n  ')}`, {
+    issues,
+  })
 }
 
-function toIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+function toIssues(issue: z.core.$ZodIssue, config: unknown): ConfigIssue[] {
   const path = issue.path.map(String)
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(path)
@@ -302,18 +311,30 @@ function toIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
       }
     })
   }
-  return [{ path: path.length === 0 ? 'config' : path.join('.'), message: messageOf(issue) }]
+  const value = path.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], config)
+  return [{ path: path.length === 0 ? 'config' : path.join('.'), message: messageOf(issue, value) }]
 }
 
-function messageOf(issue: z.core.$ZodIssue): string {
-  // zod's own wording ("Invalid input: expected number, received string") made shorter.
+/** zod's default wording made shorter; a message written in the schema is kept as it is. */
+function messageOf(issue: z.core.$ZodIssue, value: unknown): string {
+  if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? 'invalid key'
+  const custom = !/^(Invalid input|Too small|Too big|Invalid)\b/.test(issue.message)
+  // A type error's custom message is a noun phrase: "the issuer URL, e.g. https://…".
+  if (custom && issue.code === 'invalid_type')
+    return value === undefined
+      ? `required: ${issue.message}`
+      : `must be ${issue.message}, not ${describe(value)}`
+  if (custom) return issue.message
   if (issue.code === 'invalid_type')
-    return issue.input === undefined ? `required (${issue.expected})` : `must be a ${issue.expected}`
+    return value === undefined
+      ? `required (${issue.expected})`
+      : `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}, not ${describe(value)}`
+  if (issue.code === 'invalid_value') return issue.message
   if (issue.code === 'too_small' && issue.origin === 'number')
     return `must be at least ${issue.minimum}${issue.inclusive === false ? ' (exclusive)' : ''}`
   if (issue.code === 'too_big' && issue.origin === 'number') return `must be at most ${issue.maximum}`
   if (issue.code === 'too_small' && issue.origin === 'string')
-    return `must be at least ${issue.minimum} characters`
+    return issue.minimum === 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`
   if (issue.code === 'invalid_union' && issue.message.startsWith('Invalid input')) return 'invalid value'
   return issue.message
 }
@@ -360,7 +381,8 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
       let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1)
       d[i]![j] = v
     }
   return d[a.length]![b.length]!

@@ -367,7 +367,9 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   const secrets = [
     ...tokens,
     ...[config.keyEncryptionKey ?? []].flat(),
-    ...(envValue(KEY_ENCRYPTION_KEY_ENV)?.split(',').map((s) => s.trim()) ?? []),
+    ...(envValue(KEY_ENCRYPTION_KEY_ENV)
+      ?.split(',')
+      .map((s) => s.trim()) ?? []),
   ].filter((s) => typeof s === 'string' && s.trim().length >= 8)
   const onError = (error: unknown, { area = 'server', ...fields }: LogFields & { area?: LogArea } = {}) => {
     const err = describeError(error, secrets)

@@ -261,6 +261,8 @@ export function describeError(error: unknown, secrets: readonly string[] = [], d
     ...(error.stack ? { stack: redact(error.stack, secrets) } : {}),
     ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
     ...(cause !== undefined && depth < 3 ? { cause: describeError(cause, secrets, depth + 1) } : {}),
-    ...(errors.length && depth < 3 ? { errors: errors.map((e) => describeError(e, secrets, depth + 1)) } : {}),
+    ...(errors.length && depth < 3
+      ? { errors: errors.map((e) => describeError(e, secrets, depth + 1)) }
+      : {}),
   }
 }

@@ -66,7 +66,9 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     now: resolved.now,
     onError: (e) => resolved.onError(e, { area: 'audit', event: 'audit.integrate_failed' }),
     onCheckpoint: ({ size }) =>
-      resolved.log('audit').debug({ event: 'audit.checkpoint', size }, `audit checkpoint signed at size ${size}`),
+      resolved
+        .log('audit')
+        .debug({ event: 'audit.checkpoint', size }, `audit checkpoint signed at size ${size}`),
   })
   ctx.auditLog = audit
   const all = traceRequests(resolved, createRouter(ctx))
