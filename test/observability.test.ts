@@ -4,6 +4,8 @@
  * secret is logged; every line of a request shares its id; `DEBUG=consentry:<area>` traces areas
  * with the default logger.
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { type HolderTransaction, jsonLinesLogger, memoryStore, redact } from '@consentry/server'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,6 +15,7 @@ import { clientAuth } from './helpers/raw.ts'
 import {
   INITIAL_ACCESS_TOKEN,
   link,
+  oauth,
   type Recipient,
   registerRecipient,
   resourceGet,
@@ -151,27 +154,67 @@ describe('a bug in the data source, with a pino logger', () => {
     expect(out.join('\n')).not.toContain('x'.repeat(43))
   })
 
-  it('says it started, at info, with the issuer and the signing key id', () => {
-    // The holder was created before the first test cleared `out`: start a second one to see it.
-    return (async () => {
-      const seen: string[] = []
-      const second = await startHarborPay({
-        store: memoryStore(),
-        port: 0,
-        publicHost: '127.0.0.1',
-        maintenance: false,
-        overrides: { logger: pino({ level: 'info' }, { write: (l: string) => void seen.push(l) }) },
+  it('says it started, at info, with the issuer and the signing key id', async () => {
+    const seen: string[] = []
+    const second = await startHarborPay({
+      store: memoryStore(),
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+      overrides: { logger: pino({ level: 'info' }, { write: (l: string) => void seen.push(l) }) },
+    })
+    await second.close()
+    const started = seen.map((l) => JSON.parse(l)).find((l) => l.event === 'server.started')
+    expect(started).toMatchObject({
+      level: 30,
+      area: 'server',
+      issuer: second.issuer,
+      signing_key: { kid: second.server.jwks().keys[0]!.kid, alg: 'EdDSA' },
+    })
+    expect(seen.join('\n')).not.toMatch(/"d":/) // no private key member
+  })
+})
+
+describe('webhook delivery in the log', () => {
+  it('traces each attempt and warns when it gives up, naming the origin only', async () => {
+    // A port nothing listens on: bind one, then close it.
+    const closed = createServer()
+    await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok))
+    const { port } = closed.address() as AddressInfo
+    await new Promise<void>((ok) => closed.close(() => ok()))
+    const out: string[] = []
+    const holder = await startHarborPay({
+      store: memoryStore(),
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+      overrides: {
+        webhookRetryDelaysMs: [], // give up after the first failure
+        logger: pino({ level: 'debug' }, { write: (l: string) => void out.push(l) }),
+      },
+    })
+    try {
+      const r = await registerRecipient(holder.issuer, {
+        webhookUri: `http://127.0.0.1:${port}/hooks/SECRET-PATH-TOKEN`,
       })
-      await second.close()
-      const started = seen.map((l) => JSON.parse(l)).find((l) => l.event === 'server.started')
-      expect(started).toMatchObject({
-        level: 30,
-        area: 'server',
-        issuer: second.issuer,
-        signing_key: { kid: second.server.jwks().keys[0]!.kid, alg: 'EdDSA' },
+      const { tokens } = await link(holder.issuer, r)
+      const res = await oauth.revocationRequest(r.as, r.client, r.auth, tokens.refresh_token!, {
+        [oauth.allowInsecureRequests]: true,
       })
-      expect(seen.join('\n')).not.toMatch(/"d":/) // no private key member
-    })()
+      expect(res.status).toBe(200)
+      const gaveUp = () => out.map((l) => JSON.parse(l)).find((l) => l.event === 'webhook.gave_up')
+      await expect.poll(gaveUp, { timeout: 30_000 }).toMatchObject({
+        level: 40,
+        area: 'webhook',
+        origin: `http://127.0.0.1:${port}`,
+        attempt: 1,
+        status: 0,
+        client_id: r.client.client_id,
+      })
+      expect(out.join('\n')).not.toContain('SECRET-PATH-TOKEN')
+    } finally {
+      await holder.close()
+    }
   })
 })
 

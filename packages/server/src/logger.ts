@@ -185,13 +185,23 @@ function areaLog(logger: Logger, area: LogArea): AreaLog {
       if (typeof fn === 'function') fn.call(target, { ...extra, ...fields }, message)
     } catch {}
   }
-  let tracing = typeof target.debug === 'function'
-  if (tracing && typeof target.isLevelEnabled === 'function') {
-    try {
-      tracing = target.isLevelEnabled('debug') !== false
-    } catch {}
+  const hasDebug = typeof target.debug === 'function'
+  return {
+    error: call('error'),
+    warn: call('warn'),
+    info: call('info'),
+    debug: call('debug'),
+    // Asked each time: a pino logger's level can change while the server runs.
+    get tracing() {
+      if (!hasDebug) return false
+      if (typeof target.isLevelEnabled !== 'function') return true
+      try {
+        return target.isLevelEnabled('debug') !== false
+      } catch {
+        return true
+      }
+    },
   }
-  return { error: call('error'), warn: call('warn'), info: call('info'), debug: call('debug'), tracing }
 }
 
 /** Anything shaped like a compact JWS/JWT (an access token, a proof, an assertion). */

@@ -66,7 +66,7 @@ export async function grantEndedNotice(
 
 /** Try to deliver queued events now, in the background (never throws into the caller). */
 export function deliverSoon(ctx: Context): void {
-  void deliverEvents(ctx).catch((e) => ctx.config.onError(e, { area: 'webhook', event: 'webhook.failed' }))
+  void deliverEvents(ctx).catch((e) => ctx.config.onError(e, { area: 'webhook', event: 'webhook.error' }))
 }
 
 /**
@@ -92,7 +92,7 @@ export async function deliverEvents(ctx: Context): Promise<number> {
         setTimeout(
           () =>
             void deliverEvents(ctx).catch((e) =>
-              ctx.config.onError(e, { area: 'webhook', event: 'webhook.failed' }),
+              ctx.config.onError(e, { area: 'webhook', event: 'webhook.error' }),
             ),
           delay,
         ).unref?.()
