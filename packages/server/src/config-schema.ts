@@ -162,7 +162,20 @@ export const configSchema = z.strictObject({
     'a DataSource',
     { listAccounts: 'required', listTransactions: 'required', getBalance: 'optional' },
     'the data source has async listAccounts(subject) and listTransactions(query)',
-  ),
+  ).optional(),
+  dataTypes: z
+    .array(
+      z.unknown().superRefine((value, ctx) => {
+        const v = value as { detail?: { type?: unknown }; handlers?: unknown } | null
+        if (!v || typeof v !== 'object' || typeof v.detail?.type !== 'string' || !v.handlers)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be a data type made with defineDataType({ detail, words, handlers })',
+          })
+      }),
+      { error: 'an array of data types (defineDataType)' },
+    )
+    .optional(),
   accountHolders: z.strictObject(
     {
       authenticate: fn('async (request) => ({ subject }) | null').optional(),

@@ -1,5 +1,8 @@
-import { builtInDetailTypes, type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
+import { type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { validateConfig } from './config-schema.ts'
+import { builtInDataTypes } from './data-types/built-in.ts'
+import type { DataType } from './data-types/define.ts'
+import { type CompiledRoute, compileRoutes } from './data-types/routes.ts'
 import { ConfigError } from './errors.ts'
 import {
   KEY_ENCRYPTION_KEY_ENV,
@@ -85,7 +88,16 @@ export interface ConsentServerConfig {
   /** The issuer identifier and base URL the handler is mounted at. https, or http on loopback. */
   issuer: string
   store: Store
-  dataSource: DataSource
+  /**
+   * The person's accounts and transactions: enables the built-in `transaction_history` data type.
+   * Optional when `dataTypes` serves other data (a marketplace's sales, say).
+   */
+  dataSource?: DataSource
+  /**
+   * Data types beside the built-in ones (see `defineDataType`): each brings its detail schema, its
+   * plain words, its routes under the resource and how it reads the holder's data.
+   */
+  dataTypes?: DataType[]
   accountHolders: AccountHolders
   /** Bearer token(s) that allow RFC 7591 registration. Absent: registration is closed. */
   initialAccessToken?: string | string[]
@@ -296,12 +308,17 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
 export interface ResolvedConfig
   extends Omit<
     ConsentServerConfig,
-    'lifetimes' | 'purposes' | 'detailTypes' | 'theme' | 'signIn' | 'trustedProxy'
+    'lifetimes' | 'purposes' | 'detailTypes' | 'dataTypes' | 'theme' | 'signIn' | 'trustedProxy'
   > {
   issuer: string
   lifetimes: Lifetimes
   purposes: Record<string, Purpose>
+  /** Every detail type accepted: the data types' and any schema-only extras. */
   detailTypes: DetailType[]
+  /** The data types served: built-in ones (from `dataSource`) first, then the holder's. */
+  dataTypes: DataType[]
+  /** Every data type's routes, compiled. */
+  routes: CompiledRoute[]
   theme: Theme
   resourcePath: string
   readWindowMs: number
@@ -344,6 +361,8 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   if (issuerUrl.protocol !== 'https:' && !insecure) throw new ConfigError('issuer must be an https URL')
   if (insecure && !isLoopbackHost(issuerUrl.hostname) && !config.dangerouslyAllowInsecureIssuer)
     throw new ConfigError('issuer must be https (http is allowed on loopback hosts only)')
+  if (!config.dataSource && !config.dataTypes?.length)
+    throw new ConfigError('dataSource (or at least one of dataTypes) is required')
   if (!config.accountHolders.authenticate && !config.accountHolders.verifyPassword)
     throw new ConfigError('accountHolders needs authenticate() or verifyPassword()')
   const tokens = config.initialAccessToken === undefined ? [] : [config.initialAccessToken].flat()
@@ -362,6 +381,10 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError('signIn.maxDelayMs must be at least signIn.baseDelayMs')
   if (limits.pairWindowMs < limits.maxDelayMs)
     throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
+  const dataTypes = [
+    ...(config.dataSource ? builtInDataTypes(config.dataSource) : []),
+    ...(config.dataTypes ?? []),
+  ]
   const logger = config.logger ?? jsonLinesLogger()
   const log = areaLogs(logger)
   const secrets = [
@@ -384,7 +407,12 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     issuer: issuerUrl.href.replace(/\/$/, ''),
     lifetimes: { ...DEFAULT_LIFETIMES, ...parsed.lifetimes },
     purposes: config.purposes ?? DEFAULT_PURPOSES,
-    detailTypes: [...builtInDetailTypes, ...(config.detailTypes ?? [])],
+    dataTypes,
+    routes: compileRoutes(dataTypes),
+    detailTypes: [
+      ...dataTypes.map((t) => t.detail),
+      ...(config.detailTypes ?? []).filter((t) => !dataTypes.some((d) => d.detail.type === t.type)),
+    ],
     theme,
     resourcePath,
     readWindowMs: config.readWindowMs ?? 86_400_000,

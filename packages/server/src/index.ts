@@ -46,6 +46,19 @@ export {
   type Theme,
   type TrustedProxy,
 } from './config.ts'
+export {
+  type DataType,
+  type DataTypeWords,
+  type DateRange,
+  type DetailOf,
+  defineDataType,
+  type EnforcedRead,
+  type ListHandler,
+  type ListQuery,
+  type ObjectHandler,
+  type RouteHandler,
+  type ScopeItem,
+} from './data-types/define.ts'
 export { ConfigError, type ConfigIssue, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'

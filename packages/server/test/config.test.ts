@@ -189,7 +189,12 @@ describe('function-valued options are checked for shape', () => {
     ],
     [with_({ store: 'postgres://x' }), 'store: must be a Store, not a string'],
     [with_({ store: { getClient: async () => null } }), 'store.createClient: missing'],
-    [without('dataSource'), 'dataSource: required; the data source has async listAccounts'],
+    [without('dataSource'), 'dataSource (or at least one of dataTypes) is required'],
+    [with_({ dataTypes: [{ type: 'orders' }] }), 'dataTypes.0: must be a data type made with defineDataType'],
+    [
+      with_({ dataTypes: { detail: {} } }),
+      'dataTypes: must be an array of data types (defineDataType), not an object',
+    ],
     [with_({ dataSource: { listAccounts: async () => [] } }), 'dataSource.listTransactions: missing'],
     [
       with_({ dataSource: { ...dataSource, getBalance: 'x' } }),
@@ -257,6 +262,7 @@ describe('every existing option stays valid', () => {
     const { publicKey: old } = await generateKeyPair('ES256', { extractable: true })
     const config: Required<ConsentServerConfig> = {
       ...base(),
+      dataSource,
       issuer: 'http://127.0.0.1:9/holder',
       accountHolders: {
         authenticate: async () => null,
@@ -269,6 +275,7 @@ describe('every existing option stays valid', () => {
       previousSigningKeys: [{ ...(await exportJWK(old)), kid: 'tok-0', alg: 'ES256' }],
       purposes: { credit_assessment: { label: 'Credit', description: 'To lend.' } },
       detailTypes: [],
+      dataTypes: [],
       theme: {
         name: 'Harbor Pay',
         logoUrl: '/logo.png',

@@ -28,6 +28,16 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   })
 }
 
+/** A non-JSON answer (e.g. `application/jwt`), never cached like every other. */
+export function textResponse(
+  text: string,
+  contentType: string,
+  status = 200,
+  headers: Record<string, string> = NO_STORE,
+): Response {
+  return withText(text, { status, headers: { 'content-type': contentType, ...headers } })
+}
+
 export function oauthErrorResponse(err: OAuthError): Response {
   return json({ error: err.code, error_description: err.description }, err.status, err.headers)
 }
