@@ -1,3 +1,4 @@
+import { type AdapterLog, setAdapterLog } from './adapters/report.ts'
 import type { AuditTrail } from './audit/trail.ts'
 import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
@@ -73,6 +74,14 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   ctx.auditLog = audit
   const all = traceRequests(resolved, createRouter(ctx))
   const resourceOnly = traceRequests(resolved, createRouter(ctx, 'resource'))
+  // Adapters given only `server.fetch` still log their own failures through the configured logger.
+  const log: AdapterLog = {
+    error: (e, { error: _described, ...fields }) =>
+      resolved.onError(e, { area: 'http', event: 'adapter.failed', ...fields }),
+    warn: (message, fields) => resolved.log('http').warn({ event: 'adapter.warning', ...fields }, message),
+  }
+  setAdapterLog(all, log)
+  setAdapterLog(resourceOnly, log)
   const maintain = async () => {
     await sweepExpiredGrants(ctx)
     await deliverEvents(ctx)

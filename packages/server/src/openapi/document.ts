@@ -96,7 +96,10 @@ export function openApiDocument(ctx: Context): Json {
               data: { type: 'array', items: ref(recordName) },
               period: {
                 type: 'object',
-                properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' } },
+                properties: {
+                  from: { type: 'string', format: 'date' },
+                  to: { type: 'string', format: 'date' },
+                },
               },
               next_cursor: { type: 'string' },
             },
@@ -108,7 +111,11 @@ export function openApiDocument(ctx: Context): Json {
           ? [
               { name: 'from', in: 'query', schema: { type: 'string', format: 'date' } },
               { name: 'to', in: 'query', schema: { type: 'string', format: 'date' } },
-              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+              {
+                name: 'limit',
+                in: 'query',
+                schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+              },
               { name: 'cursor', in: 'query', schema: { type: 'string' } },
             ]
           : []),
@@ -140,7 +147,10 @@ export function openApiDocument(ctx: Context): Json {
       operationId: 'register',
       summary: 'Dynamic client registration (RFC 7591)',
       security: [{ InitialAccessToken: [] }],
-      requestBody: { required: true, content: { 'application/json': { schema: ref('ClientRegistrationRequest') } } },
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: ref('ClientRegistrationRequest') } },
+      },
       responses: { '201': jsonBody('ClientRegistrationResponse', 'registered'), ...oauthErrors },
     },
   }
@@ -159,7 +169,15 @@ export function openApiDocument(ctx: Context): Json {
           dpop_jkt: str('thumbprint of the DPoP key (RFC 9449 §10)'),
           authorization_details: str('JSON array of details (RFC 9396), one of the types in components'),
         },
-        ['client_id', 'client_assertion', 'client_assertion_type', 'response_type', 'redirect_uri', 'code_challenge', 'authorization_details'],
+        [
+          'client_id',
+          'client_assertion',
+          'client_assertion_type',
+          'response_type',
+          'redirect_uri',
+          'code_challenge',
+          'authorization_details',
+        ],
       ),
       responses: { '201': jsonBody('PushedAuthorizationResponse', 'pushed'), ...oauthErrors },
     },
@@ -224,7 +242,8 @@ export function openApiDocument(ctx: Context): Json {
         DPoP: {
           type: 'http',
           scheme: 'DPoP',
-          description: 'A DPoP-bound access token (RFC 9449) with a DPoP proof header carrying ath and the server nonce.',
+          description:
+            'A DPoP-bound access token (RFC 9449) with a DPoP proof header carrying ath and the server nonce.',
         },
         InitialAccessToken: { type: 'http', scheme: 'bearer', description: 'RFC 7591 initial access token' },
       },
