@@ -21,7 +21,7 @@
  */
 
 export { guardNodeServer, nodeListener } from './adapters/node.ts'
-export { exportAuditLog } from './audit/export.ts'
+export { type ExportAuditOptions, exportAuditLog } from './audit/export.ts'
 export { type AuditLogKey, auditOrigin, loadAuditLogKey } from './audit/log-key.ts'
 export {
   ACCESS_LOG_PAGE,
@@ -46,6 +46,7 @@ export {
   type Theme,
   type TrustedProxy,
 } from './config.ts'
+export type { Urls as ServerUrls } from './context.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
@@ -65,4 +66,22 @@ export type {
 } from './resource/data-source.ts'
 export { type ConsentServer, createConsentServer } from './server.ts'
 export { memoryStore } from './store/memory.ts'
-export * from './store/store.ts'
+export {
+  type AuditBatch,
+  type AuditLogCheckpoint,
+  type AuditQuery,
+  type AuditSeal,
+  type AuthorizationCode,
+  type AuthorizationRequest,
+  type ClientLogo,
+  FAILURE_RETENTION_MS,
+  type FailureWindow,
+  type GrantPatch,
+  type GrantTransitionEffects,
+  type Interaction,
+  type OutboxEvent,
+  type PushedRequest,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+} from './store/store.ts'

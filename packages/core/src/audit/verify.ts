@@ -242,7 +242,8 @@ export function formatExportHeader(origin: string, verifierKey: string): string 
   return JSON.stringify({ consentry_audit_export: AUDIT_EXPORT_VERSION, origin, verifier_key: verifierKey })
 }
 
-type Input = string | Iterable<string> | AsyncIterable<string>
+/** An export's text: the whole JSON Lines string, or its lines one by one (sync or async, e.g. a file stream). */
+export type Input = string | Iterable<string> | AsyncIterable<string>
 
 /**
  * Verify an audit export (JSON Lines, version 2) offline: the checkpoint's signature, then every
