@@ -41,6 +41,7 @@ export const CLIENT_ERROR_CODES = {
   invalid_event: 'InvalidEventError',
 } as const
 
+/** One of the codes of {@link CLIENT_ERROR_CODES}. */
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES
 
 /** Extra, secret-free context an error may carry. */
@@ -62,10 +63,15 @@ export function safeCode(value: unknown): string | undefined {
 
 /** Base class of every error thrown by `@consentry/client`. */
 export class ConsentryClientError extends Error {
+  /** Stable code: branch on it (see docs/errors.md). */
   readonly code: ClientErrorCode
+  /** HTTP status of the response that caused it, if any. */
   readonly status?: number
+  /** The OAuth `error` / problem `code` the server sent, if any (a safe identifier). */
   readonly serverError?: string
+  /** The server's `error_description` / `detail` (server-written, for your logs; at most 500 characters). */
   readonly description?: string
+  /** The grant concerned, if known. */
   readonly grantId?: string
 
   constructor(code: ClientErrorCode, message: string, details: ErrorDetails = {}) {
@@ -145,6 +151,7 @@ export class GrantExpiredError extends ConsentryClientError {
 
 /** `429`: the grant's reads per day (unattended, or the holder's cap on attended ones) are used up. `retryAfter` is in seconds, when the server said. */
 export class RateLimitedError extends ConsentryClientError {
+  /** Seconds until a read is allowed again (the server's `Retry-After`), when it said. */
   readonly retryAfter?: number
   constructor(retryAfter: number | undefined, details?: ErrorDetails) {
     super('read_limit_exceeded', 'the read limit of this grant is reached', details)

@@ -32,6 +32,7 @@ export {
   createAuditTrail,
 } from './audit/trail.ts'
 export {
+  type AccountHolder,
   type AccountHolders,
   type ConsentServerConfig,
   DEFAULT_LIFETIMES,

@@ -18,8 +18,11 @@ export type LogFields = Record<string, unknown>
  * ```
  */
 export interface Logger {
+  /** An unexpected error (message, stack, request id): someone should look. */
   error(message: string, fields?: LogFields): void
+  /** A loud warning: an unsafe setting, a recipient misbehaving. */
   warn(message: string, fields?: LogFields): void
+  /** Start-up notes. Optional. */
   info?(message: string, fields?: LogFields): void
 }
 

@@ -6,7 +6,9 @@ import { transactionHistoryDetail } from './transaction-history.ts'
  * their own with {@link defineDetailType}.
  */
 export interface DetailType<S extends z.ZodType = z.ZodType> {
+  /** The `type` member that selects this kind (`[a-z][a-z0-9_]*`). */
   type: string
+  /** Validates one detail of this type; its errors become `invalid_authorization_details`. */
   schema: S
   /** Plain-words lines shown to the account holder on the consent page. */
   describe?: (detail: z.output<S>) => string[]
@@ -29,6 +31,7 @@ export function defineDetailType<S extends z.ZodType>(def: DetailType<S>): Detai
   return def
 }
 
+/** The built-in `transaction_history` detail type. */
 export const transactionHistoryType = defineDetailType({
   type: 'transaction_history',
   schema: transactionHistoryDetail,
@@ -38,11 +41,26 @@ export const transactionHistoryType = defineDetailType({
 export const builtInDetailTypes: readonly DetailType[] = [transactionHistoryType]
 
 /** Any authorization detail, once parsed: it always has a `type`. */
-export type AuthorizationDetail = { type: string; [key: string]: unknown }
+export type AuthorizationDetail = {
+  /** The detail type, e.g. `transaction_history`. */
+  type: string
+  [key: string]: unknown
+}
 
+/** The result of {@link parseAuthorizationDetails}: the parsed details, or a safe error message. */
 export type ParseDetailsResult =
-  | { success: true; data: AuthorizationDetail[] }
-  | { success: false; error: string }
+  | {
+      /** Every detail parsed. */
+      success: true
+      /** The parsed details, defaults applied. */
+      data: AuthorizationDetail[]
+    }
+  | {
+      /** Some detail did not parse. */
+      success: false
+      /** What was wrong, worded for `invalid_authorization_details` (never echoes input). */
+      error: string
+    }
 
 /** At most this many details in one request. */
 export const MAX_DETAILS = 10
