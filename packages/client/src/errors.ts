@@ -61,7 +61,21 @@ export function safeCode(value: unknown): string | undefined {
   return typeof value === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(value) ? value : undefined
 }
 
-/** Base class of every error thrown by `@consentry/client`. */
+/**
+ * Base class of every error thrown by `@consentry/client`. Branch on `code` (listed with what to do
+ * in docs/errors.md) or on the subclass.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await link.accounts()
+ * } catch (err) {
+ *   if (!(err instanceof ConsentryClientError)) throw err
+ *   if (err.code === 'grant_revoked' || err.code === 'grant_expired') await markDisconnected(err.grantId)
+ *   else log.warn('consentry read failed', { code: err.code, status: err.status })
+ * }
+ * ```
+ */
 export class ConsentryClientError extends Error {
   /** Stable code: branch on it (see docs/errors.md). */
   readonly code: ClientErrorCode

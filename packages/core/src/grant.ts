@@ -33,7 +33,14 @@ export interface Grant {
   endedAt?: number
 }
 
-/** The status a grant has at `now`: an active grant past its expiry is `expired`, whatever is stored. */
+/**
+ * The status a grant has at `now`: an active grant past its expiry is `expired`, whatever is stored.
+ *
+ * @example
+ * ```ts
+ * if (effectiveStatus(grant, Date.now()) !== 'active') return refuse()
+ * ```
+ */
 export function effectiveStatus(grant: Pick<Grant, 'status' | 'expiresAt'>, now: number): GrantStatus {
   return grant.status === 'active' && grant.expiresAt <= now ? 'expired' : grant.status
 }

@@ -84,7 +84,20 @@ export class ProblemError extends Error {
   }
 }
 
-/** The configuration passed to `createConsentServer` is invalid. Thrown at start-up, never per request. */
+/**
+ * The configuration passed to `createConsentServer` is invalid. Thrown at start-up, never per request;
+ * the message names the setting and what it must be.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   server = await createConsentServer(config)
+ * } catch (err) {
+ *   if (err instanceof ConfigError) console.error(`bad Consentry configuration: ${err.message}`)
+ *   process.exit(1)
+ * }
+ * ```
+ */
 export class ConfigError extends Error {
   /** Always `ConfigError`. */
   override readonly name = 'ConfigError'

@@ -59,6 +59,11 @@ const scrub = (text: string) => text.replace(JWT_LIKE, '[redacted]')
  * What is logged of an unexpected error: its name, message, stack and (database errors) code —
  * never its other members, which may hold query parameters or request data. Token-shaped strings are
  * redacted from the message and stack.
+ *
+ * @example
+ * ```ts
+ * myLogger.error('job failed', describeError(err)) // { name, message, stack, code? }
+ * ```
  */
 export function describeError(error: unknown): LogFields {
   if (!(error instanceof Error)) return { name: typeof error }

@@ -68,6 +68,13 @@ export const MAX_DETAILS = 10
 /**
  * Parse an `authorization_details` value (a JSON string or an array) against the known detail types.
  * Errors are worded for an `invalid_authorization_details` response and never echo input values.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseAuthorizationDetails(form.get('authorization_details'))
+ * if (!parsed.success) return oauthError('invalid_authorization_details', parsed.error)
+ * for (const detail of parsed.data) console.log(detail.type)
+ * ```
  */
 export function parseAuthorizationDetails(
   input: unknown,
