@@ -18,7 +18,10 @@ export interface AccountHolder {
   name?: string
 }
 
-/** How the account holder signs in. Plug in your own session, the built-in form, or both. */
+/**
+ * How the account holder signs in. Plug in your own session, the built-in form, or both; the contract
+ * (including `loginUrl` and the absolute `return_to`) is docs/holder-contracts.md.
+ */
 export interface AccountHolders {
   /**
    * Your own login: return the signed-in person for this request (e.g. from your session cookie), or

@@ -1,6 +1,8 @@
 /**
  * What the holder plugs in so Consentry can serve its data. Consentry enforces the consent; the data
- * source only answers narrow, ranged questions — it is never asked for "everything".
+ * source only answers narrow, ranged questions — it is never asked for "everything". The full
+ * contract (promises, shapes, decimal-string amounts, UTC timestamps, order, paging) with a SQL
+ * example is docs/holder-contracts.md.
  *
  * @example
  * ```ts
@@ -25,7 +27,7 @@ export interface DataSource {
 
 /** An account of the person, as your data source returns it. */
 export interface HolderAccount {
-  /** Your account id: stable, unique among the person's accounts, at most 256 characters. */
+  /** Your account id: stable and unique among the person's accounts (it appears, percent-encoded, in API paths). */
   id: string
   /** Display name the person recognises, e.g. `Main wallet`. */
   name: string
