@@ -28,6 +28,7 @@ import { createTransport, type FetchFn, toClientError, withNonceRetry } from './
 export interface ConsentClientOptions {
   /** The data holder's issuer identifier, exactly as its metadata states it (https; http only on loopback). */
   issuer: string
+  /** The client id from registration. */
   clientId: string
   /** The private key registered for `private_key_jwt`: a private JWK or a signing CryptoKey. */
   privateKey: JWK | CryptoKey
@@ -39,6 +40,7 @@ export interface ConsentClientOptions {
   redirectUri: string
   /** Where links (tokens, DPoP keys) are kept. Default: in memory. */
   tokenStore?: TokenStore
+  /** The `fetch` to use (default the global one), e.g. to add a proxy or timeouts. */
   fetch?: typeof fetch
   /** Default `x-fapi-customer-ip-address` for reads (normally pass it per call, only when the person is present). */
   customerIpAddress?: string
@@ -70,12 +72,19 @@ export interface StartLinkOptions {
  * `startLink` and `completeLink`: it holds the PKCE verifier and the link's private DPoP key.
  */
 export interface PendingLink {
+  /** Format version of this object. */
   version: 1
+  /** The data holder's issuer. */
   issuer: string
+  /** This client's id. */
   clientId: string
+  /** The redirect URI the callback must arrive on. */
   redirectUri: string
+  /** The `state` the callback must carry back (CSRF defence). */
   state: string
+  /** PKCE verifier (secret until the code is redeemed). */
   codeVerifier: string
+  /** The DPoP key the link's tokens will be bound to (secret). */
   dpopKey: DPoPKeyJwks
   /** The requested details (after validation and defaults). */
   authorizationDetails: AuthorizationDetail[]
@@ -87,12 +96,15 @@ export interface PendingLink {
 export interface StartLinkResult {
   /** Send the person's browser here: `{authorization_endpoint}?client_id=…&request_uri=…`. */
   url: string
+  /** Keep this server-side (e.g. in the person's session) until the callback: pass it to `completeLink`. */
   pending: PendingLink
 }
 
 /** The recipient's Consentry client. Create it with {@link createConsentClient}. */
 export interface ConsentClient {
+  /** The data holder's issuer identifier. */
   readonly issuer: string
+  /** This client's id at the holder. */
   readonly clientId: string
   /**
    * Start a link: validate the details, push the authorization request (PAR, PKCE S256, `dpop_jkt`) and

@@ -47,6 +47,7 @@ export const CLIENT_ERROR_CODES = {
   invalid_event: 'InvalidEventError',
 } as const
 
+/** One of the codes of {@link CLIENT_ERROR_CODES}. */
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES
 
 /** Extra, secret-free context an error may carry. */
@@ -129,9 +130,13 @@ const BRAND = Symbol.for('@consentry/client.error')
 /** The shared implementation of every error class (exported as the value {@link ConsentryClientError}). */
 class ClientErrorBase extends Error {
   readonly code: ClientErrorCode
+  /** HTTP status of the response that caused it, if any. */
   readonly status?: number
+  /** The OAuth `error` / problem `code` the server sent, if any (a safe identifier). */
   readonly serverError?: string
+  /** The server's `error_description` / `detail` (server-written, for your logs; at most 500 characters). */
   readonly description?: string
+  /** The grant concerned, if known. */
   readonly grantId?: string
   readonly url?: string
 

@@ -20,6 +20,7 @@ export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
 
 /** A verified "grant ended" event. */
 export interface GrantEndedEvent {
+  /** The grant that ended. */
   grantId: string
   /** `revoked` or `expired`. */
   status: 'revoked' | 'expired' | (string & {})
@@ -27,6 +28,7 @@ export interface GrantEndedEvent {
   reason?: string
   /** The SET's `jti`: the same event may be delivered more than once (retries); handle it idempotently. */
   jti: string
+  /** When the holder issued the event (the SET's `iat`). */
   issuedAt: Date
 }
 
@@ -74,6 +76,7 @@ export interface VerifyEventOptions {
   jwks: URL | JSONWebKeySet | JWTVerifyGetKey
   /** Epoch-ms clock (tests). */
   clock?: () => number
+  /** The `fetch` used to get the issuer's JWKS when `jwks` is a URL. */
   fetch?: typeof fetch
 }
 

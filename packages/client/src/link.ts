@@ -32,6 +32,7 @@ import { discard, readJson, toClientError } from './transport.ts'
 
 /** What the account holder granted, in one flat view (from the granted `authorization_details`). */
 export interface LinkGrant {
+  /** The grant id. */
   grantId: string
   /** The concrete account ids the person shared. */
   accounts: string[]
@@ -39,8 +40,11 @@ export interface LinkGrant {
   period?: Period
   /** The transaction fields the person left ticked. */
   fields: string[]
+  /** What was granted: `accounts`, and `balances` / `transactions` when asked and granted. */
   datatypes: string[]
+  /** The purpose id given at the request, e.g. `credit_assessment`. */
   purpose?: string
+  /** Unattended reads allowed per 24 h. */
   maxReadsPerDay?: number
   /**
    * Best-known grant expiry: the granted `expires_in` counted from when the link completed (the server's
@@ -63,6 +67,7 @@ export interface ReadOptions {
 
 /** Options of `link.transactions()` / `link.transactionPages()`. */
 export interface TransactionsOptions extends ReadOptions {
+  /** A shared account id (from `link.grant.accounts` or `link.accounts()`). */
   accountId: string
   /** First day, `YYYY-MM-DD` (the server clamps to the consented period). */
   from?: string
@@ -91,18 +96,27 @@ export interface RecordPage<R> {
 
 /** Grant management's view of a grant (`GET /grants/{id}`). */
 export interface GrantStatusInfo {
+  /** The grant id. */
   grantId: string
+  /** Its status now, as the server sees it. */
   status: GrantStatus
+  /** This client's id. */
   clientId: string
+  /** What is granted now (the person may have narrowed it). */
   authorizationDetails: AuthorizationDetail[]
+  /** When the request was made. */
   createdAt: Date
+  /** When the grant ends on its own. */
   expiresAt: Date
+  /** When it ended, if it has. */
   endedAt?: Date
+  /** Why it ended, e.g. `revoked_by_subject` (docs/events.md). */
   endedReason?: string
 }
 
 /** One linked grant: read what it allows, check it, end it. Obtain it from `completeLink` or `client.link(grantId)`. */
 export interface Link {
+  /** The grant this link reads under. */
   readonly grantId: string
   /** What was granted (accounts, period, fields, datatypes, purpose, expiry). */
   readonly grant: LinkGrant

@@ -30,6 +30,7 @@ export const serverMetadataSchema = z.looseObject({
   authorization_details_types_supported: z.array(z.string()),
   authorization_response_iss_parameter_supported: z.literal(true),
 })
+/** A Consentry server's RFC 8414 metadata (see {@link serverMetadataSchema}). */
 export type ServerMetadata = z.infer<typeof serverMetadataSchema>
 
 /** RFC 9728 protected resource metadata. */
@@ -54,4 +55,5 @@ export const resourceMetadataSchema = z.looseObject({
     )
     .optional(),
 })
+/** RFC 9728 protected resource metadata (see {@link resourceMetadataSchema}). */
 export type ResourceMetadata = z.infer<typeof resourceMetadataSchema>

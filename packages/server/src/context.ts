@@ -21,19 +21,33 @@ export interface AuditSink {
 
 /** Every URL the server answers, derived once from the issuer. */
 export interface Urls {
+  /** The issuer identifier (no trailing slash). */
   issuer: string
+  /** RFC 8414 metadata. */
   metadata: string
+  /** The public JWKS. */
   jwks: string
+  /** RFC 7591 registration. */
   register: string
+  /** RFC 9126 pushed authorization requests. */
   par: string
+  /** The authorization endpoint (the person's browser). */
   authorize: string
+  /** The token endpoint. */
   token: string
+  /** RFC 7009 revocation. */
   revoke: string
+  /** RFC 7662 introspection. */
   introspect: string
+  /** Grant management (`/grants/{id}`). */
   grants: string
+  /** The account holder's dashboard. */
   consents: string
+  /** Static assets (stylesheet, client logos). */
   assets: string
+  /** The transaction-history API base. */
   resource: string
+  /** RFC 9728 protected resource metadata. */
   resourceMetadata: string
 }
 

@@ -22,10 +22,15 @@ export interface ConsentServer {
   resource(request: Request, info?: ConnectionInfo): Promise<Response>
   /** The audit log, a transparency log (record, list, integrate/flush, proofs, access logs, export, verify). */
   audit: AuditTrail
+  /** The store the server was created with. */
   store: Store
   /** Issuer, endpoints and the public signing JWKS. */
   urls: Context['urls']
-  jwks(): { keys: Record<string, unknown>[] }
+  /** The public JWKS, as served at `urls.jwks`. */
+  jwks(): {
+    /** Public JWKs: the signing key, previous keys, the audit log key. */
+    keys: Record<string, unknown>[]
+  }
   /**
    * Start periodic maintenance: end expired grants (and tell recipients), deliver queued events
    * (including any a stopped instance left behind), drop expired single-use rows, and run the audit

@@ -6,6 +6,10 @@ import type { OutboxEvent } from '../store/store.ts'
 import { randomToken } from '../tokens/random.ts'
 import { consentReceipt } from './receipt.ts'
 
+/**
+ * The event type URI of "a grant has ended" in the Security Event Tokens pushed to recipients
+ * (docs/events.md).
+ */
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
 
 /** How long a claimed event is hidden from other instances while one delivers it. */
