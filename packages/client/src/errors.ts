@@ -39,6 +39,7 @@ export const CLIENT_ERROR_CODES = {
   network_error: 'NetworkError',
   protocol_error: 'ProtocolError',
   invalid_event: 'InvalidEventError',
+  invalid_signature: 'InvalidSignatureError',
 } as const
 
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES
@@ -212,5 +213,15 @@ export class ProtocolError extends ConsentryClientError {
 export class InvalidEventError extends ConsentryClientError {
   constructor(message: string) {
     super('invalid_event', message)
+  }
+}
+
+/**
+ * A signed document from the holder (a signed affordability summary) failed verification: its
+ * signature, issuer, type or shape is not what the holder signs. The document must not be relied on.
+ */
+export class InvalidSignatureError extends ConsentryClientError {
+  constructor(message: string) {
+    super('invalid_signature', message)
   }
 }

@@ -16,7 +16,20 @@
  * ```
  */
 
-export type { Account, AuthorizationDetail, Transaction, TransactionPage } from '@consentry/core'
+export type {
+  Account,
+  AffordabilityMonth,
+  AffordabilitySummary,
+  AffordabilitySummaryClaims,
+  AuthorizationDetail,
+  Transaction,
+  TransactionPage,
+} from '@consentry/core'
+export {
+  type VerifiedAffordabilitySummary,
+  type VerifyAffordabilitySummaryOptions,
+  verifyAffordabilitySummary,
+} from './affordability.ts'
 export {
   type ConsentClient,
   type ConsentClientOptions,
@@ -37,6 +50,7 @@ export {
   GrantRevokedError,
   InvalidEventError,
   InvalidRequestError,
+  InvalidSignatureError,
   IssuerMismatchError,
   LinkDeniedError,
   LinkNotFoundError,
