@@ -75,10 +75,12 @@ export {
 } from './events.ts'
 export type {
   AccessLogVerification,
+  AffordabilitySummaryOptions,
   GrantStatusInfo,
   Link,
   LinkGrant,
   ReadOptions,
+  SignedAffordabilitySummary,
   TransactionsOptions,
 } from './link.ts'
 export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'
