@@ -2,7 +2,7 @@ import { type ClientRecord, type Grant, sha256Hex } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import { pairwiseSubject } from '../tokens/pairwise.ts'
-import { historyDetail } from './describe.ts'
+import { dataDetails, periodText, purposeOf } from './describe.ts'
 
 /**
  * Issue a signed consent receipt and record that it was issued (with its digest, so the person's copy
@@ -41,7 +41,7 @@ export async function consentReceipt(
   grant: Grant,
   client: Pick<ClientRecord, 'clientId' | 'clientName'>,
 ): Promise<string> {
-  const purposeId = historyDetail(grant.authorizationDetails)?.purpose
+  const purposeId = purposeOf(ctx, grant.authorizationDetails)
   const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
   const iso = (ms: number) => new Date(ms).toISOString()
   return (
@@ -55,6 +55,18 @@ export async function consentReceipt(
         ? { id: purposeId, label: purpose?.label ?? purposeId, description: purpose?.description ?? '' }
         : null,
       authorization_details: grant.authorizationDetails,
+      // The same plain words the person read on the consent page.
+      in_plain_words: dataDetails(ctx, grant.authorizationDetails).map(({ detail, dataType }) => {
+        const words = { period: periodText(detail), client: client.clientName }
+        const summary = dataType.words.summary?.(detail, words)
+        return {
+          type: detail.type,
+          title: dataType.words.title,
+          shares: dataType.words.sees?.(detail, words) ?? [],
+          ...(summary ? { summary } : {}),
+          cannot: dataType.words.notAllowed ?? [],
+        }
+      }),
       granted_at: iso(grant.createdAt),
       expires_at: iso(grant.expiresAt),
       ...(grant.endedAt ? { ended_at: iso(grant.endedAt), ended_reason: grant.endedReason ?? null } : {}),
