@@ -1,5 +1,6 @@
 import { type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { z } from 'zod'
+import type { InsightsOptions } from './data-types/affordability-summary.ts'
 import { builtInDataTypes } from './data-types/built-in.ts'
 import type { DataType } from './data-types/define.ts'
 import { type CompiledRoute, compileRoutes } from './data-types/routes.ts'
@@ -80,6 +81,16 @@ export interface ConsentServerConfig {
    * Optional when `dataTypes` serves other data (a marketplace's sales, say).
    */
   dataSource?: DataSource
+  /**
+   * The built-in `affordability_summary` (monthly totals computed from `dataSource`): override how
+   * transactions are categorised (docs/affordability.md).
+   *
+   * @example
+   * ```ts
+   * insights: { categorize: (tx) => (tx.category === 'savings_sweep' ? 'transfer' : defaultCategorize(tx)) }
+   * ```
+   */
+  insights?: InsightsOptions
   /**
    * Data types beside the built-in ones (see `defineDataType`): each brings its detail schema, its
    * plain words, its routes under the resource and how it reads the holder's data.
@@ -387,6 +398,8 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError(
       'store is required (memoryStore() for tests, postgresStore() or pgliteStore() otherwise)',
     )
+  if (config.insights?.categorize !== undefined && typeof config.insights.categorize !== 'function')
+    throw new ConfigError('insights.categorize must be a function')
   if (!config.dataSource && !config.dataTypes?.length)
     throw new ConfigError('dataSource (or at least one of dataTypes) is required')
   if (!config.accountHolders?.authenticate && !config.accountHolders?.verifyPassword)
@@ -425,7 +438,7 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     config.trustedProxy === undefined ? undefined : trustedProxySchema.safeParse(config.trustedProxy)
   if (proxy && !proxy.success) throw new ConfigError(firstIssue('trustedProxy', proxy.error))
   const dataTypes = [
-    ...(config.dataSource ? builtInDataTypes(config.dataSource) : []),
+    ...(config.dataSource ? builtInDataTypes(config.dataSource, config.insights) : []),
     ...(config.dataTypes ?? []),
   ]
   const logger = config.logger ?? jsonLinesLogger()

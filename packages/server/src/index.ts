@@ -47,12 +47,19 @@ export {
   type TrustedProxy,
 } from './config.ts'
 export {
+  AFFORDABILITY_SUMMARY_WORDS,
+  affordabilitySummaryDataType,
+  type InsightsOptions,
+  prefersJwt,
+} from './data-types/affordability-summary.ts'
+export {
   type DataType,
   type DataTypeWords,
   type DateRange,
   type DetailOf,
   defineDataType,
   type EnforcedRead,
+  type HolderTools,
   type ListHandler,
   type ListQuery,
   type ObjectHandler,
@@ -62,6 +69,13 @@ export {
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
+export {
+  type Categorize,
+  defaultCategorize,
+  type MonthlySummaryInput,
+  monthlySummary,
+  type TransactionKind,
+} from './insights/monthly-summary.ts'
 export {
   KEY_ENCRYPTION_KEY_ENV,
   type KeyProvider,
