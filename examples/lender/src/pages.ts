@@ -209,7 +209,7 @@ ${sourceNote}
 <div class="verdict"><div><div class="muted small">Indicative affordable repayment</div><strong>${esc(money(s.suggestedMaxRepayment))} a month</strong></div><div class="muted small">About a third of what you have left each month. A loan offer would also consider your existing commitments.</div></div>
 ${
   hasBalances
-    ? `<section class="card section"><h2>Balance at the end of each month</h2>${balanceChart(s)}<p class="small muted">Worked back from today's balance. Striped: the current or a partial month.</p></section>`
+    ? `<section class="card section"><h2>Balance at the end of each month</h2>${balanceChart(s)}<p class="small muted">${totals ? `As ${esc(sh.holderName)} computed them from booked transactions.` : "Worked back from today's balance."} Striped: the current or a partial month.</p></section>`
     : ''
 }
 <section class="card section"><h2>Month by month</h2>
