@@ -9,7 +9,13 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InvalidSignatureError, verifyAffordabilitySummary } from '@consentry/client'
+import {
+  createConsentClient,
+  InvalidSignatureError,
+  OutsideConsentError,
+  registerClient,
+  verifyAffordabilitySummary,
+} from '@consentry/client'
 import type { AffordabilitySummary } from '@consentry/core'
 import {
   createConsentServer,
@@ -21,7 +27,7 @@ import {
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
-import { formAction, hiddenInput } from './helpers/browser.ts'
+import { FormBrowser, formAction, hiddenInput } from './helpers/browser.ts'
 import {
   browserFor,
   consent,
@@ -612,5 +618,55 @@ describe('affordability_summary: what the grant cannot do', () => {
     const detail = await (await browser.request(`${issuer}/consents/${grantId}`)).text()
     expect(detail).toContain(SEES)
     expect(detail).toContain('monthly totals, Dec 2025 – Apr 2026')
+  })
+})
+
+describe('affordability_summary with @consentry/client', () => {
+  it('link.affordabilitySummary() reads the JSON; { signed: true } the JWS, verified against the holder’s keys', async () => {
+    // A holder on the real clock: the SDK dates its DPoP proofs with it.
+    const hp = await startHarborPay({
+      store: memoryStore(),
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+    })
+    try {
+      const config = await registerClient({
+        issuer: hp.issuer,
+        initialAccessToken: 'demo-initial-access-token',
+        clientName: 'Beacon Lending',
+        redirectUris: ['http://127.0.0.1:9/callback'],
+      })
+      const client = createConsentClient(config)
+      const { url, pending } = await client.startLink({
+        authorizationDetails: [totalsDetail({ lookback_days: 90 })],
+      })
+      const answer = await consent(hp.issuer, { url } as never, {}, new FormBrowser())
+      const l = await client.completeLink(answer.location!, pending)
+
+      const json = await l.affordabilitySummary({ customerIpAddress: '203.0.113.7' })
+      expect([...json.accounts].sort()).toEqual(['acc_alice_savings', 'acc_alice_wallet'])
+      expect(json.months.length).toBeGreaterThanOrEqual(3)
+      const signed = await l.affordabilitySummary({ signed: true })
+      expect(signed.summary).toEqual(json)
+      expect(signed.claims.grant_id).toBe(l.grantId)
+      expect(signed.claims.aud).toBe(config.clientId)
+      // Kept as evidence, it verifies again later, offline, with the saved JWKS.
+      const jwks = await (await fetch(`${hp.issuer}/jwks`)).json()
+      const again = await verifyAffordabilitySummary(signed.jws, {
+        issuer: hp.issuer,
+        jwks,
+        audience: config.clientId,
+      })
+      expect(again.summary).toEqual(json)
+      expect(again.issuedAt.getTime()).toBe(signed.issuedAt.getTime())
+      // The grant reads nothing else.
+      await expect(l.accounts()).rejects.toBeInstanceOf(OutsideConsentError)
+      await expect(l.transactions({ accountId: 'acc_alice_wallet' }).next()).rejects.toBeInstanceOf(
+        OutsideConsentError,
+      )
+    } finally {
+      await hp.close()
+    }
   })
 })
