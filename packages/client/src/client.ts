@@ -22,7 +22,7 @@ import { createWebhookHandler, type GrantEndedEvent, verifyEvent } from './event
 import { generateDPoPKey, importDPoPKey, thumbprint } from './keys.ts'
 import { type Link, LinkImpl } from './link.ts'
 import { type DPoPKeyJwks, memoryTokenStore, type TokenStore } from './token-store.ts'
-import { createTransport, type FetchFn, mapError, withNonceRetry } from './transport.ts'
+import { createTransport, type FetchFn, toClientError, withNonceRetry } from './transport.ts'
 
 /** Options of {@link createConsentClient}. A {@link RegisteredClient} from `registerClient` fits as-is. */
 export interface ConsentClientOptions {
@@ -123,7 +123,8 @@ export interface ConsentClient {
    */
   completeLink(callbackUrl: string | URL, pending: PendingLink): Promise<Link>
   /**
-   * Re-open a stored link. Throws {@link LinkNotFoundError} if the token store has no such grant.
+   * Re-open a stored link. Throws {@link GrantRevokedError} / {@link GrantExpiredError} for a link the
+   * SDK knows has ended, {@link LinkNotFoundError} if the token store has no such grant at all.
    *
    * @example
    * ```ts
@@ -141,8 +142,9 @@ export interface ConsentClient {
    */
   verifyEvent(jwt: string): Promise<GrantEndedEvent>
   /**
-   * A `Request → Response` webhook handler: verifies the event, deletes the ended link from the token
-   * store, calls `onEvent`, answers `202` (or `400` for a bad token).
+   * A `Request → Response` webhook handler: verifies the event, ends the link in the token store (its
+   * tokens are deleted and a tombstone kept, so later calls on the grant throw `GrantRevokedError` /
+   * `GrantExpiredError`), calls `onEvent`, answers `202` (or `400` for a bad token).
    *
    * @example
    * ```ts
@@ -250,7 +252,10 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
         requestUri = (await oauth.processPushedAuthorizationResponse(as, ctx.oauthClient, response))
           .request_uri
       } catch (err) {
-        throw mapError(err, 'the pushed authorization response is malformed', clock())
+        throw await toClientError(err, {
+          malformed: 'the pushed authorization response is malformed',
+          now: clock(),
+        })
       }
       const url = new URL(as.authorization_endpoint as string)
       url.search = ''
@@ -282,8 +287,14 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
       }
       const as = await ctx.metadata()
       const params = url.searchParams
-      if (params.getAll('iss').length !== 1 || params.get('iss') !== as.issuer)
-        throw new IssuerMismatchError()
+      // RFC 9207 §2.4: exactly one iss, identical to the issuer.
+      const iss = params.getAll('iss')
+      if (iss.length !== 1 || iss[0] !== as.issuer)
+        throw new IssuerMismatchError({
+          expected: as.issuer,
+          ...(iss.length === 1 ? { received: iss[0] as string } : { count: iss.length }),
+          source: 'callback',
+        })
       if (params.getAll('state').length !== 1 || params.get('state') !== pending.state)
         throw new StateMismatchError()
       let callback: URLSearchParams
@@ -292,7 +303,10 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
       } catch (err) {
         if (err instanceof oauth.AuthorizationResponseError) {
           if (err.error === 'access_denied') throw new LinkDeniedError({ serverError: 'access_denied' })
-          throw new CallbackError('the authorization server returned an error', { serverError: err.error })
+          throw new CallbackError('the authorization server returned an error', {
+            serverError: err.error,
+            ...(typeof err.error_description === 'string' ? { description: err.error_description } : {}),
+          })
         }
         throw new CallbackError('the callback is not a valid authorization response')
       }
@@ -320,7 +334,11 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
           ),
         )
       } catch (err) {
-        throw mapError(err, 'the token response is malformed', clock())
+        throw await toClientError(err, {
+          malformed: 'the token response is malformed',
+          secrets: [callback.get('code') ?? undefined, pending.codeVerifier],
+          now: clock(),
+        })
       }
       const state = ctx.applyTokenResponse(response, undefined, { dpopKey: pending.dpopKey })
       const requestedTypes = new Set(pending.authorizationDetails.map((d) => d.type))
@@ -344,8 +362,8 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
 
     webhookHandler(onEvent) {
       return createWebhookHandler(verify, async (event) => {
-        await ctx.store.delete(event.grantId)
-        ctx.forgetGrant(event.grantId)
+        // Tombstone, then drop the tokens: later calls on this grant throw GrantRevokedError / GrantExpiredError.
+        await ctx.endLink(event.grantId, event.status === 'expired' ? 'expired' : 'revoked', event.reason)
         await onEvent(event)
       })
     },

@@ -66,3 +66,18 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
   readonly code = 'invalid_config'
 }
+
+/**
+ * A host or framework adapter could not hand a request to the server as it arrived — e.g. a body
+ * parser in front of Consentry read the body and left nothing to rebuild it from. Logged with the
+ * request id and answered 500 (the operator's setup, not the client, is at fault).
+ */
+export class MountError extends Error {
+  override readonly name = 'MountError'
+  constructor(
+    readonly code: 'body_already_read' | 'body_not_rebuildable',
+    message: string,
+  ) {
+    super(message)
+  }
+}

@@ -20,7 +20,8 @@
  * ```
  */
 
-export { guardNodeServer, nodeListener } from './adapters/node.ts'
+export { issuerPath, type Mountable, servesPath, wellKnownPaths } from './adapters/mount.ts'
+export { guardNodeServer, type NodeListenerOptions, nodeListener } from './adapters/node.ts'
 export { exportAuditLog } from './audit/export.ts'
 export { type AuditLogKey, auditOrigin, loadAuditLogKey } from './audit/log-key.ts'
 export {
@@ -66,7 +67,7 @@ export {
   type RouteHandler,
   type ScopeItem,
 } from './data-types/define.ts'
-export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
+export { ConfigError, MountError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
 export {

@@ -116,6 +116,7 @@ export function createRouter(
   only?: 'resource',
 ): (request: Request, info?: ConnectionInfo) => Promise<Response> {
   const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
+  const wellKnown = new Set([ctx.urls.metadata, ctx.urls.resourceMetadata].map((u) => new URL(u).pathname))
   const all = routes(ctx)
   const table =
     only === 'resource'
@@ -129,7 +130,9 @@ export function createRouter(
     let oauth = false
     try {
       const url = new URL(request.url)
-      const path = url.pathname.startsWith('/.well-known/')
+      // The path-insertion metadata URLs lie outside the issuer's path (RFC 8414 §3.1, RFC 9728
+      // §3.1); every other path, other `/.well-known/` ones included, must be under it.
+      const path = wellKnown.has(url.pathname)
         ? url.pathname
         : url.pathname === base || url.pathname.startsWith(`${base}/`)
           ? url.pathname.slice(base.length) || '/'

@@ -1,3 +1,4 @@
+import { setAdapterLog } from './adapters/report.ts'
 import type { AuditTrail } from './audit/trail.ts'
 import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
@@ -68,6 +69,17 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   ctx.auditLog = audit
   const all = createRouter(ctx)
   const resourceOnly = createRouter(ctx, 'resource')
+  // Adapters given only `server.fetch` still log their own failures through the configured logger.
+  const log = {
+    error: resolved.onError,
+    warn: (message: string, fields?: Record<string, unknown>) => {
+      try {
+        resolved.logger.warn(message, fields)
+      } catch {} // a failing logger must not fail a request
+    },
+  }
+  setAdapterLog(all, log)
+  setAdapterLog(resourceOnly, log)
   const maintain = async () => {
     await sweepExpiredGrants(ctx)
     await deliverEvents(ctx)

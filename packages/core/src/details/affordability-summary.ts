@@ -180,7 +180,7 @@ export type AffordabilitySummaryClaims = z.infer<typeof affordabilitySummaryClai
  *
  * @example
  * ```ts
- * const summary = await link.get(affordabilitySummaryType, 'summary')
+ * const summary = await link.read(affordabilitySummaryType, 'summary')
  * ```
  */
 // Written out rather than through `defineDetailType`: the registry lists this type among the

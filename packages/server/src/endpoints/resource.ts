@@ -13,6 +13,7 @@ import { matchRoute } from '../data-types/routes.ts'
 import { ProblemError, ResourceAuthError } from '../errors.ts'
 import { usableGrant } from '../grants/lifecycle.ts'
 import { json, textResponse } from '../http/respond.ts'
+import { openApiDocument } from '../openapi/document.ts'
 import { serveListing } from '../resource/listing.ts'
 
 /**
@@ -27,6 +28,8 @@ import { serveListing } from '../resource/listing.ts'
 export async function resource(ctx: Context, request: Request, url: URL, subpath: string): Promise<Response> {
   if (request.method !== 'GET')
     throw new ProblemError('method_not_allowed', 'this API is read-only', { allow: 'GET' })
+  // The API's own description is public: anyone integrating needs it before they hold a token.
+  if (subpath === '/openapi.json') return openApi(ctx)
   const grant = await checkGrant(ctx, request, subpath)
   const matched = matchRoute(ctx.config.routes, subpath)
   if (matched === 'malformed') throw new ProblemError('invalid_parameter', 'malformed path parameter')
@@ -79,8 +82,23 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
     subject: grant.subject,
     data: { ...served.audit, attended },
   })
-  if (served.contentType) return textResponse(String(served.body), served.contentType, 200, served.headers)
+  if (served.contentType)
+    return textResponse(String(served.body), served.contentType, 200, {
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+      ...served.headers,
+    })
   return json(served.body, 200, served.headers)
+}
+
+let cached: { ctx: Context; text: string } | undefined
+
+function openApi(ctx: Context): Response {
+  if (cached?.ctx !== ctx) cached = { ctx, text: JSON.stringify(openApiDocument(ctx)) }
+  return textResponse(cached.text, 'application/json', 200, {
+    'cache-control': 'public, max-age=300',
+    'access-control-allow-origin': '*',
+  })
 }
 
 /**

@@ -33,9 +33,9 @@ export function textResponse(
   text: string,
   contentType: string,
   status = 200,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> = NO_STORE,
 ): Response {
-  return withText(text, { status, headers: { 'content-type': contentType, ...NO_STORE, ...headers } })
+  return withText(text, { status, headers: { 'content-type': contentType, ...headers } })
 }
 
 export function oauthErrorResponse(err: OAuthError): Response {
