@@ -32,6 +32,7 @@ import {
   browserFor,
   consent,
   exchange,
+  insecure,
   link,
   oauth,
   pushRequest,
@@ -593,6 +594,37 @@ describe('affordability_summary: what the grant cannot do', () => {
     const res = await resourceGet(h.tokens.access_token, `${issuer}/api/affordability-summary`, h.DPoP)
     expect(res.status).toBe(403)
     expect((await res.json()).code).toBe('outside_consent')
+  })
+
+  it('counts every summary as a read (signed or not), stops on the request after a revocation, and is announced', async () => {
+    const l = await link(issuer, r, [totalsDetail(PERIOD, { max_reads_per_day: 2 })], { accounts: ['acc_w'] })
+    const url = `${issuer}/api/affordability-summary`
+    expect((await resourceGet(l.tokens.access_token, url, l.DPoP)).status).toBe(200)
+    expect(
+      (await resourceGet(l.tokens.access_token, url, l.DPoP, { accept: 'application/jwt' })).status,
+    ).toBe(200)
+    const refused = await resourceGet(l.tokens.access_token, url, l.DPoP)
+    expect(refused.status).toBe(429)
+    expect((await refused.json()).code).toBe('read_limit_exceeded')
+    // Attended reads have their own allowance.
+    const attended = await resourceGet(l.tokens.access_token, url, l.DPoP, {
+      'x-fapi-customer-ip-address': '203.0.113.7',
+    })
+    expect(attended.status).toBe(200)
+    const res = await oauth.revocationRequest(r.as, r.client, r.auth, l.tokens.refresh_token!, insecure)
+    await oauth.processRevocationResponse(res)
+    const after = await resourceGet(l.tokens.access_token, url, l.DPoP, {
+      'x-fapi-customer-ip-address': '203.0.113.7',
+    })
+    expect(after.status).toBe(401)
+
+    const meta = await (await fetch(`${issuer}/.well-known/oauth-protected-resource/api`)).json()
+    expect(meta.consentry_routes).toContainEqual({
+      type: 'affordability_summary',
+      method: 'GET',
+      path: '/affordability-summary',
+    })
+    expect(meta.authorization_details_types_supported).toContain('affordability_summary')
   })
 
   it('says in plain words what is and is not shared: consent page, dashboard, receipt and access log', async () => {
