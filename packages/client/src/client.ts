@@ -6,7 +6,7 @@ import {
   isSecureUrl,
   parseAuthorizationDetails,
 } from '@consentry/core'
-import { createRemoteJWKSet, customFetch, type JWK, type JWTVerifyGetKey } from 'jose'
+import type { JWK } from 'jose'
 import * as oauth from 'oauth4webapi'
 import { ClientContext } from './context.ts'
 import {
@@ -222,14 +222,13 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
   })
   const detailTypes = [...builtInDetailTypes, ...(options.detailTypes ?? [])]
 
-  let jwks: JWTVerifyGetKey | undefined
-  const verify = async (jwt: string): Promise<GrantEndedEvent> => {
-    const as = await ctx.metadata()
-    if (!as.jwks_uri) throw new ProtocolError('the server does not announce jwks_uri')
-    // One remote key set per client (cached, refetched on an unknown kid), fetched through the client's fetch.
-    jwks ??= createRemoteJWKSet(new URL(as.jwks_uri), { [customFetch]: transport.fetch as never })
-    return verifyEvent(jwt, { issuer: transport.issuer, clientId: ctx.clientId, jwks, clock })
-  }
+  const verify = async (jwt: string): Promise<GrantEndedEvent> =>
+    verifyEvent(jwt, {
+      issuer: transport.issuer,
+      clientId: ctx.clientId,
+      jwks: await ctx.holderKeys(),
+      clock,
+    })
 
   return {
     issuer: transport.issuer,

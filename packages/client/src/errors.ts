@@ -45,6 +45,7 @@ export const CLIENT_ERROR_CODES = {
   network_error: 'NetworkError',
   protocol_error: 'ProtocolError',
   invalid_event: 'InvalidEventError',
+  invalid_signature: 'InvalidSignatureError',
 } as const
 
 /** One of the codes of {@link CLIENT_ERROR_CODES}. */
@@ -390,6 +391,17 @@ export class InvalidEventError extends ClientErrorBase {
 }
 
 /**
+ * A signed document from the holder (a signed affordability summary) failed verification: its
+ * signature, issuer, audience, type or shape is not what the holder signs. It must not be relied on.
+ */
+export class InvalidSignatureError extends ClientErrorBase {
+  declare readonly code: 'invalid_signature'
+  constructor(message: string) {
+    super('invalid_signature', message)
+  }
+}
+
+/**
  * Any error `@consentry/client` throws: one union, discriminated by `code`. As a value it is the
  * common base class, so `err instanceof ConsentryClientError` works and narrows to the union too.
  *
@@ -425,6 +437,7 @@ export type ConsentryClientError =
   | NetworkError
   | ProtocolError
   | InvalidEventError
+  | InvalidSignatureError
 
 /** The error class of one code, e.g. `ClientErrorOf<'grant_revoked'>` is `GrantRevokedError`. */
 export type ClientErrorOf<C extends ClientErrorCode> = Extract<ConsentryClientError, { code: C }>

@@ -16,7 +16,20 @@
  * ```
  */
 
-export type { Account, AuthorizationDetail, Transaction, TransactionPage } from '@consentry/core'
+export type {
+  Account,
+  AffordabilityMonth,
+  AffordabilitySummary,
+  AffordabilitySummaryClaims,
+  AuthorizationDetail,
+  Transaction,
+  TransactionPage,
+} from '@consentry/core'
+export {
+  type VerifiedAffordabilitySummary,
+  type VerifyAffordabilitySummaryOptions,
+  verifyAffordabilitySummary,
+} from './affordability.ts'
 export {
   type ConsentClient,
   type ConsentClientOptions,
@@ -40,6 +53,7 @@ export {
   GrantRevokedError,
   InvalidEventError,
   InvalidRequestError,
+  InvalidSignatureError,
   type IssuerMismatchDetails,
   IssuerMismatchError,
   isConsentryClientError,
@@ -66,12 +80,14 @@ export {
 } from './events.ts'
 export type {
   AccessLogVerification,
+  AffordabilitySummaryOptions,
   GrantStatusInfo,
   Link,
   LinkGrant,
   ListOptions,
   ReadOptions,
   RecordPage,
+  SignedAffordabilitySummary,
   TransactionsOptions,
 } from './link.ts'
 export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'

@@ -1,8 +1,10 @@
 import {
   type Account,
+  type AffordabilitySummary,
   type AuditLogBundle,
   type AuthorizationDetail,
   accountListSchema,
+  affordabilitySummarySchema,
   type DetailType,
   fromBase64,
   type GrantStatus,
@@ -25,6 +27,7 @@ import {
   verifyConsistency,
 } from '@consentry/core'
 import * as oauth from 'oauth4webapi'
+import { type VerifiedAffordabilitySummary, verifyAffordabilitySummary } from './affordability.ts'
 import type { ClientContext } from './context.ts'
 import { ConsentryClientError, InvalidRequestError, ProtocolError } from './errors.ts'
 import type { LinkState } from './token-store.ts'
@@ -75,6 +78,21 @@ export interface TransactionsOptions extends ReadOptions {
   to?: string
   /** Transactions per page, 1‥500 (server default 100). */
   pageSize?: number
+}
+
+/** Options of `link.affordabilitySummary()`. */
+export interface AffordabilitySummaryOptions extends ReadOptions {
+  /**
+   * Ask for the holder-signed form (`Accept: application/jwt`): the answer is verified against the
+   * holder's JWKS and returned with the compact JWS, to keep as evidence.
+   */
+  signed?: boolean
+}
+
+/** A signed summary as `link.affordabilitySummary({ signed: true })` returns it: verified, with its JWS. */
+export interface SignedAffordabilitySummary extends VerifiedAffordabilitySummary {
+  /** The compact JWS (`typ: affordability-summary+jwt`); verify it again any time with `verifyAffordabilitySummary`. */
+  jws: string
 }
 
 /** Options of `link.records()` / `link.pages()`: any data type's list route. */
@@ -147,6 +165,24 @@ export interface Link {
    * ```
    */
   transactionPages(options: TransactionsOptions): AsyncGenerator<TransactionPage, void, undefined>
+  /**
+   * The monthly totals of an `affordability_summary` grant (`GET /affordability-summary`), computed
+   * by the holder: only the consented metrics are present. With `{ signed: true }`, the holder-signed
+   * form, verified against the holder's published keys, with its JWS to keep as evidence.
+   *
+   * @example
+   * ```ts
+   * const summary = await link.affordabilitySummary()
+   * const { summary: figures, jws, claims } = await link.affordabilitySummary({ signed: true })
+   * await evidence.put(claims.grant_id, jws)
+   * ```
+   */
+  affordabilitySummary(
+    options?: AffordabilitySummaryOptions & { signed?: false },
+  ): Promise<AffordabilitySummary>
+  affordabilitySummary(
+    options: AffordabilitySummaryOptions & { signed: true },
+  ): Promise<SignedAffordabilitySummary>
   /**
    * Every record of any data type's list route, newest first, across all pages — typed from the
    * type's contract (`defineDetailType`), so the holder's records autocomplete without hand-written
@@ -437,6 +473,40 @@ export class LinkImpl implements Link {
 
   async *transactions(options: TransactionsOptions): AsyncGenerator<Transaction, void, undefined> {
     for await (const page of this.transactionPages(options)) yield* page.data
+  }
+
+  affordabilitySummary(
+    options?: AffordabilitySummaryOptions & { signed?: false },
+  ): Promise<AffordabilitySummary>
+  affordabilitySummary(
+    options: AffordabilitySummaryOptions & { signed: true },
+  ): Promise<SignedAffordabilitySummary>
+  async affordabilitySummary(
+    options: AffordabilitySummaryOptions = {},
+  ): Promise<AffordabilitySummary | SignedAffordabilitySummary> {
+    const ctx = this.#ctx
+    const headers = ipHeader(ctx, options)
+    const url = new URL(`${await ctx.resourceBase()}/affordability-summary`)
+    if (!options.signed)
+      return resourceJson(ctx, await this.#get(url, options), affordabilitySummarySchema, this.grantId)
+    const response = await ctx.linkRequest(this.grantId, 'GET', url, {
+      ...headers,
+      accept: 'application/jwt',
+    })
+    const latest = await ctx.store.get(this.grantId)
+    if (latest) this.#snapshot = latest
+    const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (response.status !== 200 || type !== 'application/jwt')
+      return resourceJson(ctx, response, { safeParse: () => ({ success: false }) }, this.grantId) as never
+    const jws = (await response.text()).trim()
+    const verified = await verifyAffordabilitySummary(jws, {
+      issuer: ctx.t.issuer,
+      jwks: await ctx.holderKeys(),
+      audience: ctx.clientId,
+    })
+    if (verified.claims.grant_id !== this.grantId)
+      throw new ProtocolError('the signed summary belongs to another grant', { grantId: this.grantId })
+    return { ...verified, jws }
   }
 
   #route(type: DetailType, route: string, kind: 'list' | 'object'): RouteContract {

@@ -99,6 +99,25 @@ export {
   MIN_RSA_BITS,
   UNSAFE_NAME_CHARS,
 } from './client-metadata.ts'
+export {
+  AFFORDABILITY_METRICS,
+  AFFORDABILITY_SUMMARY_JWT_TYPE,
+  type AffordabilityMetric,
+  type AffordabilityMonth,
+  type AffordabilitySummary,
+  type AffordabilitySummaryClaims,
+  type AffordabilitySummaryDetail,
+  type AffordabilitySummaryDetailInput,
+  affordabilityMonthSchema,
+  affordabilitySummaryClaimsSchema,
+  affordabilitySummaryDetail,
+  affordabilitySummarySchema,
+  affordabilitySummaryType,
+  decimalAmount,
+  type IncomeRegularity,
+  incomeRegularitySchema,
+  MAX_AFFORDABILITY_DAYS,
+} from './details/affordability-summary.ts'
 export { isLoopbackHost, isoDate, isSecureUrl, secureUrl } from './details/common.ts'
 export {
   type AuthorizationDetail,

@@ -176,6 +176,12 @@ export const configSchema = z.strictObject({
       { error: 'an array of data types (defineDataType)' },
     )
     .optional(),
+  insights: z
+    .strictObject(
+      { categorize: fn('(tx) => "income" | "spending" | "refund" | "transfer" | "ignore"').optional() },
+      { error: '{ categorize(tx) } (see docs/affordability.md)' },
+    )
+    .optional(),
   accountHolders: z.strictObject(
     {
       authenticate: fn('async (request) => ({ subject }) | null').optional(),

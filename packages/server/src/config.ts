@@ -1,5 +1,6 @@
 import { type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { validateConfig } from './config-schema.ts'
+import type { InsightsOptions } from './data-types/affordability-summary.ts'
 import { builtInDataTypes } from './data-types/built-in.ts'
 import type { DataType } from './data-types/define.ts'
 import { type CompiledRoute, compileRoutes } from './data-types/routes.ts'
@@ -138,6 +139,16 @@ export interface ConsentServerConfig {
    * Optional when `dataTypes` serves other data (a marketplace's sales, say).
    */
   dataSource?: DataSource
+  /**
+   * The built-in `affordability_summary` (monthly totals computed from `dataSource`): override how
+   * transactions are categorised (docs/affordability.md).
+   *
+   * @example
+   * ```ts
+   * insights: { categorize: (tx) => (tx.category === 'savings_sweep' ? 'transfer' : defaultCategorize(tx)) }
+   * ```
+   */
+  insights?: InsightsOptions
   /**
    * Data types beside the built-in ones (see `defineDataType`): each brings its detail schema, its
    * plain words, its routes under the resource and how it reads the holder's data.
@@ -439,7 +450,7 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   if (limits.pairWindowMs < limits.maxDelayMs)
     throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
   const dataTypes = [
-    ...(config.dataSource ? builtInDataTypes(config.dataSource) : []),
+    ...(config.dataSource ? builtInDataTypes(config.dataSource, config.insights) : []),
     ...(config.dataTypes ?? []),
   ]
   const logger = config.logger ?? jsonLinesLogger()

@@ -50,12 +50,19 @@ export {
 } from './config.ts'
 export type { Urls as ServerUrls } from './context.ts'
 export {
+  AFFORDABILITY_SUMMARY_WORDS,
+  affordabilitySummaryDataType,
+  type InsightsOptions,
+  prefersJwt,
+} from './data-types/affordability-summary.ts'
+export {
   type DataType,
   type DataTypeWords,
   type DateRange,
   type DetailOf,
   defineDataType,
   type EnforcedRead,
+  type HolderTools,
   type ListHandler,
   type ListQuery,
   type ObjectHandler,
@@ -72,6 +79,13 @@ export {
 } from './errors.ts'
 export { GRANT_ENDED_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
+export {
+  type Categorize,
+  defaultCategorize,
+  type MonthlySummaryInput,
+  monthlySummary,
+  type TransactionKind,
+} from './insights/monthly-summary.ts'
 export {
   KEY_ENCRYPTION_KEY_ENV,
   type KeyProvider,

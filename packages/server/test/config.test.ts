@@ -223,6 +223,8 @@ describe('function-valued options are checked for shape', () => {
     ],
     [with_({ onError: 'log' }), 'onError: must be a function, not a string'],
     [with_({ now: 1_700_000_000_000 }), 'now: must be a function, not a number'],
+    [with_({ insights: { categorize: 'income' } }), 'insights.categorize: must be a function'],
+    [with_({ insights: { categorise: () => 'income' } }), 'insights.categorise: unknown option'],
   ])('%#', async (config, message) => {
     expect((await refusal(config)).message).toContain(message)
   })
@@ -276,6 +278,7 @@ describe('every existing option stays valid', () => {
       purposes: { credit_assessment: { label: 'Credit', description: 'To lend.' } },
       detailTypes: [],
       dataTypes: [],
+      insights: { categorize: (tx) => (tx.category === 'salary' ? 'income' : 'ignore') },
       theme: {
         name: 'Harbor Pay',
         logoUrl: '/logo.png',

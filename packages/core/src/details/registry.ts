@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { accountListSchema, transactionSchema } from '../resource.ts'
+import { affordabilitySummaryType } from './affordability-summary.ts'
 import { transactionHistoryDetail } from './transaction-history.ts'
 
 /**
@@ -99,7 +100,7 @@ export const transactionHistoryType = defineDetailType({
 })
 
 /** The types every Consentry server understands. */
-export const builtInDetailTypes: readonly DetailType[] = [transactionHistoryType]
+export const builtInDetailTypes: readonly DetailType[] = [transactionHistoryType, affordabilitySummaryType]
 
 /** Any authorization detail, once parsed: it always has a `type`. */
 export type AuthorizationDetail = {

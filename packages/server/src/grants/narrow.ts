@@ -52,10 +52,14 @@ export async function narrowDetails(
     const chosenFields = unique(form.all(`${p}field`))
     if (chosenFields.some((f) => !offeredFields.includes(f)))
       return 'One of the chosen details was not asked for.'
-    if (offeredFields.length && (Array.isArray(detail[fieldsMember]) || words.fieldsByDatatype)) {
+    // The consent page offers a checkbox per field whenever there are fields to offer: what the
+    // person unticks is honoured even when the request left the fields member out.
+    if (offeredFields.length) {
       if (!chosenFields.length) return 'Choose at least one detail to share, or choose Deny.'
       next[fieldsMember] = offeredFields.filter((f) => chosenFields.includes(f))
     }
+    const refused = await dataType.checkChoice?.(next, subject)
+    if (refused) return refused
     out.push(next)
   }
   return out
