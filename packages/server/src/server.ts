@@ -67,6 +67,11 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     onError: resolved.onError,
   })
   ctx.auditLog = audit
+  if (resolved.sandbox)
+    resolved.logger.warn(
+      `SANDBOX IS ON (sandbox: true): any registered client can get a grant to any person's data at ${ctx.urls.sandboxLink} without their consent. For test holders with test people only.`,
+      { option: 'sandbox' },
+    )
   const all = createRouter(ctx)
   const resourceOnly = createRouter(ctx, 'resource')
   // Adapters given only `server.fetch` still log their own failures through the configured logger.
