@@ -7,6 +7,9 @@
 import { createConsentClient, registerClient } from '@consentry/client'
 import { memoryStore } from '@consentry/server'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { type BazaarMarket, startBazaarMarket } from '../examples/marketplace/src/app.ts'
+import { createMarketplaceData } from '../examples/marketplace/src/data.ts'
+import { salesDataType } from '../examples/marketplace/src/sales.ts'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { BUYER, shopOrdersDataType, shopOrdersType } from './helpers/orders-type.ts'
 import {
@@ -27,6 +30,10 @@ const daysAgo = (n: number) => new Date(Date.parse(`${TODAY}T00:00:00Z`) - n * D
 
 interface Fixture {
   type: string
+  /** Who consents (signs in on the holder's page). */
+  username: string
+  /** The holder serving this type beside another (for the cross-type check). */
+  holder: () => Holder
   /** The list route's path for a scope id. */
   path: (scopeId: string) => string
   scopeParam: string
@@ -45,9 +52,16 @@ interface Fixture {
   detail: Record<string, unknown>
 }
 
+interface Holder {
+  issuer: string
+  r: Recipient
+}
+
 const FIXTURES: Fixture[] = [
   {
     type: 'transaction_history',
+    username: 'alice',
+    holder: () => harbor,
     path: (id) => `/accounts/${id}/transactions`,
     scopeParam: 'account_id',
     scopeMember: 'accounts',
@@ -62,6 +76,8 @@ const FIXTURES: Fixture[] = [
   },
   {
     type: 'shop_orders',
+    username: 'alice',
+    holder: () => harbor,
     path: (id) => `/shops/${id}/orders`,
     scopeParam: 'store_id',
     scopeMember: 'stores',
@@ -74,13 +90,41 @@ const FIXTURES: Fixture[] = [
     secrets: Object.values(BUYER),
     detail: { type: 'shop_orders', datatypes: ['orders'] },
   },
+  {
+    type: 'marketplace_sales',
+    username: 'sam',
+    holder: () => bazaar,
+    path: (id) => `/stores/${id}/orders`,
+    scopeParam: 'store_id',
+    scopeMember: 'stores',
+    consented: 'st_sam_eu',
+    ownedOther: 'st_sam_uk',
+    foreign: 'st_kim_us',
+    fields: ['ordered_at', 'amount'],
+    unconsented: ['items', 'status', 'ship_to_country', 'currency'],
+    dateMember: 'ordered_at',
+    get secrets() {
+      return bazaarBuyers.flatMap((b) => [b.name, b.email, b.street])
+    },
+    detail: { type: 'marketplace_sales', datatypes: ['orders'], purpose: 'payment_processing' },
+  },
 ]
 
-let holder: HarborPay
-let r: Recipient
+let harborPay: HarborPay
+let bazaarMarket: BazaarMarket
+let harbor: Holder
+let bazaar: Holder
+let bazaarBuyers: ReadonlyArray<{ name: string; email: string; street: string }> = []
+
+async function recipientOf(issuer: string) {
+  const r = await registerRecipient(issuer)
+  // oauth4webapi dates proofs and assertions with its own clock: tell it the server's offset.
+  r.client[oauth.clockSkew] = Math.round((now() - Date.now()) / 1000)
+  return r
+}
 
 beforeAll(async () => {
-  holder = await startHarborPay({
+  harborPay = await startHarborPay({
     store: memoryStore(),
     port: 0,
     publicHost: '127.0.0.1',
@@ -88,12 +132,27 @@ beforeAll(async () => {
     maintenance: false,
     overrides: { now, dataTypes: [shopOrdersDataType(TODAY)] },
   })
-  r = await registerRecipient(holder.issuer)
-  r.client[oauth.clockSkew] = Math.round((now() - Date.now()) / 1000)
+  harbor = { issuer: harborPay.issuer, r: await recipientOf(harborPay.issuer) }
+  // Bazaar Market serves marketplace_sales; shop_orders beside it gives the cross-type check a route.
+  const data = () => createMarketplaceData({ now: now() })
+  bazaarBuyers = data().buyers
+  bazaarMarket = await startBazaarMarket({
+    store: memoryStore(),
+    port: 0,
+    publicHost: '127.0.0.1',
+    maintenance: false,
+    overrides: { now, dataTypes: [salesDataType(data), shopOrdersDataType(TODAY)] },
+  })
+  bazaar = { issuer: bazaarMarket.issuer, r: await recipientOf(bazaarMarket.issuer) }
 })
-afterAll(() => holder.close())
+afterAll(async () => {
+  await harborPay?.close()
+  await bazaarMarket?.close()
+})
 
-const api = (path: string) => `${holder.issuer}/api${path}`
+/** The holder whose API the current fixture reads. */
+let current: Holder
+const api = (path: string) => `${current.issuer}/api${path}`
 
 async function grantFor(f: Fixture, over: Record<string, unknown> = {}) {
   const detail = {
@@ -104,15 +163,22 @@ async function grantFor(f: Fixture, over: Record<string, unknown> = {}) {
     purpose: 'credit_assessment',
     expires_in: 86400,
     max_reads_per_day: 2,
+    ...f.detail,
     ...over,
   }
   // The person keeps only the first scope item.
-  const l = await link(holder.issuer, r, [detail], { accounts: [f.consented] })
+  const h = f.holder()
+  current = h
+  const l = await link(h.issuer, h.r, [detail], {
+    accounts: [f.consented],
+    username: f.username,
+    password: f.username,
+  })
   return { token: l.tokens.access_token, DPoP: l.DPoP, refresh: l.tokens.refresh_token! }
 }
 
 it('lists every data type’s routes in the RFC 9728 metadata as consentry_routes', async () => {
-  const meta = await (await fetch(`${holder.issuer}/.well-known/oauth-protected-resource/api`)).json()
+  const meta = await (await fetch(`${harborPay.issuer}/.well-known/oauth-protected-resource/api`)).json()
   expect(meta.consentry_routes).toEqual(
     expect.arrayContaining([
       { type: 'transaction_history', datatype: 'accounts', method: 'GET', path: '/accounts' },
@@ -206,6 +272,7 @@ describe.each(FIXTURES)('generic enforcement: $type', (f) => {
   it('stops on the very next request after a revocation', async () => {
     const g = await grantFor(f, { max_reads_per_day: 100 })
     expect((await resourceGet(g.token, api(f.path(f.consented)), g.DPoP)).status).toBe(200)
+    const { r } = f.holder()
     const res = await oauth.revocationRequest(r.as, r.client, r.auth, g.refresh, insecure)
     await oauth.processRevocationResponse(res)
     const after = await resourceGet(g.token, api(f.path(f.consented)), g.DPoP)
@@ -215,11 +282,12 @@ describe.each(FIXTURES)('generic enforcement: $type', (f) => {
 
   it('never lets a grant of this type read another type’s routes', async () => {
     const g = await grantFor(f, { max_reads_per_day: 100 })
-    const other = FIXTURES.find((o) => o.type !== f.type)!
-    for (const path of [
-      other.path(other.consented),
-      ...(f.type === 'transaction_history' ? [] : ['/accounts']),
-    ]) {
+    // Another type served by the same holder (and, on Harbor Pay, transaction history's account list).
+    const other = FIXTURES.find(
+      (o) => o.type === (f.type === 'shop_orders' ? 'transaction_history' : 'shop_orders'),
+    )!
+    const accounts = f.holder() === harbor && f.type !== 'transaction_history' ? ['/accounts'] : []
+    for (const path of [other.path(other.consented), ...accounts]) {
       const res = await resourceGet(g.token, api(path), g.DPoP)
       expect(res.status).toBe(403)
       expect((await res.json()).code).toBe('outside_consent')

@@ -194,8 +194,8 @@ describe('Mounting mistakes are never a bare 500 without a log line', () => {
     const { fields } = log.errors[0]!
     expect(fields.request_id).toBe(body.request_id)
     expect(fields.path).toBe('/oauth/register')
-    expect(fields.error).toMatchObject({ name: 'MountError', code: 'body_already_read' })
-    expect(String((fields.error as { message: string }).message)).toMatch(/mount Consentry before/)
+    expect(fields.err).toMatchObject({ name: 'MountError', code: 'body_already_read' })
+    expect(String((fields.err as { message: string }).message)).toMatch(/mount Consentry before/)
   })
 
   it('a form a parser turned into nested objects cannot be rebuilt: logged as body_not_rebuildable', async () => {
@@ -208,7 +208,7 @@ describe('Mounting mistakes are never a bare 500 without a log line', () => {
     expect(res.status).toBe(500)
     const body = await res.json()
     expect(log.errors.map((e) => e.fields.request_id)).toEqual([body.request_id])
-    expect(log.errors[0]!.fields.error).toMatchObject({ name: 'MountError', code: 'body_not_rebuildable' })
+    expect(log.errors[0]!.fields.err).toMatchObject({ name: 'MountError', code: 'body_not_rebuildable' })
   })
 
   it('mounted at /oauth with an issuer without the path: a loud warning naming both', async () => {
@@ -233,7 +233,7 @@ describe('Mounting mistakes are never a bare 500 without a log line', () => {
     }
     handle(
       nodeListener(broken, {
-        logger: { error: (m, f = {}) => log.errors.push({ message: m, fields: f }), warn: () => {} },
+        logger: { error: (f, m = '') => log.errors.push({ message: m, fields: f }), warn: () => {} },
       }),
     )
     const res = await fetch(`${origin}/oauth/jwks`)
@@ -246,7 +246,7 @@ describe('Mounting mistakes are never a bare 500 without a log line', () => {
       request_id: body.request_id,
       method: 'GET',
       path: '/oauth/jwks',
-      error: { name: 'Error', message: 'the wrapper broke' },
+      err: { name: 'Error', message: 'the wrapper broke' },
     })
   })
 })

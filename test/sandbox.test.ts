@@ -18,9 +18,11 @@ import {
   type RegisteredClient,
   registerClient,
 } from '@consentry/client'
+import { marketplaceSalesType } from '@consentry/example-marketplace/contract'
 import { ConfigError, createConsentServer, memoryStore } from '@consentry/server'
 import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startBazaarMarket } from '../examples/marketplace/src/app.ts'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { FormBrowser, formAction, hiddenInput } from './helpers/browser.ts'
 import { holderConfig } from './helpers/holder.ts'
@@ -73,7 +75,7 @@ beforeAll(async () => {
           credit_assessment: { label: 'Credit assessment', description: 'To decide on a loan.' },
           payment_processing: { label: 'Payment processing', description: 'To process payments.' },
         },
-        logger: { error: () => {}, warn: (m) => warnings.push(m) },
+        logger: { error: () => {}, warn: (_fields, message) => warnings.push(message ?? '') },
       },
     }),
     startHarborPay({
@@ -221,7 +223,7 @@ describe('configuration', () => {
     ).rejects.toBeInstanceOf(ConfigError)
     await expect(
       createConsentServer({ ...base('http://127.0.0.1:9'), sandbox: 'yes' as never }),
-    ).rejects.toThrow(/sandbox must be true or false/)
+    ).rejects.toThrow(/^sandbox: must be/)
   })
 
   it('accepts it with dangerouslyAllowSandboxOnPublicIssuer, announces it and warns loudly', async () => {
@@ -230,7 +232,7 @@ describe('configuration', () => {
       ...base('https://sandbox.pay.example'),
       sandbox: true,
       dangerouslyAllowSandboxOnPublicIssuer: true,
-      logger: { error: () => {}, warn: (message, fields) => warned.push({ message, fields }) },
+      logger: { error: () => {}, warn: (fields, message = '') => warned.push({ message, fields }) },
     })
     // In-process request: nothing leaves the machine, no name is resolved.
     const res = await server.fetch(
@@ -457,6 +459,50 @@ describe('client.sandbox', () => {
     expect(err).toBeInstanceOf(InvalidRequestError)
     expect(err.serverError).toBe('invalid_request')
     expect(err.message).toContain('not a person this holder knows')
+  })
+})
+
+describe('the demo marketplace', () => {
+  it('Bazaar Market runs it too: every store of the seller, every field of the chosen datatypes', async () => {
+    const market = await startBazaarMarket({
+      store: memoryStore(),
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+      overrides: { logger: { error: () => {}, warn: () => {} } },
+    })
+    try {
+      const seller = createConsentClient({
+        ...(await registerClient({
+          issuer: market.issuer,
+          initialAccessToken: 'demo-initial-access-token',
+          clientName: 'Tidewater Payments (tests)',
+          redirectUris: ['http://127.0.0.1:9/callback'],
+        })),
+        detailTypes: [marketplaceSalesType],
+      })
+      const link = await seller.sandbox.link({
+        subject: 'sam',
+        authorizationDetails: [
+          {
+            type: 'marketplace_sales',
+            datatypes: ['settlements'],
+            period: { lookback_days: 90 },
+            purpose: 'payment_processing',
+          },
+        ],
+      })
+      const [detail] = link.grant.authorizationDetails
+      expect(detail!.stores).toEqual(['st_sam_eu', 'st_sam_uk'])
+      expect(detail!.fields).toEqual(expect.arrayContaining(['net_payout', 'payout_date', 'currency']))
+      const settlements = []
+      for await (const st of link.records(marketplaceSalesType, 'settlements', { store_id: 'st_sam_uk' }))
+        settlements.push(st)
+      expect(settlements.length).toBeGreaterThan(0)
+      expect(settlements.every((st) => st.store_id === 'st_sam_uk' && st.currency === 'GBP')).toBe(true)
+    } finally {
+      await market.close()
+    }
   })
 })
 

@@ -31,9 +31,10 @@ export function holderConfig(
     accountHolders: { verifyPassword: demo.users.verifyPassword, displayName: demo.users.displayName },
     initialAccessToken: INITIAL_ACCESS_TOKEN,
     theme: { name: 'Harbor Pay' },
+    // pino's shape: (fields, message).
     logger: {
-      error: (message, fields = {}) => log.errors.push({ message, fields }),
-      warn,
+      error: (fields, message = '') => log.errors.push({ message, fields }),
+      warn: (_fields, message = '') => warn(message),
     },
   }
 }

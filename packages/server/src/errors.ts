@@ -65,6 +65,19 @@ export class ProblemError extends Error {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
   readonly code = 'invalid_config'
+  /** Every problem found, each with its option path (`theme.colors.primary`) and what to do. */
+  readonly issues: readonly ConfigIssue[]
+
+  constructor(message: string, options: { issues?: readonly ConfigIssue[]; cause?: unknown } = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined)
+    this.issues = options.issues ?? [{ path: 'config', message }]
+  }
+}
+
+/** One problem of a configuration: `path` (`config.theem`, `theme.colors.primary`) and the message. */
+export interface ConfigIssue {
+  path: string
+  message: string
 }
 
 /**

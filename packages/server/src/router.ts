@@ -19,8 +19,7 @@ import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
 import { type ConnectionInfo, setConnectionInfo } from './http/client-address.ts'
 import { errorResponse } from './http/respond.ts'
-import { describeError } from './logger.ts'
-import { randomToken } from './tokens/random.ts'
+import { areaOf, requestId as requestIdOf } from './http/trace.ts'
 
 type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
 interface Route {
@@ -133,7 +132,7 @@ export function createRouter(
   return async (request, info) => {
     setConnectionInfo(request, info)
     // Ours, random, per request; a client-supplied X-Request-Id is not trusted into the logs.
-    const requestId = randomToken(12)
+    const requestId = requestIdOf(request)
     let dpop = false
     let oauth = false
     try {
@@ -170,11 +169,12 @@ export function createRouter(
         err,
         (e) =>
           ctx.config.onError(e, {
+            area: areaOf(safePath(request.url)?.slice(base.length) ?? '', ctx.config.resourcePath),
+            event: 'request.failed',
             request_id: requestId,
             method: request.method,
             // The path only: query strings may carry request_uris, cursors or codes.
             path: safePath(request.url),
-            error: describeError(e),
           }),
         { requestId, oauth },
       )

@@ -1,4 +1,4 @@
-import { setAdapterLog } from './adapters/report.ts'
+import { type AdapterLog, setAdapterLog } from './adapters/report.ts'
 import type { AuditTrail } from './audit/trail.ts'
 import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
@@ -6,6 +6,7 @@ import { type Context, createContext, publishedKeys } from './context.ts'
 import { sweepExpiredGrants } from './grants/lifecycle.ts'
 import { deliverEvents } from './grants/notify.ts'
 import type { ConnectionInfo } from './http/client-address.ts'
+import { traceRequests } from './http/trace.ts'
 import { createRouter } from './router.ts'
 import type { Store } from './store/store.ts'
 
@@ -64,24 +65,27 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     store: ctx.store,
     logKey: ctx.auditLogKey,
     now: resolved.now,
-    onError: resolved.onError,
+    onError: (e) => resolved.onError(e, { area: 'audit', event: 'audit.integrate_failed' }),
+    onCheckpoint: ({ size }) =>
+      resolved
+        .log('audit')
+        .debug({ event: 'audit.checkpoint', size }, `audit checkpoint signed at size ${size}`),
   })
   ctx.auditLog = audit
   if (resolved.sandbox)
-    resolved.logger.warn(
-      `SANDBOX IS ON (sandbox: true): any registered client can get a grant to any person's data at ${ctx.urls.sandboxLink} without their consent. For test holders with test people only.`,
-      { option: 'sandbox' },
-    )
-  const all = createRouter(ctx)
-  const resourceOnly = createRouter(ctx, 'resource')
+    resolved
+      .log('server')
+      .warn(
+        { event: 'config.insecure', option: 'sandbox' },
+        `SANDBOX IS ON (sandbox: true): any registered client can get a grant to any person's data at ${ctx.urls.sandboxLink} without their consent. For test holders with test people only.`,
+      )
+  const all = traceRequests(resolved, createRouter(ctx))
+  const resourceOnly = traceRequests(resolved, createRouter(ctx, 'resource'))
   // Adapters given only `server.fetch` still log their own failures through the configured logger.
-  const log = {
-    error: resolved.onError,
-    warn: (message: string, fields?: Record<string, unknown>) => {
-      try {
-        resolved.logger.warn(message, fields)
-      } catch {} // a failing logger must not fail a request
-    },
+  const log: AdapterLog = {
+    error: (e, { error: _described, ...fields }) =>
+      resolved.onError(e, { area: 'http', event: 'adapter.failed', ...fields }),
+    warn: (message, fields) => resolved.log('http').warn({ event: 'adapter.warning', ...fields }, message),
   }
   setAdapterLog(all, log)
   setAdapterLog(resourceOnly, log)
@@ -91,6 +95,17 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     await resolved.store.deleteExpired(ctx.now())
     await audit!.integrate()
   }
+  resolved.log('server').info(
+    {
+      event: 'server.started',
+      issuer: ctx.urls.issuer,
+      signing_key: { kid: ctx.signingKey.kid, alg: ctx.signingKey.alg },
+      audit_log: { origin: ctx.auditLogKey.origin },
+      key_protection: resolved.secretProtection.mode,
+      ...(resolved.sandbox ? { sandbox: true } : {}),
+    },
+    `consentry ready at ${ctx.urls.issuer}`,
+  )
   return {
     fetch: all,
     resource: resourceOnly,
@@ -100,7 +115,13 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     jwks: () => ({ keys: publishedKeys(ctx) as Record<string, unknown>[] }),
     maintain,
     startMaintenance(intervalMs = 60_000) {
-      const timer = setInterval(() => void maintain().catch(resolved.onError), intervalMs)
+      const timer = setInterval(
+        () =>
+          void maintain().catch((e) =>
+            resolved.onError(e, { area: 'maintenance', event: 'maintenance.failed' }),
+          ),
+        intervalMs,
+      )
       ;(timer as { unref?: () => void }).unref?.()
       // The audit sequencer runs on its own, faster beat: every event is integrated within ~1 s.
       const stopSequencer = audit!.startSequencer()

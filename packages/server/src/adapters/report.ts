@@ -1,4 +1,4 @@
-import { jsonLinesLogger, type LogFields, type Logger } from '../logger.ts'
+import { areaLogs, describeError, jsonLinesLogger, type LogFields, type Logger } from '../logger.ts'
 
 /** Reports an unexpected error with its fields (request id, method, path, the error described). */
 export type Report = (error: unknown, fields: LogFields) => void
@@ -20,19 +20,21 @@ export function setAdapterLog(handler: object, log: AdapterLog): void {
   logs.set(handler, log)
 }
 
-/** A logger's calls, never throwing: a failing logger must not take the response down with it. */
+/**
+ * A logger's calls (pino's shape, area `http`), never throwing: a failing logger must not take the
+ * response down with it. The error is described (name, message, stack, redacted) under `err`.
+ */
 function fromLogger(logger: Logger): AdapterLog {
+  const log = areaLogs(logger)('http')
   return {
-    error: (_error, fields) => {
-      try {
-        logger.error('unexpected error', fields)
-      } catch {}
+    error: (error, { error: _described, ...fields }) => {
+      const err = describeError(error)
+      log.error(
+        { event: 'adapter.failed', ...fields, err },
+        `unexpected error: ${err.name}${typeof err.message === 'string' ? `: ${err.message.slice(0, 200)}` : ''}`,
+      )
     },
-    warn: (message, fields) => {
-      try {
-        logger.warn(message, fields)
-      } catch {}
-    },
+    warn: (message, fields) => log.warn({ event: 'adapter.warning', ...fields }, message),
   }
 }
 
