@@ -21,6 +21,7 @@ import {
 import { createWebhookHandler, type GrantEndedEvent, verifyEvent } from './events.ts'
 import { generateDPoPKey, importDPoPKey, thumbprint } from './keys.ts'
 import { type Link, LinkImpl } from './link.ts'
+import { createSandbox, type Sandbox } from './sandbox.ts'
 import { type DPoPKeyJwks, memoryTokenStore, type TokenStore } from './token-store.ts'
 import { createTransport, type FetchFn, toClientError, withNonceRetry } from './transport.ts'
 
@@ -167,6 +168,19 @@ export interface ConsentClient {
   webhookHandler(
     onEvent: (event: GrantEndedEvent) => void | Promise<void>,
   ): (request: Request) => Promise<Response>
+  /**
+   * The holder's sandbox, for your tests: a link for a test person without any page, and a test
+   * revocation that fires the grant-ended event. Only test holders (run with `sandbox: true`) have
+   * one; elsewhere its calls throw {@link ConfigurationError}.
+   *
+   * @example
+   * ```ts
+   * const link = await client.sandbox.link({ subject: 'alice', authorizationDetails: [detail] })
+   * for await (const tx of link.transactions({ accountId: link.grant.accounts[0]! })) console.log(tx)
+   * await client.sandbox.revoke(link.grantId) // your webhook receives the grant-ended event
+   * ```
+   */
+  readonly sandbox: Sandbox
 }
 
 const STATE_RE = /^[\x21-\x7e]{1,512}$/
@@ -371,6 +385,8 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
     },
 
     verifyEvent: verify,
+
+    sandbox: createSandbox(ctx, detailTypes),
 
     webhookHandler(onEvent) {
       return createWebhookHandler(verify, async (event) => {

@@ -91,6 +91,7 @@ export type {
   TransactionsOptions,
 } from './link.ts'
 export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'
+export type { Sandbox, SandboxLinkOptions, SandboxRevocation } from './sandbox.ts'
 export {
   type DPoPKeyJwks,
   type EndedLink,

@@ -283,6 +283,8 @@ export const configSchema = z.strictObject({
   ).optional(),
   dangerouslyStoreKeysInPlaintext: z.boolean().optional(),
   auditSigningKey: privateJwk('auditSigningKey').optional(),
+  sandbox: z.boolean().optional(),
+  dangerouslyAllowSandboxOnPublicIssuer: z.boolean().optional(),
 })
 
 // Every option of ConsentServerConfig has its entry above, and nothing else: adding an option to

@@ -272,6 +272,32 @@ export interface ConsentServerConfig {
    * kept in the store (encrypted at rest like every server key), shared by every instance.
    */
   auditSigningKey?: PrivateJwk
+  /**
+   * Run the **sandbox** (never on by default): recipients testing against this holder get a consented
+   * grant for a test person without any page — `POST {issuer}/sandbox/link` with client
+   * authentication, a DPoP proof, `subject` and `authorization_details`, answered exactly like the
+   * token endpoint's code exchange — and fire a test revocation event with
+   * `POST {issuer}/sandbox/revoke`. Both are announced in the metadata (`sandbox_link_endpoint`,
+   * `sandbox_revoke_endpoint`) only while this is on. The test people and their accounts are this
+   * holder's own: whoever `accountHolders.displayName` names or a data type's `listScope` lists items
+   * for. Every sandbox grant is audited and shown on the person's dashboard like any other.
+   *
+   * Anyone who can register a client can then read any person's data without their consent: an issuer
+   * on any host but localhost / 127.0.0.0/8 / ::1 is refused at start (a `ConfigError`) unless
+   * {@link dangerouslyAllowSandboxOnPublicIssuer} is also set. A warning is logged at start.
+   *
+   * @example
+   * ```ts
+   * createConsentServer({ issuer: 'http://localhost:4000', ..., sandbox: true })
+   * ```
+   */
+  sandbox?: boolean
+  /**
+   * Let {@link sandbox} run on an issuer that is not loopback (a shared staging holder on
+   * `https://sandbox.pay.example`, say). Never on a holder with real people's data: any registered
+   * client could give itself a grant to any of them.
+   */
+  dangerouslyAllowSandboxOnPublicIssuer?: boolean
 }
 
 /** Tuning of the guarded outbound fetch. Nothing here can turn the address checks off. */
@@ -410,6 +436,8 @@ export interface ResolvedConfig
   attendedReadsPerDay: number
   signIn: SignInLimits
   trustedProxy?: { header: string; hops: number }
+  /** The sandbox endpoints are served (see {@link ConsentServerConfig.sandbox}). */
+  sandbox: boolean
 }
 
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
@@ -449,6 +477,7 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError('signIn.maxDelayMs must be at least signIn.baseDelayMs')
   if (limits.pairWindowMs < limits.maxDelayMs)
     throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
+  const sandbox = checkSandbox(config, issuerUrl)
   const dataTypes = [
     ...(config.dataSource ? builtInDataTypes(config.dataSource, config.insights) : []),
     ...(config.dataTypes ?? []),
@@ -501,7 +530,21 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     attendedReadsPerDay,
     signIn: limits,
     trustedProxy: parsed.trustedProxy,
+    sandbox,
   }
+}
+
+/**
+ * The sandbox hands out grants nobody consented to: only where no real person can be (a loopback
+ * issuer), unless the loud option says the holder knows what it is doing.
+ */
+function checkSandbox(config: ConsentServerConfig, issuer: URL): boolean {
+  if (config.sandbox !== true) return false
+  if (!isLoopbackHost(issuer.hostname) && config.dangerouslyAllowSandboxOnPublicIssuer !== true)
+    throw new ConfigError(
+      `sandbox is refused on the public issuer ${issuer.origin}: any registered client could obtain a grant to any person's data without their consent. Run the sandbox on localhost, or set dangerouslyAllowSandboxOnPublicIssuer: true on a holder that has only test people.`,
+    )
+  return true
 }
 
 const envValue = (name: string): string | undefined =>

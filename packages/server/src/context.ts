@@ -49,6 +49,9 @@ export interface Urls {
   resource: string
   /** RFC 9728 protected resource metadata. */
   resourceMetadata: string
+  /** The sandbox's endpoints: only with `sandbox: true`. */
+  sandboxLink?: string
+  sandboxRevoke?: string
 }
 
 /** What every endpoint and check receives: config, store, audit, keys, secrets and the clock. */
@@ -78,7 +81,7 @@ export interface Context {
 /** How many imported DPoP public keys a server keeps (one per active recipient key is typical). */
 const MAX_IMPORTED_DPOP_KEYS = 1000
 
-export function buildUrls(issuer: string, resourcePath: string): Urls {
+export function buildUrls(issuer: string, resourcePath: string, sandbox = false): Urls {
   const u = (p: string) => `${issuer}${p}`
   const { origin, pathname } = new URL(issuer)
   const issuerPath = pathname === '/' ? '' : pathname
@@ -98,6 +101,7 @@ export function buildUrls(issuer: string, resourcePath: string): Urls {
     assets: u('/assets'),
     resource: u(resourcePath),
     resourceMetadata: `${origin}/.well-known/oauth-protected-resource${issuerPath}${resourcePath}`,
+    ...(sandbox ? { sandboxLink: u('/sandbox/link'), sandboxRevoke: u('/sandbox/revoke') } : {}),
   }
 }
 
@@ -137,7 +141,7 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     config: { ...config, store },
     store,
     audit,
-    urls: buildUrls(config.issuer, config.resourcePath),
+    urls: buildUrls(config.issuer, config.resourcePath, config.sandbox),
     signingKey,
     verificationKeys,
     ...(auditKey ? { auditKey } : {}),

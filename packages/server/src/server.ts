@@ -77,6 +77,13 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
         .debug({ event: 'audit.checkpoint', size }, `audit checkpoint signed at size ${size}`),
   })
   ctx.auditLog = audit
+  if (resolved.sandbox)
+    resolved
+      .log('server')
+      .warn(
+        { event: 'config.insecure', option: 'sandbox' },
+        `SANDBOX IS ON (sandbox: true): any registered client can get a grant to any person's data at ${ctx.urls.sandboxLink} without their consent. For test holders with test people only.`,
+      )
   const all = traceRequests(resolved, createRouter(ctx))
   const resourceOnly = traceRequests(resolved, createRouter(ctx, 'resource'))
   // Adapters given only `server.fetch` still log their own failures through the configured logger.
@@ -100,6 +107,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
       signing_key: { kid: ctx.signingKey.kid, alg: ctx.signingKey.alg },
       audit_log: { origin: ctx.auditLogKey.origin },
       key_protection: resolved.secretProtection.mode,
+      ...(resolved.sandbox ? { sandbox: true } : {}),
     },
     `consentry ready at ${ctx.urls.issuer}`,
   )

@@ -316,11 +316,14 @@ describe('every existing option stays valid', () => {
       keyProvider: undefined as never,
       dangerouslyStoreKeysInPlaintext: false,
       auditSigningKey: { ...(await exportJWK(logKey)), kid: 'log-1' },
+      sandbox: true, // a loopback issuer: no loud option needed
+      dangerouslyAllowSandboxOnPublicIssuer: false,
     }
     delete (config as Partial<ConsentServerConfig>).keyProvider // not both with keyEncryptionKey
     const server = await createConsentServer(config)
     expect(server.urls.resource).toBe('http://127.0.0.1:9/holder/api/v1')
     expect(server.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining(['tok-1', 'tok-0']))
+    expect(server.urls.sandboxLink).toBe('http://127.0.0.1:9/holder/sandbox/link')
   })
 
   it('accepts explicit undefined for optional options', async () => {

@@ -1,6 +1,13 @@
 import { type AuthorizationDetail, type ClientRecord, type Grant, MAX_DETAILS } from '@consentry/core'
 import type { Context } from '../context.ts'
-import { dataDetails, dataTypeOf, dateText, grantLifetimeMs, purposeOf } from '../grants/describe.ts'
+import {
+  approvalData,
+  dataDetails,
+  dataTypeOf,
+  dateText,
+  grantLifetimeMs,
+  purposeOf,
+} from '../grants/describe.ts'
 import { narrowDetails } from '../grants/narrow.ts'
 import { sectionPrefix, sectionsFor } from '../grants/sections.ts'
 import { readForm } from '../http/body.ts'
@@ -212,23 +219,13 @@ async function decide(
     expiresAt: now + grantLifetimeMs(granted, ctx.config.lifetimes.maxGrant),
   })
   if (!grant) return messageResponse(ctx, 'Already answered', 'This request was already answered.')
-  const first = dataDetails(ctx, granted)[0]
-  const member = (m: string | undefined) =>
-    first && m && Array.isArray(first.detail[m]) ? (first.detail[m] as string[]) : []
   await ctx.audit.record({
     type: 'grant.approved',
     actor: { type: 'subject', id: ix.subject },
     grantId: grant.id,
     clientId: client.clientId,
     subject: ix.subject,
-    data: {
-      ...(first ? { type: first.dataType.detail.type } : {}),
-      [first?.dataType.detail.scope?.member ?? 'accounts']: member(first?.dataType.detail.scope?.member),
-      datatypes: member('datatypes'),
-      fields: member(first?.dataType.detail.fieldsMember ?? 'fields'),
-      purpose: purposeOf(ctx, granted) ?? null,
-      expires_at: new Date(grant.expiresAt).toISOString(),
-    },
+    data: approvalData(ctx, granted, grant.expiresAt),
   })
   const code = randomToken(32)
   await ctx.store.saveCode({
