@@ -130,6 +130,7 @@ const BRAND = Symbol.for('@consentry/client.error')
 
 /** The shared implementation of every error class (exported as the value {@link ConsentryClientError}). */
 class ClientErrorBase extends Error {
+  /** The stable code (see {@link CLIENT_ERROR_CODES}); each class has its own. Branch on it, never on `message`. */
   readonly code: ClientErrorCode
   /** HTTP status of the response that caused it, if any. */
   readonly status?: number
@@ -139,6 +140,7 @@ class ClientErrorBase extends Error {
   readonly description?: string
   /** The grant concerned, if known. */
   readonly grantId?: string
+  /** The request that failed, if any: origin and path only (never the query). */
   readonly url?: string
 
   constructor(
@@ -215,8 +217,11 @@ export interface IssuerMismatchDetails {
  */
 export class IssuerMismatchError extends ClientErrorBase {
   declare readonly code: 'issuer_mismatch'
+  /** The configured issuer. */
   readonly expected: string
+  /** The issuer the server (or the callback) named instead, at most 200 characters; undefined when it named none. */
   readonly received?: string
+  /** `callback`: the `iss` authorization response parameter (RFC 9207); `discovery`: the metadata `issuer` (RFC 8414 §3.3). */
   readonly source: 'callback' | 'discovery'
   constructor(details: IssuerMismatchDetails) {
     const { expected, received, source, count } = details
@@ -270,7 +275,9 @@ function endedMessage(what: string, details: GrantEndedDetails): string {
  */
 export class GrantRevokedError extends ClientErrorBase {
   declare readonly code: 'grant_revoked'
+  /** The server's reason, e.g. `revoked_by_subject`, `revoked_by_client`, `refresh_token_reuse` (a safe identifier). */
   readonly reason?: string
+  /** When the SDK learned of the end, if known. */
   readonly endedAt?: Date
   constructor(details: GrantEndedDetails = {}) {
     super('grant_revoked', endedMessage('has been revoked', details), details)
@@ -283,7 +290,9 @@ export class GrantRevokedError extends ClientErrorBase {
 /** The grant has reached its expiry. Start a new link to keep reading. */
 export class GrantExpiredError extends ClientErrorBase {
   declare readonly code: 'grant_expired'
+  /** The server's reason, if it gave one (a safe identifier). */
   readonly reason?: string
+  /** When the SDK learned of the end, if known. */
   readonly endedAt?: Date
   constructor(details: GrantEndedDetails = {}) {
     super('grant_expired', endedMessage('has expired', details), details)
@@ -296,6 +305,7 @@ export class GrantExpiredError extends ClientErrorBase {
 /** `429`: the grant's reads per day (unattended, or the holder's cap on attended ones) are used up. `retryAfter` is in seconds, when the server said. */
 export class RateLimitedError extends ClientErrorBase {
   declare readonly code: 'read_limit_exceeded'
+  /** Seconds to wait before reading again (the server's `Retry-After`), when the server said. */
   readonly retryAfter?: number
   constructor(retryAfter: number | undefined, details?: ErrorDetails) {
     super('read_limit_exceeded', 'the read limit of this grant is reached', details)
@@ -440,10 +450,17 @@ export type ConsentryClientError =
   | InvalidSignatureError
 
 /** The error class of one code, e.g. `ClientErrorOf<'grant_revoked'>` is `GrantRevokedError`. */
-export type ClientErrorOf<C extends ClientErrorCode> = Extract<ConsentryClientError, { code: C }>
+export type ClientErrorOf<C extends ClientErrorCode> = Extract<
+  ConsentryClientError,
+  {
+    /** The code to pick the class by. */
+    code: C
+  }
+>
 
 /** The constructor side of {@link ConsentryClientError} (the base class of every client error). */
 export interface ConsentryClientErrorConstructor {
+  /** The prototype every client error inherits from (what `instanceof` checks). */
   readonly prototype: ConsentryClientError
   new (
     code: ClientErrorCode,

@@ -107,8 +107,16 @@ export interface ListOptions extends ReadOptions {
 
 /** One page of a list route: its records, the period served (after clamping), and where it continues. */
 export interface RecordPage<R> {
+  /** The page's records, newest first. */
   data: R[]
-  period?: { from: string; to: string }
+  /** The period served, after clamping to the consent. */
+  period?: {
+    /** First day, `YYYY-MM-DD`. */
+    from: string
+    /** Last day, `YYYY-MM-DD`. */
+    to: string
+  }
+  /** Where the listing continues (the `cursor` of the next request); absent on the last page. */
   next_cursor?: string
 }
 
@@ -180,6 +188,7 @@ export interface Link {
   affordabilitySummary(
     options?: AffordabilitySummaryOptions & { signed?: false },
   ): Promise<AffordabilitySummary>
+  /** The holder-signed summary, verified against the holder's published keys, with its JWS to keep as evidence. */
   affordabilitySummary(
     options: AffordabilitySummaryOptions & { signed: true },
   ): Promise<SignedAffordabilitySummary>

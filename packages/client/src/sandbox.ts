@@ -25,7 +25,9 @@ export interface SandboxLinkOptions {
 
 /** What `client.sandbox.revoke()` did. */
 export interface SandboxRevocation {
+  /** The grant that ended. */
   grantId: string
+  /** Its status now: always `revoked`. */
   status: 'revoked'
   /** `sandbox_revoked`. */
   reason: string

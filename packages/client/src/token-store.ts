@@ -48,8 +48,11 @@ export interface LinkState {
  * learned of the end, instead of `LinkNotFoundError`.
  */
 export interface EndedLink {
+  /** Format version of this object. */
   version: 1
+  /** The grant that ended. */
   grantId: string
+  /** How it ended. */
   status: 'revoked' | 'expired'
   /** The server's reason when known, e.g. `revoked_by_subject`, `revoked_by_client`, `refresh_token_reuse`. */
   reason?: string

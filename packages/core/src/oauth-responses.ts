@@ -15,6 +15,7 @@ export const tokenResponseSchema = z.looseObject({
   /** (consentry) The signed consent receipt (`typ: consent-receipt+jwt`). */
   consent_receipt: z.string().optional(),
 })
+/** A parsed token response; see {@link tokenResponseSchema}. */
 export type TokenResponse = z.infer<typeof tokenResponseSchema>
 
 /** RFC 9126 pushed authorization response. */
@@ -31,6 +32,7 @@ export const introspectionResponseSchema = z.looseObject({
   cnf: z.object({ jkt: z.string() }).optional(),
   authorization_details: z.array(detail).optional(),
 })
+/** A parsed introspection response; see {@link introspectionResponseSchema}. */
 export type IntrospectionResponse = z.infer<typeof introspectionResponseSchema>
 
 /** An OAuth 2 error response (RFC 6749 §5.2). */

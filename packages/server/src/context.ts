@@ -49,8 +49,9 @@ export interface Urls {
   resource: string
   /** RFC 9728 protected resource metadata. */
   resourceMetadata: string
-  /** The sandbox's endpoints: only with `sandbox: true`. */
+  /** The sandbox's endpoints: only with `sandbox: true`. `POST` here links a test person at once. */
   sandboxLink?: string
+  /** `POST` here ends one of the client's grants as the person would (only with `sandbox: true`). */
   sandboxRevoke?: string
 }
 

@@ -114,7 +114,9 @@ export class ConfigError extends Error {
 
 /** One problem of a configuration: `path` (`config.theem`, `theme.colors.primary`) and the message. */
 export interface ConfigIssue {
+  /** The option's path from the config root, e.g. `theme.colors.primary`. */
   path: string
+  /** What is wrong and what it must be. */
   message: string
 }
 
@@ -124,8 +126,13 @@ export interface ConfigIssue {
  * request id and answered 500 (the operator's setup, not the client, is at fault).
  */
 export class MountError extends Error {
+  /** Always `MountError`. */
   override readonly name = 'MountError'
   constructor(
+    /**
+     * `body_already_read`: a parser consumed the body and left nothing to rebuild it from;
+     * `body_not_rebuildable`: what it left cannot be encoded back faithfully.
+     */
     readonly code: 'body_already_read' | 'body_not_rebuildable',
     message: string,
   ) {

@@ -23,9 +23,13 @@ export type LogFields = Record<string, unknown>
  * ```
  */
 export interface Logger {
+  /** Unexpected errors (`event: "request.failed"`). */
   error(fields: LogFields, message?: string): void
+  /** Loud warnings: unsafe settings, webhooks given up on. */
   warn(fields: LogFields, message?: string): void
+  /** Start-up notes (`event: "server.started"`). */
   info?(fields: LogFields, message?: string): void
+  /** Trace lines, per area (see {@link LogArea}). */
   debug?(fields: LogFields, message?: string): void
   /** A logger that adds `bindings` to every line (pino's `child`). */
   child?(bindings: LogFields): Logger
@@ -54,6 +58,7 @@ export const LOG_AREAS = [
   'maintenance',
   'server',
 ] as const
+/** One of {@link LOG_AREAS}. */
 export type LogArea = (typeof LOG_AREAS)[number]
 
 /** Options of {@link jsonLinesLogger}. */

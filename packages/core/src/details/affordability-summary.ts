@@ -22,6 +22,7 @@ export const AFFORDABILITY_METRICS = [
   'income_regularity',
   'overdraft_days',
 ] as const
+/** One of {@link AFFORDABILITY_METRICS}. */
 export type AffordabilityMetric = (typeof AFFORDABILITY_METRICS)[number]
 
 /** Longest period an affordability summary may cover: two years. */
@@ -94,7 +95,9 @@ export const affordabilitySummaryDetail = z
       })
   })
 
+/** An `affordability_summary` detail as parsed (defaults applied). */
 export type AffordabilitySummaryDetail = z.output<typeof affordabilitySummaryDetail>
+/** An `affordability_summary` detail as a recipient may write it (defaulted members optional). */
 export type AffordabilitySummaryDetailInput = z.input<typeof affordabilitySummaryDetail>
 
 /**
@@ -119,6 +122,7 @@ export const affordabilityMonthSchema = z.object({
   /** `overdraft_days`: consented days of the month on which a chosen account was below zero. */
   overdraft_days: z.number().int().min(0).max(31).optional(),
 })
+/** One month of an affordability summary; see {@link affordabilityMonthSchema}. */
 export type AffordabilityMonth = z.infer<typeof affordabilityMonthSchema>
 
 /** `income_regularity`: how steady income was over the period's whole (non-partial) months. */
@@ -130,6 +134,7 @@ export const incomeRegularitySchema = z.object({
   /** Median monthly income over those months; absent when there are none. */
   median_income: decimalAmount.optional(),
 })
+/** The summary's `income_regularity` member; see {@link incomeRegularitySchema}. */
 export type IncomeRegularity = z.infer<typeof incomeRegularitySchema>
 
 /**
@@ -153,6 +158,7 @@ export const affordabilitySummarySchema = z.object({
   months: z.array(affordabilityMonthSchema),
   income_regularity: incomeRegularitySchema.optional(),
 })
+/** A parsed affordability summary; see {@link affordabilitySummarySchema}. */
 export type AffordabilitySummary = z.infer<typeof affordabilitySummarySchema>
 
 /** The JWS `typ` of the signed summary (RFC 8725 §3.11 explicit typing). */
@@ -172,6 +178,7 @@ export const affordabilitySummaryClaimsSchema = affordabilitySummarySchema.exten
   grant_id: z.string(),
   metrics: z.array(z.enum(AFFORDABILITY_METRICS)),
 })
+/** The parsed claims of a signed summary; see {@link affordabilitySummaryClaimsSchema}. */
 export type AffordabilitySummaryClaims = z.infer<typeof affordabilitySummaryClaimsSchema>
 
 /**

@@ -9,6 +9,7 @@ import { transactionHistoryDetail } from './transaction-history.ts'
  * the ids the grant names in its scope member.
  */
 export interface RouteContract<R extends z.ZodType = z.ZodType> {
+  /** The HTTP method; resource routes are read-only. */
   method: 'GET'
   /** e.g. `/stores/{store_id}/orders`. */
   path: string
@@ -33,7 +34,9 @@ export interface DetailType<
   S extends z.ZodType = z.ZodType,
   R extends Record<string, RouteContract> = Record<string, RouteContract>,
 > {
+  /** The detail's `type` value (RFC 9396 §2), a lowercase identifier such as `transaction_history`. */
   type: string
+  /** The zod schema a detail of this type must pass (defaults applied on parse). */
   schema: S
   /** Plain-words lines shown to the account holder on the consent page (types without routes). */
   describe?: (detail: z.output<S>) => string[]
@@ -42,7 +45,12 @@ export interface DetailType<
    * absent in a request = the person chooses on the consent page) and the path parameter naming one
    * (`account_id`, `store_id`).
    */
-  scope?: { member: string; param: string }
+  scope?: {
+    /** The detail member listing the chosen ids, e.g. `accounts`. */
+    member: string
+    /** The path parameter naming one of them, e.g. `account_id`. */
+    param: string
+  }
   /** The detail member narrowing what each record shows (`fields`, `metrics`). Default `fields`. */
   fieldsMember?: string
   /** The resource routes a grant of this type may read, by name. */

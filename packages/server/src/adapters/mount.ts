@@ -2,6 +2,7 @@ import type { Urls } from '../context.ts'
 
 /** What the mounting helpers need of a server: its URLs (a `ConsentServer` has them). */
 export interface Mountable {
+  /** The server's issuer and metadata URLs, where the mounting helpers read its paths. */
   urls: Pick<Urls, 'issuer' | 'metadata' | 'resourceMetadata'>
 }
 

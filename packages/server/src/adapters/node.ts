@@ -330,8 +330,8 @@ const safePath = (target: string | undefined) => (target ?? '/').split('?')[0]!.
  * issuer. The handler gets the socket's peer address as `info.clientAddress`.
  *
  * Body parsers in front (`express.json()`, `express.urlencoded()`) just work: a body they already
- * read is rebuilt from `req.body` (see {@link rebuildBody}); one that cannot be rebuilt is a 500
- * whose cause is logged with the request id. Connections stay usable after an error: a body the
+ * read is rebuilt from `req.body` (JSON serialised again, a form encoded again); one that cannot be
+ * rebuilt faithfully is a 500 whose cause (a {@link MountError}) is logged with the request id. Connections stay usable after an error: a body the
  * handler did not read to the end is discarded (up to 4 MiB, within 5 s) before the response, so
  * the client's next request on the same keep-alive connection works; a larger one gets
  * `Connection: close`, so the client reconnects rather than running into a reset. CONNECT, TRACE and

@@ -3,6 +3,7 @@ import type { z } from 'zod'
 
 /** One thing the person chooses among on the consent page: an account, a storefront. */
 export interface ScopeItem {
+  /** The id a grant names and the route's scope parameter carries (`acc_1`, `st_1`). */
   id: string
   /** As the person knows it: "Everyday Wallet", "Sam's Outdoor Gear UK". */
   name: string
@@ -12,7 +13,9 @@ export interface ScopeItem {
 
 /** The consented window of a read, as UTC dates (inclusive), after clamping to the consent. */
 export interface DateRange {
+  /** First day, `YYYY-MM-DD`. */
   from: string
+  /** Last day, `YYYY-MM-DD`. */
   to: string
 }
 
@@ -21,7 +24,9 @@ export interface DateRange {
  * datatype, its scope, its period and its read limit. Handlers only fetch and shape data.
  */
 export interface EnforcedRead<D extends AuthorizationDetail = AuthorizationDetail> {
+  /** The grant the access token belongs to. */
   grantId: string
+  /** The recipient (OAuth client) reading. */
   clientId: string
   /** The holder's own identifier of the person (never the recipient's pairwise one). */
   subject: string
@@ -45,14 +50,23 @@ export interface EnforcedRead<D extends AuthorizationDetail = AuthorizationDetai
 
 /** A list route's question to the holder's data: one page, newest first. */
 export interface ListQuery<D extends AuthorizationDetail = AuthorizationDetail> {
+  /** The checked read this page answers. */
   read: EnforcedRead<D>
+  /** The holder's own identifier of the person (as `read.subject`). */
   subject: string
+  /** The route's scope id (as `read.scopeId`): the account or store to list. */
   scopeId?: string
-  /** UTC dates, inclusive, already clamped to the consent. */
+  /** First day, a UTC date, inclusive, already clamped to the consent. */
   from: string
+  /** Last day, a UTC date, inclusive, already clamped to the consent. */
   to: string
   /** Continue strictly after this record in (`orderBy` desc, `id` desc) order. */
-  before?: { at: string; id: string }
+  before?: {
+    /** The record's `orderBy` value. */
+    at: string
+    /** The record's `id`. */
+    id: string
+  }
   /** Return at most this many. */
   limit: number
 }
@@ -66,6 +80,7 @@ export interface ListQuery<D extends AuthorizationDetail = AuthorizationDetail> 
 export interface ListHandler<D extends AuthorizationDetail = AuthorizationDetail> {
   /** The record member holding the ISO 8601 date or date-time that orders and dates it. */
   orderBy: string
+  /** One page of wire records for `query`, newest first, at most `query.limit` of them. */
   list(query: ListQuery<D>): Promise<Array<Record<string, unknown>>>
 }
 
@@ -75,12 +90,15 @@ export interface ListHandler<D extends AuthorizationDetail = AuthorizationDetail
  * counts and ranges, never the data.
  */
 export interface ObjectHandler<D extends AuthorizationDetail = AuthorizationDetail> {
+  /** The answer to one checked read. */
   get(
     read: EnforcedRead<D>,
     request: Request,
     holder: HolderTools,
   ): Promise<{
+    /** The response body: a JSON value, or text with `contentType`. */
     body: unknown
+    /** What the read's audit event records: counts and ranges, never the data. */
     audit?: Record<string, unknown>
     /** A non-JSON answer (`application/jwt`): `body` is then its text. */
     contentType?: string
@@ -101,6 +119,7 @@ export interface HolderTools {
   sign(claims: Record<string, unknown>, typ: string): Promise<string>
 }
 
+/** The handler of one route: a {@link ListHandler} for a `list` route, an {@link ObjectHandler} for `object`. */
 export type RouteHandler<D extends AuthorizationDetail = AuthorizationDetail> =
   | ListHandler<D>
   | ObjectHandler<D>
@@ -110,7 +129,14 @@ export interface DataTypeWords<D extends AuthorizationDetail = AuthorizationDeta
   /** What the grant shares, as a heading: "Transaction history", "Sales and payouts". */
   title: string
   /** The scope, when the type has one: legend "Accounts", nouns "account"/"accounts". */
-  scope?: { legend: string; noun: string; plural: string }
+  scope?: {
+    /** The consent page's legend over the choices: "Accounts". */
+    legend: string
+    /** One of them, in a sentence: "account". */
+    noun: string
+    /** Several: "accounts". */
+    plural: string
+  }
   /** Labels of the `datatypes` entries, in display order. */
   datatypes?: Record<string, string>
   /** Datatypes the person may untick on the consent page (e.g. `balances`). */
@@ -159,7 +185,9 @@ export interface DataTypeWords<D extends AuthorizationDetail = AuthorizationDeta
  * ```
  */
 export interface DataType<D extends AuthorizationDetail = AuthorizationDetail> {
+  /** The shared contract: the detail type's schema, scope and routes. */
   detail: DetailType
+  /** How the type is put in plain words to the person. */
   words: DataTypeWords<D>
   /** The person's scope items (their accounts, their stores); checked again on every read. */
   listScope?: (subject: string) => Promise<ScopeItem[]>

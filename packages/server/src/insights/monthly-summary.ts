@@ -42,11 +42,23 @@ export const defaultCategorize: Categorize = (tx) => {
   return a.startsWith('-') ? 'spending' : 'income'
 }
 
+/** What {@link monthlySummary} computes over: one grant's period, accounts, transactions and metrics. */
 export interface MonthlySummaryInput {
   /** The consented period, inclusive UTC dates. */
-  period: { from: string; to: string }
+  period: {
+    /** First day, `YYYY-MM-DD`. */
+    from: string
+    /** Last day, `YYYY-MM-DD`. */
+    to: string
+  }
   /** The chosen accounts (all in `currency`). */
-  accounts: ReadonlyArray<{ id: string; currency: string }>
+  accounts: ReadonlyArray<{
+    /** The account's id. */
+    id: string
+    /** The account's ISO 4217 currency code. */
+    currency: string
+  }>
+  /** ISO 4217 code shared by every chosen account; the summary's `currency`. */
   currency: string
   /** Every transaction of the chosen accounts booked in the period, any order; pending ones are left out here. */
   transactions: readonly HolderTransaction[]
@@ -55,7 +67,9 @@ export interface MonthlySummaryInput {
    * (the `balanceAfter` of its last booked transaction before `period.from`). Absent: `0`.
    */
   openingBalances?: Readonly<Record<string, string>>
+  /** The consented metrics; only these appear in the summary. */
   metrics: readonly AffordabilityMetric[]
+  /** What each transaction is for the summary. Default: {@link defaultCategorize}. */
   categorize?: Categorize
 }
 
