@@ -17,6 +17,13 @@
  */
 
 export type { Account, AuthorizationDetail, Transaction, TransactionPage } from '@consentry/core'
+export type {
+  AmendAction,
+  AmendOptions,
+  AmendResult,
+  PendingAmend,
+  StartAmendResult,
+} from './amend.ts'
 export {
   type ConsentClient,
   type ConsentClientOptions,
@@ -51,9 +58,14 @@ export {
   UnauthorizedError,
 } from './errors.ts'
 export {
+  type ConsentEvent,
   createWebhookHandler,
+  GRANT_AMENDED_EVENT,
   GRANT_ENDED_EVENT,
+  GRANT_EXPIRING_EVENT,
+  type GrantAmendedEvent,
   type GrantEndedEvent,
+  type GrantExpiringEvent,
   parseEvent,
   type VerifyEventOptions,
   verifyEvent,

@@ -237,7 +237,7 @@ describe('events', () => {
     const link = await linkAccount(mock, client)
     const seen: string[] = []
     const handle = client.webhookHandler((e) => {
-      seen.push(`${e.grantId}:${e.status}`)
+      seen.push(`${e.grantId}:${e.type === 'grant-ended' ? e.status : e.type}`)
     })
     const post = (body: string, type = 'application/secevent+jwt') =>
       handle(

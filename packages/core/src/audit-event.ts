@@ -12,6 +12,7 @@ export const AUDIT_EVENT_TYPES = [
   'grant.revoked',
   'grant.expired',
   'grant.narrowed',
+  'grant.amended',
   'code.issued',
   'code.reused',
   'token.issued',

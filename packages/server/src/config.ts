@@ -110,6 +110,20 @@ export interface ConsentServerConfig {
   /** Unattended-read window. Default 24 h. */
   readWindowMs?: number
   /**
+   * How long before a grant ends its recipient is sent a `grant-expiring` event (once per expiry;
+   * the recipient renews with a Grant Management `replace` the person approves). Default 7 days;
+   * `0` sends none.
+   */
+  expiryReminderMs?: number
+  /**
+   * Where the cap on a grant's lifetime (`lifetimes.maxGrant`) counts from when a change the person
+   * approves sets a new end (a renewal): `'renewal'` (default) — each renewal is a fresh, informed
+   * decision on the holder's own page, so it may last up to the cap from that day; `'grant'` — from
+   * the day the grant was first given, so no grant outlives the cap and the person must connect
+   * again after it (for regimes that require a full re-consent periodically).
+   */
+  lifetimeCapFrom?: 'renewal' | 'grant'
+  /**
    * @deprecated Use `logger`. Called with every unexpected error (after it is logged), e.g. to
    * forward it to an error tracker.
    */
@@ -341,6 +355,8 @@ export interface ResolvedConfig
   theme: Theme
   resourcePath: string
   readWindowMs: number
+  expiryReminderMs: number
+  lifetimeCapFrom: 'renewal' | 'grant'
   initialAccessTokens: string[]
   now: () => number
   /** Resolved guarded-fetch options (`allowLoopback` from `dangerouslyAllowLoopbackEgress`). */
@@ -396,6 +412,12 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   const attendedReadsPerDay = config.attendedReadsPerDay ?? 50
   if (!Number.isInteger(attendedReadsPerDay) || attendedReadsPerDay < 1)
     throw new ConfigError('attendedReadsPerDay must be a positive integer')
+  const expiryReminderMs = config.expiryReminderMs ?? 7 * DAY_MS
+  if (!Number.isInteger(expiryReminderMs) || expiryReminderMs < 0 || expiryReminderMs > 366 * DAY_MS)
+    throw new ConfigError('expiryReminderMs must be an integer from 0 to 366 days in milliseconds')
+  const lifetimeCapFrom = config.lifetimeCapFrom ?? 'renewal'
+  if (lifetimeCapFrom !== 'renewal' && lifetimeCapFrom !== 'grant')
+    throw new ConfigError("lifetimeCapFrom must be 'renewal' or 'grant'")
   if ('fetch' in config)
     throw new ConfigError(
       'fetch is no longer a setting: every outbound request goes through the guarded fetch (see egress)',
@@ -435,6 +457,8 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     theme,
     resourcePath,
     readWindowMs: config.readWindowMs ?? 86_400_000,
+    expiryReminderMs,
+    lifetimeCapFrom,
     initialAccessTokens: tokens,
     now: config.now ?? Date.now,
     egressOptions: {

@@ -35,11 +35,27 @@ export async function recordReceipt(ctx: Context, grant: Grant, receipt: string)
   })
 }
 
-/** Sign a receipt for the grant as it stands (no audit event: see {@link issueReceipt}). */
+/** The `jti` of the receipt of a grant as it stands: one per version (`updatedAt`) of the grant. */
+export const receiptId = (grant: Pick<Grant, 'id' | 'updatedAt'>) => `rcpt_${grant.id}_${grant.updatedAt}`
+
+/** What a receipt issued for a change says about it: the change, and the receipt it supersedes. */
+export interface ReceiptAmendment {
+  action: 'merge' | 'replace' | 'narrow'
+  by: 'client' | 'subject'
+  /** The `jti` of the receipt of the grant as it was before. */
+  previous: string
+}
+
+/**
+ * Sign a receipt for the grant as it stands (no audit event: see {@link issueReceipt}). A receipt
+ * issued for an amendment names it and the receipt it supersedes (`amendment.previous_receipt`), so
+ * a grant's receipts form a chain from its first approval to its end.
+ */
 export async function consentReceipt(
   ctx: Context,
   grant: Grant,
   client: Pick<ClientRecord, 'clientId' | 'clientName'>,
+  amendment?: ReceiptAmendment,
 ): Promise<string> {
   const purposeId = historyDetail(grant.authorizationDetails)?.purpose
   const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
@@ -56,6 +72,16 @@ export async function consentReceipt(
         : null,
       authorization_details: grant.authorizationDetails,
       granted_at: iso(grant.createdAt),
+      ...(grant.updatedAt !== grant.createdAt ? { updated_at: iso(grant.updatedAt) } : {}),
+      ...(amendment
+        ? {
+            amendment: {
+              action: amendment.action,
+              by: amendment.by,
+              previous_receipt: amendment.previous,
+            },
+          }
+        : {}),
       expires_at: iso(grant.expiresAt),
       ...(grant.endedAt ? { ended_at: iso(grant.endedAt), ended_reason: grant.endedReason ?? null } : {}),
       withdraw: {
@@ -68,7 +94,7 @@ export async function consentReceipt(
       // The recipient's pairwise identifier: the person's copy and the recipient's are the same document.
       .setSubject(await pairwiseSubject(ctx, grant.clientId, grant.subject))
       .setIssuedAt(Math.floor(ctx.now() / 1000))
-      .setJti(`rcpt_${grant.id}_${grant.updatedAt}`)
+      .setJti(receiptId(grant))
       .sign(ctx.signingKey.privateKey)
   )
 }
