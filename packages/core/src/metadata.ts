@@ -39,5 +39,19 @@ export const resourceMetadataSchema = z.looseObject({
   dpop_bound_access_tokens_required: z.literal(true),
   dpop_signing_alg_values_supported: z.array(z.string()),
   authorization_details_types_supported: z.array(z.string()),
+  /**
+   * Every data type's routes, paths relative to `resource`:
+   * `{ "type": "marketplace_sales", "datatype": "orders", "method": "GET", "path": "/stores/{store_id}/orders" }`.
+   */
+  consentry_routes: z
+    .array(
+      z.object({
+        type: z.string(),
+        datatype: z.string().optional(),
+        method: z.string(),
+        path: z.string(),
+      }),
+    )
+    .optional(),
 })
 export type ResourceMetadata = z.infer<typeof resourceMetadataSchema>

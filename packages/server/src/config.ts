@@ -1,6 +1,8 @@
-import { builtInDetailTypes, type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
+import { type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { z } from 'zod'
+import { builtInDataTypes } from './data-types/built-in.ts'
 import type { DataType } from './data-types/define.ts'
+import { type CompiledRoute, compileRoutes } from './data-types/routes.ts'
 import { ConfigError } from './errors.ts'
 import { type KeyProvider, type SecretProtection, secretProtection } from './key-encryption.ts'
 import { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
@@ -346,12 +348,17 @@ const lifetimesSchema = z
 export interface ResolvedConfig
   extends Omit<
     ConsentServerConfig,
-    'lifetimes' | 'purposes' | 'detailTypes' | 'theme' | 'signIn' | 'trustedProxy'
+    'lifetimes' | 'purposes' | 'detailTypes' | 'dataTypes' | 'theme' | 'signIn' | 'trustedProxy'
   > {
   issuer: string
   lifetimes: Lifetimes
   purposes: Record<string, Purpose>
+  /** Every detail type accepted: the data types' and any schema-only extras. */
   detailTypes: DetailType[]
+  /** The data types served: built-in ones (from `dataSource`) first, then the holder's. */
+  dataTypes: DataType[]
+  /** Every data type's routes, compiled. */
+  routes: CompiledRoute[]
   theme: Theme
   resourcePath: string
   readWindowMs: number
@@ -439,6 +446,10 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   const proxy =
     config.trustedProxy === undefined ? undefined : trustedProxySchema.safeParse(config.trustedProxy)
   if (proxy && !proxy.success) throw new ConfigError(firstIssue('trustedProxy', proxy.error))
+  const dataTypes = [
+    ...(config.dataSource ? builtInDataTypes(config.dataSource) : []),
+    ...(config.dataTypes ?? []),
+  ]
   const logger = config.logger ?? jsonLinesLogger()
   if (typeof logger.error !== 'function' || typeof logger.warn !== 'function')
     throw new ConfigError('logger needs error() and warn()')
@@ -453,7 +464,12 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     issuer: issuerUrl.href.replace(/\/$/, ''),
     lifetimes: { ...DEFAULT_LIFETIMES, ...lifetimes.data },
     purposes: config.purposes ?? DEFAULT_PURPOSES,
-    detailTypes: [...builtInDetailTypes, ...(config.detailTypes ?? [])],
+    dataTypes,
+    routes: compileRoutes(dataTypes),
+    detailTypes: [
+      ...dataTypes.map((t) => t.detail),
+      ...(config.detailTypes ?? []).filter((t) => !dataTypes.some((d) => d.detail.type === t.type)),
+    ],
     theme,
     resourcePath,
     readWindowMs: config.readWindowMs ?? 86_400_000,

@@ -9,12 +9,16 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
-  type ConsentView,
-  type DashboardView,
-  type GrantDetailView,
+  type ThConsentView as ConsentView,
   renderConsentPage,
   renderDashboard,
   renderGrantDetail,
+} from './th-views.ts'
+
+type DashboardView = Parameters<typeof renderDashboard>[0]
+type GrantDetailView = Parameters<typeof renderGrantDetail>[0]
+
+import {
   renderLoginPage,
   renderMessagePage,
   renderRevokeConfirm,

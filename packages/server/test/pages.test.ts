@@ -1,16 +1,12 @@
 import { TRANSACTION_FIELDS } from '@consentry/core'
 import { describe, expect, it } from 'vitest'
 import {
-  type ConsentView,
   contrastRatio,
   DEFAULT_COLORS,
   escapeHtml,
   FIELD_LABELS,
   html,
   readableOn,
-  renderConsentPage,
-  renderDashboard,
-  renderGrantDetail,
   renderLayout,
   renderLoginPage,
   renderMessagePage,
@@ -20,6 +16,12 @@ import {
   type Theme,
   themeStylesheet,
 } from '../src/pages/index.ts'
+import {
+  type ThConsentView as ConsentView,
+  renderConsentPage,
+  renderDashboard,
+  renderGrantDetail,
+} from './th-views.ts'
 
 const EVIL = `<script>alert(1)</script>"><img src=x onerror=alert(2)>'\`&`
 const theme: Theme = { name: 'Harbor Pay' }
@@ -523,7 +525,6 @@ describe('theme', () => {
 
 describe('consent page errors', () => {
   it('shows why an answer was refused, escaped, in an alert', async () => {
-    const { renderConsentPage } = await import('../src/pages/index.ts')
     const page = renderConsentPage({
       theme: { name: 'Harbor Pay' },
       assetsUrl: '/assets',

@@ -99,10 +99,21 @@ export interface DataTypeWords<D extends AuthorizationDetail = AuthorizationDeta
   fields?: Record<string, string>
   /** Which fields belong to which datatype (absent: every field belongs to every datatype). */
   fieldsByDatatype?: Record<string, string[]>
+  /** The fields' heading on the dashboard: "Transaction details". */
+  fieldsTitle?: string
   /** Legend of the field checkboxes: "Details of each transaction". */
   fieldsLegend?: string
-  /** Lines about what is shared beyond scope, fields and period: "Transactions from 1 Sep 2026 …". */
-  sees?: (detail: D, periodText: string) => string[]
+  /**
+   * Lines about what is shared beyond scope and fields: "Transactions from 1 Sep 2026 …", "Beacon
+   * Lending will see your monthly totals only — …". `period` is the consented period in words,
+   * `client` the recipient's name.
+   */
+  sees?: (detail: D, context: { period: string; client: string }) => string[]
+  /**
+   * One sentence for the dashboard and the receipt when the type's datatypes and fields do not say it
+   * all: "Beacon Lending sees your monthly totals only — not your transactions".
+   */
+  summary?: (detail: D, context: { period: string; client: string }) => string
   /** What the grant never allows, in plain words: "change listings, prices or your payout account". */
   notAllowed?: string[]
   /** A read in the person's access log: "monthly totals, Dec 2025 – Nov 2026". */

@@ -1,13 +1,9 @@
-import type { AuthorizationDetail, ClientRecord, Grant, TransactionHistoryDetail } from '@consentry/core'
+import { type AuthorizationDetail, type ClientRecord, type Grant, MAX_DETAILS } from '@consentry/core'
 import type { Context } from '../context.ts'
-import {
-  dateText,
-  grantLifetimeMs,
-  historyDetail,
-  isTransactionHistory,
-  periodText,
-} from '../grants/describe.ts'
-import { type Form, readForm } from '../http/body.ts'
+import { dataDetails, dataTypeOf, dateText, grantLifetimeMs, purposeOf } from '../grants/describe.ts'
+import { narrowDetails } from '../grants/narrow.ts'
+import { sectionPrefix, sectionsFor } from '../grants/sections.ts'
+import { readForm } from '../http/body.ts'
 import { getCookie, setCookie } from '../http/cookies.ts'
 import { formExpired, messageResponse } from '../http/message.ts'
 import { html, seeOther } from '../http/respond.ts'
@@ -119,11 +115,11 @@ async function consentPage(
   subjectName: string,
   error?: string,
 ) {
-  const detail = historyDetail(ix.request.authorizationDetails)
-  const accounts = await ctx.config.dataSource!.listAccounts(ix.subject!)
-  const purposeId = detail?.purpose ?? ''
+  const details = ix.request.authorizationDetails
+  const purposeId = purposeOf(ctx, details) ?? ''
   const purpose = ctx.config.purposes[purposeId] ?? { label: purposeId, description: '' }
-  const others = ix.request.authorizationDetails.filter((d) => !isTransactionHistory(d))
+  const typed = dataDetails(ctx, details)
+  const reads = typed.map(({ detail }) => detail.max_reads_per_day).filter((n) => typeof n === 'number')
   const view: ConsentView = {
     theme: ctx.config.theme,
     assetsUrl: ctx.urls.assets,
@@ -139,25 +135,15 @@ async function consentPage(
         : {}),
     },
     purpose: { id: purposeId, ...purpose },
-    request:
-      detail ??
-      ({
-        type: 'transaction_history',
-        datatypes: ['accounts'],
-        purpose: purposeId,
-        expires_in: 0,
-        max_reads_per_day: 0,
-      } as TransactionHistoryDetail),
-    accounts: accounts.map((a) => ({ ...a, requested: !detail?.accounts || detail.accounts.includes(a.id) })),
-    periodText: periodText(detail),
-    expiresAtText: dateText(
-      ctx.now() + grantLifetimeMs(ix.request.authorizationDetails, ctx.config.lifetimes.maxGrant),
-    ),
-    maxReadsPerDay: detail?.max_reads_per_day ?? 0,
-    otherDetails: others.map((d) => ({
-      type: d.type,
-      lines: ctx.config.detailTypes.find((t) => t.type === d.type)?.describe?.(d) ?? [`${d.type}`],
-    })),
+    sections: await sectionsFor(ctx, details, ix.subject!, client.clientName),
+    expiresAtText: dateText(ctx.now() + grantLifetimeMs(details, ctx.config.lifetimes.maxGrant)),
+    maxReadsPerDay: reads.length ? Math.min(...(reads as number[])) : 0,
+    otherDetails: details
+      .filter((d) => !dataTypeOf(ctx, d))
+      .map((d) => ({
+        type: d.type,
+        lines: ctx.config.detailTypes.find((t) => t.type === d.type)?.describe?.(d) ?? [`${d.type}`],
+      })),
     ...(error ? { error } : {}),
   }
   // The form's 303 leads to the client's redirect URI: CSP form-action must allow its origin.
@@ -166,36 +152,10 @@ async function consentPage(
   })
 }
 
-/**
- * check_consent_selection: what the person sends back may only narrow the request — accounts among
- * those offered (and theirs), fields among those asked, balances only if asked.
- */
-async function narrow(
-  ctx: Context,
-  ix: Interaction,
-  form: Form,
-): Promise<Array<AuthorizationDetail | string>> {
-  const owned = new Set((await ctx.config.dataSource!.listAccounts(ix.subject!)).map((a) => a.id))
-  return ix.request.authorizationDetails.map((d) => {
-    if (!isTransactionHistory(d)) return d
-    const offered = d.accounts ? d.accounts.filter((a) => owned.has(a)) : [...owned]
-    const accounts = [...new Set(form.all('account'))]
-    const fields = [...new Set(form.all('field'))]
-    if (!accounts.length) return 'Choose at least one account to share, or choose Deny.'
-    if (accounts.some((a) => !offered.includes(a))) return 'One of the chosen accounts cannot be shared here.'
-    if (fields.some((f) => !d.fields?.includes(f as never)))
-      return 'One of the chosen details was not asked for.'
-    if (d.datatypes.includes('transactions') && !fields.length)
-      return 'Choose at least one transaction detail to share, or choose Deny.'
-    const keepBalances = form.all('datatype').includes('balances')
-    return {
-      ...d,
-      accounts,
-      datatypes: d.datatypes.filter((t) => t !== 'balances' || keepBalances),
-      ...(d.fields ? { fields: d.fields.filter((f) => fields.includes(f)) } : {}),
-    }
-  })
-}
+/** Every name a consent form may repeat: the first section's, then `1.account`, … */
+const REPEATED = ['account', 'field', 'datatype'].flatMap((n) =>
+  Array.from({ length: MAX_DETAILS }, (_, k) => `${sectionPrefix(k)}${n}`),
+)
 
 async function decide(
   ctx: Context,
@@ -203,7 +163,7 @@ async function decide(
   ix: Interaction,
   client: ClientRecord,
 ): Promise<Response> {
-  const form = await readForm(request, { allowRepeated: ['account', 'field', 'datatype'] })
+  const form = await readForm(request, { allowRepeated: REPEATED })
   if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf)) return formExpired(ctx)
   const decision = form.get('decision')
   if (decision !== 'allow' && decision !== 'deny')
@@ -213,10 +173,9 @@ async function decide(
 
   let granted: AuthorizationDetail[] = []
   if (decision === 'allow') {
-    const result = await narrow(ctx, ix, form)
-    const problem = result.find((r): r is string => typeof r === 'string')
-    if (problem) return consentPage(ctx, ix, client, ix.subject, problem)
-    granted = result as AuthorizationDetail[]
+    const result = await narrowDetails(ctx, ix.subject, ix.request.authorizationDetails, form)
+    if (typeof result === 'string') return consentPage(ctx, ix, client, ix.subject, result)
+    granted = result
   }
   // The decision is taken once: a double submit finds the interaction gone.
   if (!(await ctx.store.consumeInteraction(ix.id, ctx.now())))
@@ -253,7 +212,9 @@ async function decide(
     expiresAt: now + grantLifetimeMs(granted, ctx.config.lifetimes.maxGrant),
   })
   if (!grant) return messageResponse(ctx, 'Already answered', 'This request was already answered.')
-  const th = historyDetail(granted)
+  const first = dataDetails(ctx, granted)[0]
+  const member = (m: string | undefined) =>
+    first && m && Array.isArray(first.detail[m]) ? (first.detail[m] as string[]) : []
   await ctx.audit.record({
     type: 'grant.approved',
     actor: { type: 'subject', id: ix.subject },
@@ -261,10 +222,11 @@ async function decide(
     clientId: client.clientId,
     subject: ix.subject,
     data: {
-      accounts: th?.accounts ?? [],
-      datatypes: th?.datatypes ?? [],
-      fields: th?.fields ?? [],
-      purpose: th?.purpose ?? null,
+      ...(first ? { type: first.dataType.detail.type } : {}),
+      [first?.dataType.detail.scope?.member ?? 'accounts']: member(first?.dataType.detail.scope?.member),
+      datatypes: member('datatypes'),
+      fields: member(first?.dataType.detail.fieldsMember ?? 'fields'),
+      purpose: purposeOf(ctx, granted) ?? null,
       expires_at: new Date(grant.expiresAt).toISOString(),
     },
   })

@@ -1,12 +1,20 @@
 import { type AuditEvent, effectiveStatus, type Grant } from '@consentry/core'
+import { scopeOf } from '../checks/consented-scope.ts'
 import type { Context } from '../context.ts'
-import { dateText, historyDetail, periodText } from '../grants/describe.ts'
+import type { DataType } from '../data-types/define.ts'
+import { dataDetails, dateText, periodText, purposeOf } from '../grants/describe.ts'
 import { endGrant } from '../grants/lifecycle.ts'
 import { consentReceipt } from '../grants/receipt.ts'
 import { readForm } from '../http/body.ts'
 import { formExpired, messageResponse } from '../http/message.ts'
 import { html, seeOther } from '../http/respond.ts'
-import { type GrantSummary, renderDashboard, renderGrantDetail, renderRevokeConfirm } from '../pages/index.ts'
+import {
+  detailFacts,
+  type GrantSummary,
+  renderDashboard,
+  renderGrantDetail,
+  renderRevokeConfirm,
+} from '../pages/index.ts'
 import { basePath, checkCsrfToken, csrfToken, currentSubject, type SignedIn } from '../session.ts'
 import { accessLog } from './audit.ts'
 import { loginRedirect } from './login.ts'
@@ -49,26 +57,46 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
 
 async function summarize(ctx: Context, grant: Grant, events: AuditEvent[]): Promise<GrantSummary> {
   const client = await ctx.store.getClient(grant.clientId)
-  const d = historyDetail(grant.authorizationDetails)
-  const names = new Map((await ctx.config.dataSource!.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
+  const clientName = client?.clientName ?? grant.clientId
+  const purposeId = purposeOf(ctx, grant.authorizationDetails)
+  const typed = dataDetails(ctx, grant.authorizationDetails)
+  const facts = []
+  const scopeNames: string[] = []
+  for (const { detail, dataType } of typed) {
+    const names = await scopeNamesOf(dataType, grant.subject)
+    const ids = scopeOf(dataType, detail)
+    const named = ids.map((id) => names.get(id) ?? id)
+    scopeNames.push(...named)
+    facts.push(
+      ...detailFacts(dataType.words, detail, {
+        ...(dataType.detail.scope ? { scopeNames: named } : {}),
+        fieldsMember: dataType.detail.fieldsMember ?? 'fields',
+        period: periodText(detail),
+        client: clientName,
+      }),
+    )
+  }
   const reads = events.filter((e) => e.type === 'data.read')
   const last = reads.at(-1)
   const since = ctx.now() - 30 * DAY
   return {
     id: grant.id,
-    clientName: client?.clientName ?? grant.clientId,
-    purposeLabel: (d && ctx.config.purposes[d.purpose]?.label) ?? d?.purpose ?? '',
+    clientName,
+    purposeLabel: (purposeId && ctx.config.purposes[purposeId]?.label) ?? purposeId ?? '',
     status: effectiveStatus(grant, ctx.now()),
-    accountNames: (d?.accounts ?? []).map((a) => names.get(a) ?? a),
-    datatypes: d?.datatypes ?? [],
-    fields: d?.fields ?? [],
-    periodText: periodText(d),
+    accountNames: scopeNames,
+    facts,
     grantedOn: dateText(grant.createdAt),
     expiresOn: dateText(grant.expiresAt),
     ...(last ? { lastRead: dateText(Date.parse(last.at)) } : {}),
     readsLast30Days: reads.filter((e) => Date.parse(e.at) >= since).length,
     detailUrl: `${basePath(ctx)}/consents/${grant.id}`,
   }
+}
+
+/** The person's scope items of a type by id → name (accounts, stores). */
+async function scopeNamesOf(dataType: DataType, subject: string): Promise<Map<string, string>> {
+  return new Map(((await dataType.listScope?.(subject)) ?? []).map((s) => [s.id, s.name]))
 }
 
 async function eventsOf(ctx: Context, grantId: string) {
@@ -101,17 +129,27 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
   const csrf = await csrfToken(ctx, request, who)
   const events = await eventsOf(ctx, grant.id)
   const summary = await summarize(ctx, grant, events)
-  const names = new Map((await ctx.config.dataSource!.listAccounts(grant.subject)).map((a) => [a.id, a.name]))
+  const names = new Map<string, Map<string, string>>()
+  for (const { dataType } of dataDetails(ctx, grant.authorizationDetails))
+    names.set(dataType.detail.type, await scopeNamesOf(dataType, grant.subject))
   const base = `${basePath(ctx)}/consents/${grant.id}`
   const readLog = events
     .filter((e) => e.type === 'data.read')
     .reverse()
     .map((e) => {
       const d = e.data as Record<string, unknown>
-      const account = typeof d.account === 'string' ? (names.get(d.account) ?? d.account) : 'Account list'
+      const type = typeof d.type === 'string' ? d.type : 'transaction_history'
+      const dataType = ctx.config.dataTypes.find((t) => t.detail.type === type)
+      const noun = dataType?.words.scope?.noun ?? 'account'
+      const id = d[noun]
+      const what =
+        dataType?.words.readText?.(d) ??
+        (typeof id === 'string'
+          ? (names.get(type)?.get(id) ?? id)
+          : `${dataType?.words.scope?.legend ?? 'Account'} list`.replace(/s list$/, ' list'))
       return {
         at: new Date(e.at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
-        accountName: account,
+        accountName: what,
         // The recipient *says* the person was present (x-fapi-customer-ip-address); the holder cannot
         // know, so the log words it as the app's claim, not as a fact.
         period: `${typeof d.from === 'string' ? `${d.from} to ${d.to}` : '—'}${d.attended === true ? ' (the app said you were using it)' : ''}`,

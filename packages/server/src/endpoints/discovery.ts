@@ -43,7 +43,7 @@ export const discovery = (ctx: Context) =>
     'access-control-allow-origin': '*',
   })
 
-/** RFC 9728 protected resource metadata for the transaction-history API. */
+/** RFC 9728 protected resource metadata for the resource API, with every data type's routes. */
 export function resourceMetadata(ctx: Context): ResourceMetadata {
   return {
     resource: ctx.urls.resource,
@@ -52,7 +52,15 @@ export function resourceMetadata(ctx: Context): ResourceMetadata {
     dpop_bound_access_tokens_required: true,
     dpop_signing_alg_values_supported: [...ALLOWED_ALGS],
     authorization_details_types_supported: ctx.config.detailTypes.map((t) => t.type),
-    resource_name: `${ctx.config.theme.name} transaction history`,
+    resource_name: `${ctx.config.theme.name} ${
+      ctx.config.dataTypes.length === 1 ? ctx.config.dataTypes[0]!.words.title.toLowerCase() : 'data'
+    }`,
+    consentry_routes: ctx.config.routes.map((r) => ({
+      type: r.dataType.detail.type,
+      ...(r.contract.datatype ? { datatype: r.contract.datatype } : {}),
+      method: r.contract.method,
+      path: r.contract.path,
+    })),
   }
 }
 

@@ -1,6 +1,6 @@
-import type { AuthorizationDetail, TransactionHistoryDetail } from '@consentry/core'
-
-const DAY = 86_400_000
+import type { AuthorizationDetail } from '@consentry/core'
+import type { Context } from '../context.ts'
+import type { DataType } from '../data-types/define.ts'
 
 /** "14 Mar 2027" — dates as people read them (UTC, so every instance renders the same). */
 export function dateText(ms: number): string {
@@ -12,34 +12,35 @@ export function dateText(ms: number): string {
   })
 }
 
-export const isTransactionHistory = (
-  d: AuthorizationDetail,
-): d is TransactionHistoryDetail & AuthorizationDetail => d.type === 'transaction_history'
-
-/** The first `transaction_history` detail of a request or grant, if any. */
-export const historyDetail = (details: AuthorizationDetail[]) => details.find(isTransactionHistory)
-
-/** The period in words: "1 Sep 2026 to 30 Nov 2026" or "the last 90 days, rolling". */
-export function periodText(detail: TransactionHistoryDetail | undefined): string {
-  const p = detail?.period
-  if (!p) return 'No transactions'
-  if ('lookback_days' in p) return `the last ${p.lookback_days} days (a rolling window, up to each read)`
-  return `${dateText(Date.parse(`${p.from}T00:00:00Z`))} to ${dateText(Date.parse(`${p.to}T00:00:00Z`))}`
+/** The served data type of a detail, if any (schema-only extra types have none). */
+export function dataTypeOf(ctx: Context, detail: AuthorizationDetail): DataType | undefined {
+  return ctx.config.dataTypes.find((t) => t.detail.type === detail.type)
 }
 
-/** The UTC date range a grant covers at `now`: absolute periods as given, lookbacks ending today. */
-export function consentedRange(
-  detail: TransactionHistoryDetail,
-  now: number,
-): { from: string; to: string } | null {
-  const p = detail.period
-  if (!p) return null
-  if ('from' in p) return { from: p.from, to: p.to }
-  const today = new Date(now).toISOString().slice(0, 10)
-  const from = new Date(Date.parse(`${today}T00:00:00Z`) - (p.lookback_days - 1) * DAY)
-    .toISOString()
-    .slice(0, 10)
-  return { from, to: today }
+/** The details of served data types, each with its type, in request order. */
+export function dataDetails(
+  ctx: Context,
+  details: AuthorizationDetail[],
+): Array<{ detail: AuthorizationDetail; dataType: DataType }> {
+  return details.flatMap((detail) => {
+    const dataType = dataTypeOf(ctx, detail)
+    return dataType ? [{ detail, dataType }] : []
+  })
+}
+
+/** The purpose of a request or grant: its first data-typed detail's. */
+export function purposeOf(ctx: Context, details: AuthorizationDetail[]): string | undefined {
+  const p = dataDetails(ctx, details)[0]?.detail.purpose
+  return typeof p === 'string' ? p : undefined
+}
+
+/** The period in words: "1 Sep 2026 to 30 Nov 2026" or "the last 90 days, rolling". */
+export function periodText(detail: AuthorizationDetail | undefined): string {
+  const p = detail?.period as { from?: string; to?: string; lookback_days?: number } | undefined
+  if (!p) return 'No period'
+  if (typeof p.lookback_days === 'number')
+    return `the last ${p.lookback_days} days (a rolling window, up to each read)`
+  return `${dateText(Date.parse(`${p.from}T00:00:00Z`))} to ${dateText(Date.parse(`${p.to}T00:00:00Z`))}`
 }
 
 /** How long the grant lives, from its details (the shortest `expires_in`), capped by the holder. */

@@ -2,7 +2,7 @@ import { type ClientRecord, type Grant, sha256Hex } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import { pairwiseSubject } from '../tokens/pairwise.ts'
-import { historyDetail } from './describe.ts'
+import { dataDetails, periodText, purposeOf } from './describe.ts'
 
 /**
  * Issue a signed consent receipt and record that it was issued (with its digest, so the person's copy
@@ -57,7 +57,7 @@ export async function consentReceipt(
   client: Pick<ClientRecord, 'clientId' | 'clientName'>,
   amendment?: ReceiptAmendment,
 ): Promise<string> {
-  const purposeId = historyDetail(grant.authorizationDetails)?.purpose
+  const purposeId = purposeOf(ctx, grant.authorizationDetails)
   const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
   const iso = (ms: number) => new Date(ms).toISOString()
   return (
@@ -71,6 +71,18 @@ export async function consentReceipt(
         ? { id: purposeId, label: purpose?.label ?? purposeId, description: purpose?.description ?? '' }
         : null,
       authorization_details: grant.authorizationDetails,
+      // The same plain words the person read on the consent page.
+      in_plain_words: dataDetails(ctx, grant.authorizationDetails).map(({ detail, dataType }) => {
+        const words = { period: periodText(detail), client: client.clientName }
+        const summary = dataType.words.summary?.(detail, words)
+        return {
+          type: detail.type,
+          title: dataType.words.title,
+          shares: dataType.words.sees?.(detail, words) ?? [],
+          ...(summary ? { summary } : {}),
+          cannot: dataType.words.notAllowed ?? [],
+        }
+      }),
       granted_at: iso(grant.createdAt),
       ...(grant.updatedAt !== grant.createdAt ? { updated_at: iso(grant.updatedAt) } : {}),
       ...(amendment

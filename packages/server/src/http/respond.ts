@@ -28,6 +28,11 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   })
 }
 
+/** A non-JSON answer (e.g. `application/jwt`), never cached like every other. */
+export function textResponse(text: string, contentType: string, status = 200): Response {
+  return withText(text, { status, headers: { 'content-type': contentType, ...NO_STORE } })
+}
+
 export function oauthErrorResponse(err: OAuthError): Response {
   return json({ error: err.code, error_description: err.description }, err.status, err.headers)
 }

@@ -1,18 +1,47 @@
-import type { TransactionHistoryDetail } from '@consentry/core'
+import type { AuthorizationDetail } from '@consentry/core'
+import type { DataTypeWords, ScopeItem } from '../data-types/define.ts'
 import { html, type SafeHtml, safeUrl } from './html.ts'
 import { SHIELD_ICON } from './icons.ts'
-import { fieldLabel, orderFields, readsPerDayText } from './labels.ts'
+import { readsPerDayText } from './labels.ts'
 import { renderLayout } from './layout.ts'
 import type { Theme } from './theme.ts'
 
-export interface ConsentAccount {
-  id: string
-  name: string
-  /** e.g. `wallet`, `savings`. */
-  type: string
-  currency: string
-  /** Named by the request. When the request names accounts, only these can be chosen. */
-  requested: boolean
+/** A checkbox the person can untick. */
+export interface Choice {
+  value: string
+  label: string
+  /** A second line under the label ("Wallet · EUR"). */
+  meta?: string
+  checked: boolean
+}
+
+/**
+ * One authorization detail of a served data type, as the consent page (and the dashboard's change
+ * form) shows it: what the person chooses among, what is shared, what they may untick, and what the
+ * grant can never do. Built by {@link consentSection}; rendered by {@link renderDetailControls}.
+ */
+export interface ConsentSection {
+  /** Input-name prefix: '' for the first data-typed detail of a request, `1.` for the next, … */
+  prefix: string
+  /** "Transaction history", "Sales and payouts". */
+  title: string
+  scope?: {
+    legend: string
+    noun: string
+    plural: string
+    /** The request named which; else the person chooses among all theirs. */
+    named: boolean
+    items: Choice[]
+    /** Names of the person's items the request did not name. */
+    notOffered: string[]
+  }
+  /** What is shared, in plain words. */
+  lines: string[]
+  /** Datatypes the person may untick (e.g. balances). */
+  optional: Choice[]
+  fields?: { legend: string; items: Choice[] }
+  /** What the grant never allows ("move money or make payments"). */
+  notAllowed: string[]
 }
 
 export interface ConsentView {
@@ -24,12 +53,8 @@ export interface ConsentView {
   subjectName: string
   client: { name: string; uri?: string; logoUrl?: string }
   purpose: { id: string; label: string; description: string }
-  /** What was asked. `accounts` absent means the person chooses. */
-  request: TransactionHistoryDetail
-  /** The person's accounts. */
-  accounts: ConsentAccount[]
-  /** e.g. "1 Sep 2026 to 30 Nov 2026" or "the last 90 days, rolling". */
-  periodText: string
+  /** One section per requested detail of a served data type. */
+  sections: ConsentSection[]
   /** e.g. "14 Mar 2027". */
   expiresAtText: string
   maxReadsPerDay: number
@@ -39,9 +64,80 @@ export interface ConsentView {
   error?: string
 }
 
-function accountMeta(a: ConsentAccount): string {
-  const type = a.type ? a.type.charAt(0).toUpperCase() + a.type.slice(1) : ''
-  return [type, a.currency].filter(Boolean).join(' · ')
+/**
+ * A detail as a consent section: `items` are the person's scope items (their accounts, stores);
+ * `chosen` (optional) is what is ticked now — by default everything offered.
+ *
+ * @example
+ * ```ts
+ * const section = consentSection(TRANSACTION_HISTORY_WORDS, detail, {
+ *   items: accounts, scopeMember: 'accounts', period: '1 Sep 2026 to 30 Nov 2026', client: 'Beacon Lending',
+ * })
+ * ```
+ */
+export function consentSection<D extends AuthorizationDetail>(
+  words: DataTypeWords<D>,
+  detail: D,
+  o: {
+    items: ScopeItem[]
+    scopeMember?: string
+    fieldsMember?: string
+    period: string
+    client: string
+    prefix?: string
+    chosen?: { scope?: string[]; fields?: string[]; datatypes?: string[] }
+  },
+): ConsentSection {
+  const datatypes = Array.isArray(detail.datatypes) ? (detail.datatypes as string[]) : []
+  const named =
+    o.scopeMember && Array.isArray(detail[o.scopeMember]) ? (detail[o.scopeMember] as string[]) : undefined
+  const selectable = named ? o.items.filter((a) => named.includes(a.id)) : o.items
+  const notOffered = named ? o.items.filter((a) => !selectable.includes(a)).map((a) => a.name) : []
+  const asked = detail[o.fieldsMember ?? 'fields']
+  const byDatatype = words.fieldsByDatatype
+  const open = Array.isArray(asked)
+    ? (asked as string[])
+    : byDatatype
+      ? datatypes.flatMap((d) => byDatatype[d] ?? [])
+      : Object.keys(words.fields ?? {})
+  const fieldNames = Object.keys(words.fields ?? {}).filter((f) => open.includes(f))
+  const tick = (list: string[] | undefined, v: string) => !list || list.includes(v)
+  return {
+    prefix: o.prefix ?? '',
+    title: words.title,
+    ...(words.scope && o.scopeMember
+      ? {
+          scope: {
+            ...words.scope,
+            named: named !== undefined,
+            items: selectable.map((a) => ({
+              value: a.id,
+              label: a.name,
+              ...(a.meta ? { meta: a.meta } : {}),
+              checked: tick(o.chosen?.scope, a.id),
+            })),
+            notOffered,
+          },
+        }
+      : {}),
+    lines: words.sees?.(detail, { period: o.period, client: o.client }) ?? [],
+    optional: (words.optionalDatatypes ?? [])
+      .filter((d) => datatypes.includes(d))
+      .map((d) => ({ value: d, label: words.datatypes?.[d] ?? d, checked: tick(o.chosen?.datatypes, d) })),
+    ...(fieldNames.length
+      ? {
+          fields: {
+            legend: words.fieldsLegend ?? 'Details',
+            items: fieldNames.map((f) => ({
+              value: f,
+              label: words.fields?.[f] ?? f,
+              checked: tick(o.chosen?.fields, f),
+            })),
+          },
+        }
+      : {}),
+    notAllowed: words.notAllowed ?? [],
+  }
 }
 
 function hostOf(uri: string): string {
@@ -53,80 +149,93 @@ function hostOf(uri: string): string {
 }
 
 /**
- * The consent page: who asks, why, which accounts, which data and fields, which period, until when,
- * how often without the person, and how to take it back — with the person able to narrow it, then
- * "Allow" or "Deny" (two submit buttons of one form, field `decision`).
- *
- * Form fields: `csrf`, `account` (one per ticked account id), `field` (one per ticked field),
- * `datatype=balances` (when balances were asked and left ticked), `decision=allow|deny`.
+ * The fieldsets of one section: the scope checkboxes, what is shared (with the datatypes the person
+ * may untick), the field checkboxes, and what the grant never allows. Form fields (with the section's
+ * prefix): `account` (one per ticked scope item — accounts, stores), `datatype`, `field`.
  */
-export function renderConsentPage(view: ConsentView): string {
-  const { request, client, theme } = view
-  const datatypes = request.datatypes ?? ['accounts']
-  const wantsTransactions = datatypes.includes('transactions')
-  const wantsBalances = datatypes.includes('balances')
-  const named = request.accounts ? new Set(request.accounts) : undefined
-  const selectable = view.accounts.filter((a) => (named ? a.requested && named.has(a.id) : true))
-  const notOffered = named ? view.accounts.filter((a) => !selectable.includes(a)) : []
-  const fields = wantsTransactions ? orderFields(request.fields ?? []) : []
-  const logo = safeUrl(client.logoUrl, { allowDataImage: true })
-  const clientUri = safeUrl(client.uri)
-  const initial = client.name.trim().charAt(0).toUpperCase() || '?'
-
-  const accountsFieldset = html`<fieldset>
-<legend>${named ? 'Accounts' : 'Choose the accounts to share'}</legend>
-<p class="hint" id="accounts-hint">${
-    named
-      ? `${client.name} asked for ${selectable.length === 1 ? 'this account' : 'these accounts'}. Untick any you don't want to share.`
-      : `${client.name} lets you choose. Untick any account you don't want to share.`
-  }</p>
+export function renderDetailControls(section: ConsentSection, clientName: string): SafeHtml {
+  const p = section.prefix
+  const scope = section.scope
+  const scopeFieldset = scope
+    ? html`<fieldset>
+<legend>${scope.named ? scope.legend : `Choose the ${scope.plural} to share`}</legend>
+<p class="hint" id="${p}accounts-hint">${
+        scope.named
+          ? `${clientName} asked for ${scope.items.length === 1 ? `this ${scope.noun}` : `these ${scope.plural}`}. Untick any you don't want to share.`
+          : `${clientName} lets you choose. Untick any ${scope.noun} you don't want to share.`
+      }</p>
 ${
-  selectable.length
-    ? selectable.map(
+  scope.items.length
+    ? scope.items.map(
         (a, i) => html`<div class="check">
-<input type="checkbox" id="account-${i}" name="account" value="${a.id}" checked aria-describedby="account-${i}-meta">
-<div><label for="account-${i}">${a.name}</label><span class="check__meta" id="account-${i}-meta">${accountMeta(a)}</span></div>
+<input type="checkbox" id="${p}account-${i}" name="${p}account" value="${a.value}"${a.checked ? html` checked` : ''}${a.meta ? html` aria-describedby="${p}account-${i}-meta"` : ''}>
+<div><label for="${p}account-${i}">${a.label}</label>${a.meta ? html`<span class="check__meta" id="${p}account-${i}-meta">${a.meta}</span>` : ''}</div>
 </div>`,
       )
-    : html`<p class="not-offered">None of your accounts match this request, so there is nothing to share.</p>`
+    : html`<p class="not-offered">None of your ${scope.plural} match this request, so there is nothing to share.</p>`
 }
 ${
-  notOffered.length
-    ? html`<p class="not-offered">Not included (not requested): ${notOffered.map((a) => a.name).join(', ')}.</p>`
+  scope.notOffered.length
+    ? html`<p class="not-offered">Not included (not requested): ${scope.notOffered.join(', ')}.</p>`
     : ''
 }
 </fieldset>`
+    : ''
 
   const dataFieldset = html`<fieldset>
 <legend>Information</legend>
 <ul class="plain-list">
-<li>Account details: name, type and currency of each account you share</li>
-${wantsTransactions ? html`<li>Transactions from <strong>${view.periodText}</strong></li>` : ''}
+${section.lines.map((l) => html`<li>${l}</li>`)}
 </ul>
-${
-  wantsBalances
-    ? html`<div class="check">
-<input type="checkbox" id="datatype-balances" name="datatype" value="balances" checked>
-<label for="datatype-balances">Current balances</label>
-</div>`
-    : ''
-}
+${section.optional.map(
+  (d) => html`<div class="check">
+<input type="checkbox" id="${p}datatype-${d.value}" name="${p}datatype" value="${d.value}"${d.checked ? html` checked` : ''}>
+<label for="${p}datatype-${d.value}">${d.label}</label>
+</div>`,
+)}
 </fieldset>`
 
-  const fieldsFieldset: SafeHtml | '' = wantsTransactions
+  const fieldsFieldset = section.fields
     ? html`<fieldset>
-<legend>Details of each transaction</legend>
+<legend>${section.fields.legend}</legend>
 <p class="hint">Untick anything you'd rather not share.</p>
 <div class="check-grid">
-${fields.map(
+${section.fields.items.map(
   (f) => html`<div class="check">
-<input type="checkbox" id="field-${f}" name="field" value="${f}" checked>
-<label for="field-${f}">${fieldLabel(f)}</label>
+<input type="checkbox" id="${p}field-${f.value}" name="${p}field" value="${f.value}"${f.checked ? html` checked` : ''}>
+<label for="${p}field-${f.value}">${f.label}</label>
 </div>`,
 )}
 </div>
 </fieldset>`
     : ''
+
+  const notAllowed = section.notAllowed.length
+    ? html`<div class="cannot"><p class="muted">${clientName} cannot:</p><ul class="plain-list">${section.notAllowed.map((l) => html`<li>${l}</li>`)}</ul></div>`
+    : ''
+  return html`${scopeFieldset}
+${dataFieldset}
+${fieldsFieldset}
+${notAllowed}`
+}
+
+/**
+ * The consent page: who asks, why, which accounts (stores…), which data and fields, which period,
+ * until when, how often without the person, and how to take it back — with the person able to
+ * narrow it, then "Allow" or "Deny" (two submit buttons of one form, field `decision`).
+ *
+ * Form fields: `csrf`, then per section (see {@link renderDetailControls}) `account`, `field`,
+ * `datatype`, and `decision=allow|deny`.
+ */
+export function renderConsentPage(view: ConsentView): string {
+  const { client, theme } = view
+  const logo = safeUrl(client.logoUrl, { allowDataImage: true })
+  const clientUri = safeUrl(client.uri)
+  const initial = client.name.trim().charAt(0).toUpperCase() || '?'
+  const several = view.sections.length > 1
+  const sections = view.sections.map(
+    (s) => html`${several ? html`<h3>${s.title}</h3>` : ''}${renderDetailControls(s, client.name)}`,
+  )
 
   const others = (view.otherDetails ?? []).filter((d) => d.lines.length)
 
@@ -153,9 +262,7 @@ ${clientUri ? html`<p class="client-link"><a href="${clientUri}" rel="noopener n
 
 <section class="card" aria-labelledby="what-title">
 <h2 class="section-title" id="what-title">What ${client.name} will see</h2>
-${accountsFieldset}
-${dataFieldset}
-${fieldsFieldset}
+${sections}
 ${
   others.length
     ? html`<h3>Also asked</h3>${others.map((d) => html`<ul class="plain-list">${d.lines.map((l) => html`<li>${l}</li>`)}</ul>`)}`

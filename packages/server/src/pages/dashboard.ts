@@ -1,5 +1,7 @@
+import type { AuthorizationDetail } from '@consentry/core'
+import type { DataTypeWords } from '../data-types/define.ts'
 import { html, type SafeHtml, safeUrl } from './html.ts'
-import { datatypeLabel, fieldLabel, orderFields, statusLabel } from './labels.ts'
+import { statusLabel } from './labels.ts'
 import { renderLayout } from './layout.ts'
 import type { Theme } from './theme.ts'
 
@@ -10,12 +12,10 @@ export interface GrantSummary {
   purposeLabel: string
   /** `active`, `revoked`, `expired`, `denied` (or `pending`). */
   status: string
+  /** Names of the scope items (accounts, stores) the grant covers. */
   accountNames: string[]
-  /** `accounts`, `balances`, `transactions`. */
-  datatypes: string[]
-  /** Transaction field names (`booked_at`…); shown by their plain names. */
-  fields: string[]
-  periodText: string
+  /** What the grant covers, in plain words (see {@link detailFacts}). */
+  facts: Fact[]
   grantedOn: string
   expiresOn: string
   /** Absent: never read. */
@@ -35,6 +35,51 @@ export interface DashboardView {
   grants: GrantSummary[]
 }
 
+/** One line of a grant's facts: "Accounts: Everyday Wallet". */
+export interface Fact {
+  label: string
+  value: string
+}
+
+/**
+ * A detail's facts in plain words: its scope items, datatypes, fields, period and summary, labelled
+ * by its type's words.
+ *
+ * @example
+ * ```ts
+ * detailFacts(TRANSACTION_HISTORY_WORDS, detail, { scopeNames: ['Everyday Wallet'], period: 'the last 90 days', client: 'Beacon' })
+ * ```
+ */
+export function detailFacts<D extends AuthorizationDetail>(
+  words: DataTypeWords<D>,
+  detail: D,
+  o: { scopeNames?: string[]; fieldsMember?: string; period: string; client: string },
+): Fact[] {
+  const list = (m: string) => (Array.isArray(detail[m]) ? (detail[m] as string[]) : [])
+  const datatypes = list('datatypes')
+  const chosen = list(o.fieldsMember ?? 'fields')
+  const fields = Object.keys(words.fields ?? {}).filter((f) => chosen.includes(f))
+  const summary = words.summary?.(detail, { period: o.period, client: o.client })
+  return [
+    ...(summary ? [{ label: 'What it sees', value: summary }] : []),
+    ...(words.scope && o.scopeNames
+      ? [{ label: words.scope.legend, value: o.scopeNames.length ? o.scopeNames.join(', ') : 'None' }]
+      : []),
+    ...(datatypes.length
+      ? [{ label: 'Information', value: datatypes.map((d) => words.datatypes?.[d] ?? d).join(', ') }]
+      : []),
+    ...(fields.length
+      ? [
+          {
+            label: words.fieldsTitle ?? 'Details',
+            value: fields.map((f) => words.fields?.[f] ?? f).join(', '),
+          },
+        ]
+      : []),
+    ...(detail.period ? [{ label: 'Period', value: o.period }] : []),
+  ]
+}
+
 export function badge(status: string): SafeHtml {
   const known = ['active', 'revoked', 'expired', 'denied', 'pending'].includes(status) ? status : 'pending'
   return html`<span class="badge badge--${known}">${statusLabel(status)}</span>`
@@ -44,13 +89,8 @@ export function badge(status: string): SafeHtml {
 export function grantFacts(
   g: Omit<GrantSummary, 'id' | 'detailUrl' | 'clientName' | 'purposeLabel' | 'status'>,
 ): SafeHtml {
-  const fields = orderFields(g.fields)
-  const showPeriod = g.datatypes.includes('transactions')
   return html`<dl class="facts">
-<div class="fact"><dt>Accounts</dt><dd>${g.accountNames.length ? g.accountNames.join(', ') : 'None'}</dd></div>
-<div class="fact"><dt>Information</dt><dd>${g.datatypes.map(datatypeLabel).join(', ')}</dd></div>
-${fields.length ? html`<div class="fact"><dt>Transaction details</dt><dd>${fields.map(fieldLabel).join(', ')}</dd></div>` : ''}
-${showPeriod ? html`<div class="fact"><dt>Period</dt><dd>${g.periodText}</dd></div>` : ''}
+${g.facts.map((f) => html`<div class="fact"><dt>${f.label}</dt><dd>${f.value}</dd></div>`)}
 <div class="fact"><dt>Granted on</dt><dd>${g.grantedOn}</dd></div>
 <div class="fact"><dt>Expires on</dt><dd>${g.expiresOn}</dd></div>
 <div class="fact"><dt>Last read</dt><dd>${g.lastRead ?? 'Never'}</dd></div>

@@ -3,8 +3,21 @@
  * styles (CSP `default-src 'none'; style-src 'self'`); every interpolation is escaped.
  */
 
-export { type ConsentAccount, type ConsentView, renderConsentPage } from './consent.ts'
-export { type DashboardView, type GrantSummary, renderDashboard } from './dashboard.ts'
+export {
+  type Choice,
+  type ConsentSection,
+  type ConsentView,
+  consentSection,
+  renderConsentPage,
+  renderDetailControls,
+} from './consent.ts'
+export {
+  type DashboardView,
+  detailFacts,
+  type Fact,
+  type GrantSummary,
+  renderDashboard,
+} from './dashboard.ts'
 export {
   type AccessLogEntry,
   type GrantDetailView,

@@ -10,13 +10,17 @@ import { hmac, timingSafeEqual } from '../tokens/random.ts'
  */
 export const CURSOR_LIFETIME_MS = 15 * 60_000
 
-/** Where a listing continues: bound to the grant, the account and the period it started with. */
+/**
+ * Where a listing continues: bound to the grant, the route (`type.name`), its scope id (account,
+ * store) and the period it started with.
+ */
 export interface CursorState {
   grantId: string
-  accountId: string
+  route: string
+  scopeId: string
   from: string
   to: string
-  before: { bookedAt: string; id: string }
+  before: { at: string; id: string }
   /** Page number, for the audit trail. */
   page: number
 }
@@ -29,10 +33,11 @@ export async function encodeCursor(ctx: Context, state: CursorState): Promise<st
   const body = base64url.encode(
     JSON.stringify([
       state.grantId,
-      state.accountId,
+      state.route,
+      state.scopeId,
       state.from,
       state.to,
-      state.before.bookedAt,
+      state.before.at,
       state.before.id,
       state.page,
       ctx.now(),
@@ -56,10 +61,10 @@ export async function decodeCursor(ctx: Context, cursor: string): Promise<Cursor
   let state: CursorState
   let issuedAt: unknown
   try {
-    const [grantId, accountId, from, to, bookedAt, id, page, iat] = JSON.parse(
+    const [grantId, route, scopeId, from, to, at, id, page, iat] = JSON.parse(
       new TextDecoder().decode(base64url.decode(body)),
     )
-    state = { grantId, accountId, from, to, before: { bookedAt, id }, page }
+    state = { grantId, route, scopeId, from, to, before: { at, id }, page }
     issuedAt = iat
   } catch {
     throw invalid

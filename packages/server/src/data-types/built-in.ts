@@ -1,0 +1,8 @@
+import type { DataSource } from '../resource/data-source.ts'
+import type { DataType } from './define.ts'
+import { transactionHistoryDataType } from './transaction-history.ts'
+
+/** The data types a holder's {@link DataSource} serves without further configuration. */
+export function builtInDataTypes(source: DataSource): DataType[] {
+  return [transactionHistoryDataType(source)]
+}
