@@ -13,6 +13,7 @@ export const AUDIT_EVENT_TYPES = [
   'grant.expired',
   'grant.narrowed',
   'grant.amended',
+  'grant.amendment_denied',
   'code.issued',
   'code.reused',
   'token.issued',
