@@ -60,7 +60,7 @@ export {
   type ScopeItem,
 } from './data-types/define.ts'
 export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
-export { GRANT_ENDED_EVENT } from './grants/notify.ts'
+export { GRANT_AMENDED_EVENT, GRANT_ENDED_EVENT, GRANT_EXPIRING_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
 export {
   KEY_ENCRYPTION_KEY_ENV,

@@ -262,12 +262,12 @@ async function nameOf(ctx: Context, who: SignedIn) {
   return who.name ?? (await ctx.config.accountHolders.displayName?.(who.subject)) ?? who.subject
 }
 
-/** "expires in 5 days" ("expires today" on its last day); `soon` within the reminder window. */
+/** "expires in 5 days" (counting a started day as one); `soon` within the reminder window. */
 function expiresInText(ctx: Context, grant: Grant): { text: string; soon: boolean } {
   const left = grant.expiresAt - ctx.now()
-  const days = Math.floor(left / DAY)
+  const days = Math.max(1, Math.ceil(left / DAY))
   return {
-    text: days < 1 ? 'expires today' : `expires in ${days} ${days === 1 ? 'day' : 'days'}`,
+    text: `expires in ${days} ${days === 1 ? 'day' : 'days'}`,
     soon: left <= Math.max(ctx.config.expiryReminderMs, DAY),
   }
 }
