@@ -545,9 +545,6 @@ describe('narrowing on the consent page', () => {
     const again = await pushRequest(r, [HISTORY_DETAIL])
     const widened = await consent(holder.issuer, again, { period: 'lookback:365' })
     expect(widened.status).toBe(400)
-    expect(
-      text(await (await browserFor(holder.issuer).request(new URL(again.url).href)).text()),
-    ).toBeDefined()
   })
 })
 
