@@ -215,6 +215,9 @@ export interface DetailsDiff {
   changes: string[]
 }
 
+/** "month", "3 months", "year", "2 weeks" — a span after "the last" or "the oldest". */
+export const spanWords = (days: number): string => spanText(days).replace(/^1 /, '')
+
 /** "3 months", "1 year", "2 weeks", "10 days"; with `more`: "3 more months". */
 export function spanText(days: number, more = false): string {
   const [n, unit] =
@@ -326,7 +329,7 @@ function periodDiff(
   if (isLookback(pb) && isLookback(pa)) {
     const d = pa.lookback_days - pb.lookback_days
     if (d > 0) diff.adds.push(tag(`${spanText(d, true)} of history`))
-    if (d < 0) diff.removes.push(tag(`the oldest ${spanText(-d)} of history`))
+    if (d < 0) diff.removes.push(tag(`the oldest ${spanWords(-d)} of history`))
     return
   }
   if (isLookback(pb) !== isLookback(pa)) {
@@ -361,7 +364,7 @@ export function openFields(d: AuthorizationDetail, w: DataTypeWords | undefined)
 /** "the last 90 days" or "1 Sep 2026 to 30 Nov 2026". */
 function periodWords(p: Period, dateText: (ms: number) => string): string {
   return isLookback(p)
-    ? `the last ${spanText(p.lookback_days)}`
+    ? `the last ${spanWords(p.lookback_days)}`
     : `${dateText(dayMs(p.from))} to ${dateText(dayMs(p.to))}`
 }
 

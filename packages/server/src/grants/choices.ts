@@ -7,7 +7,7 @@
 import type { AuthorizationDetail } from '@consentry/core'
 import type { Form } from '../http/body.ts'
 import { readsPerDayText } from '../pages/labels.ts'
-import { spanText } from './amend.ts'
+import { spanText, spanWords } from './amend.ts'
 import { dateText } from './describe.ts'
 
 const DAY = 86_400_000
@@ -43,7 +43,7 @@ const periodValue = (p: Period) => (isLookback(p) ? `lookback:${p.lookback_days}
 /** A period as a choice: "The last 3 months", "1 Sep 2026 to 30 Nov 2026". */
 function periodLabel(p: Period): string {
   return isLookback(p)
-    ? `The last ${spanText(p.lookback_days)}`
+    ? `The last ${spanWords(p.lookback_days)}`
     : `${dateText(dayMs(p.from))} to ${dateText(dayMs(p.to))}`
 }
 
@@ -53,13 +53,13 @@ export function periodOptions(period: Period): Array<{ value: string; label: str
   if (isLookback(period)) {
     for (const n of [...PERIOD_STEPS].reverse())
       if (n < period.lookback_days)
-        out.push({ value: `lookback:${n}`, label: `The last ${spanText(n)}`, period: { lookback_days: n } })
+        out.push({ value: `lookback:${n}`, label: `The last ${spanWords(n)}`, period: { lookback_days: n } })
   } else {
     const days = Math.round((dayMs(period.to) - dayMs(period.from)) / DAY) + 1
     for (const n of [...PERIOD_STEPS].reverse())
       if (n < days) {
         const p = { from: isoDay(dayMs(period.to) - (n - 1) * DAY), to: period.to }
-        out.push({ value: periodValue(p), label: `${periodLabel(p)} (the last ${spanText(n)})`, period: p })
+        out.push({ value: periodValue(p), label: `${periodLabel(p)} (the last ${spanWords(n)})`, period: p })
       }
   }
   return out
@@ -124,11 +124,14 @@ export function readsControl(
   const n = detail.max_reads_per_day
   if (typeof n !== 'number') return undefined
   const values = [n, ...[...READ_STEPS].reverse().filter((v) => v < n)]
-  const label = (v: number) =>
-    v > 0 ? `${client} may check ${readsPerDayText(v)} without you` : `Only while you are using ${client}`
+  const label = (v: number) => {
+    const text = readsPerDayText(v)
+    return v > 0 ? text.charAt(0).toUpperCase() + text.slice(1) : `Never: only while you are using ${client}`
+  }
   return {
     name: `${prefix}max_reads_per_day`,
-    label: 'Without you',
+    label: `Checks without you`,
+    hint: `How often ${client} may check for updates while you are not using it.`,
     options: values.map((v, i) => ({
       value: String(v),
       label: i === 0 ? `${label(v)} (as now)` : label(v),

@@ -43,6 +43,9 @@ ${view.error ? html`<div class="alert alert--error" role="alert">${view.error}</
 <h1 id="change-title">Change what ${view.clientName} can see</h1>
 <p class="muted">You can share less at any time: untick what you want to stop sharing, or choose a shorter period or an earlier end. ${view.clientName} is told, and from its next request it only gets what is left. To share more, ${view.clientName} has to ask you.</p>
 ${view.sections.map((s) => html`${several ? html`<h2>${s.title}</h2>` : ''}${renderDetailControls(s, view.clientName)}`)}
+</section>
+<section class="card" aria-labelledby="how-title">
+<h2 class="section-title" id="how-title">For how long</h2>
 ${renderSelect(view.expiry, 'expires')}
 </section>
 <div class="actions">

@@ -70,7 +70,7 @@ ${view.flash ? html`<div class="alert alert--success" role="status">${view.flash
 ${grantFacts(g)}
 ${
   active && safeUrl(view.changeUrl)
-    ? html`<p><a href="${safeUrl(view.changeUrl)}">Change what ${g.clientName} can see</a></p>`
+    ? html`<p class="grant-change"><a href="${safeUrl(view.changeUrl)}">Change what ${g.clientName} can see</a></p>`
     : ''
 }
 ${

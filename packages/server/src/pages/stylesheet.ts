@@ -127,6 +127,7 @@ legend { font-weight: 700; padding: 0 0.35rem; }
 .changes__adds { background: #eff4ff; border-color: #b9cbf5 !important; }
 .changes__removes { background: #fef6ee; border-color: #f5c89e !important; }
 .expires-soon { color: #8a4b00; font-weight: 600; }
+.grant-change { margin: 1.1rem 0 0; }
 
 /* Buttons */
 .button, button { font: inherit; font-weight: 650; display: inline-flex; align-items: center; justify-content: center;
