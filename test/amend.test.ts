@@ -3,13 +3,17 @@
  * `merge` and `replace` approved (or declined) by the person, the person narrowing on the dashboard
  * while the recipient is mid-listing, renewal, and `grant-expiring` reminders through the outbox.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Grant, sha256Hex } from '@consentry/core'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Grant, sha256Hex, verifyAuditBundle } from '@consentry/core'
 import { GRANT_AMENDED_EVENT, GRANT_EXPIRING_EVENT, memoryStore } from '@consentry/server'
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
+import { main as cli } from '../packages/cli/src/index.ts'
 import { FormBrowser, formAction, hiddenInput } from './helpers/browser.ts'
 import {
   browserFor,
@@ -653,6 +657,122 @@ describe('expiry reminders and renewal', () => {
       expect((await capped.server.store.getGrant(grantId))!.expiresAt).toBe(created + 30 * DAY)
     } finally {
       await capped.close()
+    }
+  })
+})
+
+describe('the trail of a grant amended three times', () => {
+  it('verifies offline, and its receipt chain tells the story: approved, merged, replaced, narrowed', async () => {
+    received = []
+    const { tokens } = await link(holder.issuer, r, [HISTORY_DETAIL], { accounts: [WALLET] })
+    const grantId = grantIdOf(tokens)
+    const receipts = [receiptOf(tokens)]
+    const nextReceipt = async (n: number) => {
+      const events = await until(async () => {
+        const e = (await eventsFor(holder, r.client.client_id, GRANT_AMENDED_EVENT)).filter(
+          (x) => x.grant_id === grantId,
+        )
+        return e.length >= n ? e : undefined
+      }, `amendment ${n}`)
+      receipts.push(events[n - 1]!.consent_receipt as string)
+    }
+    // 1. merge: the savings account too.
+    const merge = await amendPush(r, grantId, 'merge', [{ ...WITHOUT_LIFETIME, accounts: [SAVINGS] }])
+    await exchange(r, merge, (await consent(holder.issuer, merge)).location!)
+    await nextReceipt(1)
+    // 2. replace: a shorter period, no description.
+    const replace = await amendPush(r, grantId, 'replace', [
+      {
+        ...HISTORY_DETAIL,
+        accounts: [WALLET, SAVINGS],
+        fields: ['booked_at', 'amount', 'currency'],
+        period: { lookback_days: 30 },
+      },
+    ])
+    await exchange(r, replace, (await consent(holder.issuer, replace)).location!)
+    await nextReceipt(2)
+    // 3. the person narrows: no savings any more.
+    const { res } = await narrowOnDashboard(holder, grantId, browserFor(holder.issuer), {
+      accounts: [WALLET],
+    })
+    expect(res.status).toBe(303)
+    await nextReceipt(3)
+
+    // The receipt chain: each amendment's receipt names the one it supersedes, and says what changed.
+    const payloads = await Promise.all(receipts.map((jws) => verifyReceipt(holder, jws)))
+    expect(
+      payloads.map((p) => (p.amendment as { action?: string } | undefined)?.action ?? 'approved'),
+    ).toEqual(['approved', 'merge', 'replace', 'narrow'])
+    for (let i = 1; i < payloads.length; i++)
+      expect((payloads[i]!.amendment as { previous_receipt: string }).previous_receipt).toBe(
+        payloads[i - 1]!.jti,
+      )
+    expect(new Set(payloads.map((p) => p.grant_id))).toEqual(new Set([grantId]))
+    const story = payloads.map((p) => {
+      const d = (p.authorization_details as Array<Record<string, unknown>>)[0]!
+      return [
+        d.accounts,
+        (d.period as { lookback_days: number }).lookback_days,
+        (d.fields as string[]).length,
+      ]
+    })
+    expect(story).toEqual([
+      [[WALLET], 90, 5],
+      [[WALLET, SAVINGS], 90, 5],
+      [[WALLET, SAVINGS], 30, 3],
+      [[WALLET], 30, 3],
+    ])
+
+    // Offline: the whole log exported, and the person's own access log, verified by the CLI with only
+    // the log's verifier key; the grant's events tell the same story, before → after, link by link.
+    await holder.server.audit.flush()
+    const key = (r.as as unknown as { audit_log: { verifier_key: string } }).audit_log.verifier_key
+    const dir = await mkdtemp(join(tmpdir(), 'consentry-amend-'))
+    try {
+      const lines: string[] = []
+      for await (const line of holder.server.audit.export()) lines.push(line)
+      await writeFile(join(dir, 'audit.jsonl'), `${lines.join('\n')}\n`)
+      const bundleRes = await browserFor(holder.issuer).request(
+        `${holder.issuer}/consents/${grantId}/access-log`,
+      )
+      expect(bundleRes.status).toBe(200)
+      const bundle = await bundleRes.text()
+      await writeFile(join(dir, 'access-log.json'), bundle)
+      const run = async (...argv: string[]) => {
+        let out = ''
+        const write = (t: string) => {
+          out += t
+        }
+        const code = await cli(argv, { stdout: write, stderr: write })
+        return { code, out }
+      }
+      expect((await run('audit', 'verify', join(dir, 'audit.jsonl'), '--key', key)).code).toBe(0)
+      expect(
+        (await run('audit', 'verify', join(dir, 'access-log.json'), '--key', key, '--grant', grantId)).code,
+      ).toBe(0)
+      const report = await verifyAuditBundle(JSON.parse(bundle), { verifierKey: key, grantId })
+      expect(report.ok).toBe(true)
+      const amended = report.verified.filter((e) => e.type === 'grant.amended')
+      expect(amended.map((e) => [e.data.action, e.data.by])).toEqual([
+        ['merge', 'client'],
+        ['replace', 'client'],
+        ['narrow', 'subject'],
+      ])
+      for (let i = 1; i < amended.length; i++)
+        expect(amended[i]!.data.before).toEqual(amended[i - 1]!.data.after)
+      expect(amended.map((e) => e.data.receipt)).toEqual(payloads.slice(1).map((p) => p.jti))
+      // Every receipt the recipient holds is in the trail, by digest.
+      const digests = report.verified.filter((e) => e.type === 'receipt.issued').map((e) => e.data.digest)
+      for (const jws of receipts) expect(digests).toContain(await sha256Hex(jws))
+      // A tampered bundle fails offline.
+      const parsed = JSON.parse(bundle)
+      const leaf = JSON.parse(Buffer.from(parsed.entries[0].leaf, 'base64').toString('utf8'))
+      leaf.data = { ...leaf.data, forged: true }
+      parsed.entries[0].leaf = Buffer.from(JSON.stringify(leaf)).toString('base64')
+      await writeFile(join(dir, 'tampered.json'), JSON.stringify(parsed))
+      expect((await run('audit', 'verify', join(dir, 'tampered.json'), '--key', key)).code).toBe(1)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })
