@@ -3,8 +3,15 @@ import { defineConfig } from 'vitest/config'
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
 
-/** Tests always run against source, never built output. */
+const adapter = (name: string) =>
+  fileURLToPath(new URL(`./packages/server/src/adapters/${name}.ts`, import.meta.url))
+
+/** Tests always run against source, never built output. Subpath exports first: the first match wins. */
 const alias = {
+  '@consentry/server/express': adapter('express'),
+  '@consentry/server/fastify': adapter('fastify'),
+  '@consentry/server/hono': adapter('hono'),
+  '@consentry/server/next': adapter('next'),
   '@consentry/core': src('core'),
   '@consentry/server': src('server'),
   '@consentry/client': src('client'),

@@ -2,7 +2,9 @@
  * The real `@consentry/client` against the real server (Harbor Pay) over real HTTP: registration,
  * PAR + login + consent on the real forms, code exchange, paged reads checked against the holder's
  * own data, refresh after access-token expiry, grant status, revocation by the recipient and by the
- * person, and the signed "grant ended" event pushed to a real webhook endpoint.
+ * person, and the signed "grant ended" event pushed to a real webhook endpoint. Errors as a user meets
+ * them: the server's own words in the message, a refused connection naming URL and cause, and one
+ * revocation always GrantRevokedError — before and after its event is delivered.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,10 +13,13 @@ import {
   createConsentClient,
   type GrantEndedEvent,
   GrantRevokedError,
+  InvalidRequestError,
+  IssuerMismatchError,
   type Link,
   LinkNotFoundError,
   type LinkState,
   memoryTokenStore,
+  NetworkError,
   type RegisteredClient,
   registerClient,
   type TokenStore,
@@ -73,6 +78,8 @@ let hookClient: ConsentClient
 let hookServer: Server
 const events: GrantEndedEvent[] = []
 const hookResponses: number[] = []
+/** While set, the webhook endpoint holds deliveries (the request stays open) until it resolves. */
+let holdDeliveries: Promise<void> | undefined
 
 beforeAll(async () => {
   vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
@@ -103,6 +110,7 @@ beforeAll(async () => {
       headers: req.headers as Record<string, string>,
       body: Buffer.concat(chunks),
     })
+    await holdDeliveries
     const response = await handle(request)
     hookResponses.push(response.status)
     res.writeHead(response.status).end()
@@ -285,9 +293,13 @@ describe('@consentry/client against the real Consentry server', () => {
     expect(grant?.status).toBe('revoked')
 
     await expect(other.accounts()).rejects.toBeInstanceOf(GrantRevokedError)
-    expect(workerStore.get(link.grantId)).toBeUndefined() // the worker forgot it too
-    // In the client that revoked it, the link is simply gone (documented: link_not_found).
-    await expect(sameClient.accounts()).rejects.toBeInstanceOf(LinkNotFoundError)
+    expect(workerStore.get(link.grantId)).toBeUndefined() // the worker forgot its tokens too
+    await expect(workerClient.link(link.grantId)).rejects.toBeInstanceOf(GrantRevokedError)
+    // In the client that revoked it, the tokens are gone but the revocation is remembered.
+    const err = await sameClient.accounts().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GrantRevokedError)
+    expect(err).toMatchObject({ grantId: link.grantId, reason: 'revoked_by_client' })
+    await expect(client.link(link.grantId)).rejects.toBeInstanceOf(GrantRevokedError)
   })
 
   it('when the person revokes at Harbor Pay, the next read raises GrantRevokedError', async () => {
@@ -313,10 +325,102 @@ describe('@consentry/client against the real Consentry server', () => {
     expect(event.reason).toBe('revoked_by_subject')
     expect(event.jti).toMatch(/\S/)
     expect(hookResponses).toContain(202)
-    // The handler dropped the link from the token store.
-    await expect(hookClient.link(link.grantId)).rejects.toBeInstanceOf(LinkNotFoundError)
-    const delivered = await holder.server.audit.list({ grantId: link.grantId, types: ['webhook.delivered'] })
+    // The handler dropped the link's tokens; the grant is still known as revoked, not missing.
+    const reopened = await hookClient.link(link.grantId).catch((e: unknown) => e)
+    expect(reopened).toBeInstanceOf(GrantRevokedError)
+    expect(reopened).toMatchObject({ grantId: link.grantId, reason: 'revoked_by_subject' })
+    const read = await link.accounts({ customerIpAddress: PERSON_IP }).catch((e: unknown) => e)
+    expect(read).toBeInstanceOf(GrantRevokedError)
+    expect(read).not.toBeInstanceOf(LinkNotFoundError)
+    // The holder audits the delivery once our 202 reaches it, which is after onEvent ran: wait for it.
+    let delivered = await holder.server.audit.list({ grantId: link.grantId, types: ['webhook.delivered'] })
+    for (let i = 0; i < 200 && delivered.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25))
+      delivered = await holder.server.audit.list({ grantId: link.grantId, types: ['webhook.delivered'] })
+    }
     expect(delivered).toHaveLength(1)
+  })
+
+  it('one revocation is GrantRevokedError before its event is delivered, and still after', async () => {
+    const browser = new FormBrowser()
+    const link = await linkAlice(hookClient, {}, browser)
+    expect(await link.accounts({ customerIpAddress: PERSON_IP })).toHaveLength(2)
+    let release!: () => void
+    holdDeliveries = new Promise<void>((ok) => {
+      release = ok
+    })
+    try {
+      await personRevokes(browser, link.grantId)
+      // Before: the event is held at the webhook; the read learns of the revocation from the holder.
+      expect(events.some((e) => e.grantId === link.grantId)).toBe(false)
+      const before = await link.accounts({ customerIpAddress: PERSON_IP }).catch((e: unknown) => e)
+      expect(before).toBeInstanceOf(GrantRevokedError)
+      expect(before).toMatchObject({
+        code: 'grant_revoked',
+        grantId: link.grantId,
+        reason: 'revoked_by_subject',
+      })
+      // The tokens were dropped; the next read and re-opening still name the revocation.
+      await expect(link.accounts({ customerIpAddress: PERSON_IP })).rejects.toBeInstanceOf(GrantRevokedError)
+      await expect(hookClient.link(link.grantId)).rejects.toBeInstanceOf(GrantRevokedError)
+    } finally {
+      holdDeliveries = undefined
+      release()
+    }
+    // After: the event arrives (dropping nothing more) and every call still says GrantRevokedError.
+    const event = await eventually(() => events.find((e) => e.grantId === link.grantId), 1200)
+    expect(event.status).toBe('revoked')
+    for (const call of [
+      () => link.accounts({ customerIpAddress: PERSON_IP }),
+      () => hookClient.link(link.grantId),
+      async () => {
+        for await (const _ of link.transactions({ accountId: 'acc_alice_wallet' })) break
+      },
+    ]) {
+      const err = await call().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(GrantRevokedError)
+      expect(err).not.toBeInstanceOf(LinkNotFoundError)
+      expect((err as Error).message).toBe(
+        `the grant ${JSON.stringify(link.grantId)} has been revoked (revoked_by_subject)`,
+      )
+    }
+  })
+
+  it('a real rejection carries the holder’s description: PAR with an unregistered redirect_uri', async () => {
+    const stray = createConsentClient({
+      ...config,
+      redirectUri: 'http://127.0.0.1:9/not-registered',
+      clock: now,
+    })
+    const err = await stray.startLink({ authorizationDetails: [DETAIL] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InvalidRequestError)
+    expect((err as Error).message).toContain(
+      'invalid_request: redirect_uri is not registered for this client',
+    )
+    expect((err as Error).message).toMatch(/\(HTTP 400 from http:\/\/127\.0\.0\.1:\d+\/\S+\)$/)
+    expect(err).toMatchObject({ status: 400, serverError: 'invalid_request' })
+    expect((err as Error).message).not.toMatch(/eyJ/) // the client assertion is never echoed
+  })
+
+  it('a refused connection names the URL and the cause; a wrong issuer names both issuers', async () => {
+    // A port that was just listening on loopback and is now closed: a real ECONNREFUSED.
+    const closed = createServer()
+    await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((ok) => closed.close(() => ok()))
+    const offline = createConsentClient({ ...config, issuer: `http://127.0.0.1:${port}`, clock: now })
+    const err = await offline.startLink({ authorizationDetails: [DETAIL] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(NetworkError)
+    expect((err as Error).message).toBe(
+      `could not reach http://127.0.0.1:${port}/.well-known/oauth-authorization-server: ECONNREFUSED`,
+    )
+    expect((err as Error).cause).toBeInstanceOf(Error)
+
+    const slash = createConsentClient({ ...config, issuer: `${holder.issuer}/`, clock: now })
+    const mismatch = await slash.startLink({ authorizationDetails: [DETAIL] }).catch((e: unknown) => e)
+    expect(mismatch).toBeInstanceOf(IssuerMismatchError)
+    expect((mismatch as Error).message).toContain(JSON.stringify(`${holder.issuer}/`))
+    expect((mismatch as Error).message).toContain(JSON.stringify(holder.issuer))
   })
 
   it('rejects a forged event on the webhook with 400', async () => {

@@ -38,7 +38,7 @@ import { INITIAL_ACCESS_TOKEN, link, oauth, type Recipient, registerRecipient } 
 // ---- helpers ------------------------------------------------------------------------------------
 
 interface LogLine {
-  level: 'error' | 'warn' | 'info'
+  level: 'error' | 'warn' | 'info' | 'debug'
   msg: string
   fields: Record<string, unknown>
 }
@@ -48,7 +48,7 @@ function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = []
   const at =
     (level: LogLine['level']) =>
-    (msg: string, fields: Record<string, unknown> = {}) =>
+    (fields: Record<string, unknown>, msg = '') =>
       void lines.push({ level, msg, fields })
   return { logger: { error: at('error'), warn: at('warn'), info: at('info') }, lines }
 }
@@ -530,9 +530,15 @@ describe('unexpected errors', () => {
     const errors = captured.lines.filter((l) => l.level === 'error')
     expect(errors).toHaveLength(1)
     const [line] = errors
-    expect(line!.msg).toBe('unexpected error')
-    expect(line!.fields).toMatchObject({ request_id: body.request_id, method: 'GET', path: '/api/accounts' })
-    const error = line!.fields.error as { name: string; message: string; stack: string }
+    expect(line!.msg).toBe('unexpected error: Error: db down')
+    expect(line!.fields).toMatchObject({
+      event: 'request.failed',
+      area: 'resource',
+      request_id: body.request_id,
+      method: 'GET',
+      path: '/api/accounts',
+    })
+    const error = line!.fields.err as { name: string; message: string; stack: string }
     expect(error.message).toBe('db down')
     expect(error.stack).toContain('Error: db down')
     expect(error.stack).toMatch(/\n\s+at /)
@@ -591,7 +597,7 @@ describe('unexpected errors', () => {
     const out: string[] = []
     const logger = jsonLinesLogger((l) => out.push(l))
     const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
-    logger.error('unexpected error', { request_id: 'r1' })
+    logger.error({ request_id: 'r1' }, 'unexpected error')
     expect(JSON.parse(out[0]!)).toMatchObject({ level: 'error', msg: 'unexpected error', request_id: 'r1' })
     expect(typeof JSON.parse(out[0]!).time).toBe('string')
     // describeError (what the server logs of an error) redacts a token that leaked into a message.
@@ -659,7 +665,9 @@ describe('ending a grant and queueing its event', () => {
       })
       expect(res.status).toBe(500) // the instance died mid-request
       expect(crashed).toBe(true)
-      expect(lines.map((l) => (l.fields.error as { message?: string }).message)).toEqual(['instance crashed'])
+      expect(
+        lines.filter((l) => l.level === 'error').map((l) => (l.fields.err as { message?: string }).message),
+      ).toEqual(['instance crashed'])
       expect(calls).not.toContain('enqueueEvent') // no separate, losable step
       expect((await shared.getGrant(grantId))?.status).toBe('revoked')
 
@@ -835,7 +843,7 @@ describe('server keys at rest', () => {
     const { logger, lines } = captureLogger()
     const holder = await serve({ store: memoryStore(), logger })
     await holder.close()
-    expect(lines).toEqual([])
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([])
   }, 60_000)
 
   it('rotate: under [new, old] the old rows decrypt and are re-encrypted under the new key', async () => {

@@ -9,6 +9,7 @@
  * ```
  */
 
+import cliPackage from '../package.json' with { type: 'json' }
 import { helpText } from './commands/help.ts'
 import { commands } from './commands/index.ts'
 import { type Command, type Io, processIo, UsageError } from './io.ts'
@@ -17,6 +18,9 @@ export { formatReport } from './commands/audit-verify.ts'
 export { commands } from './commands/index.ts'
 export type { Command, Io } from './io.ts'
 export { UsageError } from './io.ts'
+
+/** The version of `@consentry/cli` (what `consentry --version` prints). */
+export const VERSION: string = cliPackage.version
 
 /**
  * Run `consentry` with `argv` (without the node and script paths). Exit codes: 0 success, 1 failure
@@ -32,6 +36,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   if (args.length === 0) {
     io.stderr(helpText(commands))
     return 2
+  }
+  if (args[0] === '--version' || args[0] === '-v' || args[0] === 'version') {
+    io.stdout(`${VERSION}\n`)
+    return 0
   }
   if (args[0] === 'help' || args[0] === '--help' || args[0] === '-h') {
     const topic = args.slice(1)

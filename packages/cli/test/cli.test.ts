@@ -35,12 +35,9 @@ let trail: ReturnType<typeof createAuditTrail>
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'consentry-cli-'))
   // An Ed25519 key from `consentry keys generate`, a real log signed with it, exported to a file.
-  const keys = JSON.parse((await run('keys', 'generate', '--alg', 'EdDSA', '--kid', 'audit-1')).stdout) as {
-    private: JWK
-    public: JWK
-  }
+  const privateJwk = JSON.parse((await run('keys', 'generate', '--alg', 'EdDSA', '--kid', 'audit-1')).stdout)
   const store = memoryStore()
-  const logKey = await loadAuditLogKey(store, 'harbor.example/audit', keys.private as never)
+  const logKey = await loadAuditLogKey(store, 'harbor.example/audit', privateJwk)
   key = logKey.verifierKey
   trail = createAuditTrail({ store, logKey })
   for (let i = 1; i <= 6; i++) {
@@ -161,16 +158,20 @@ describe('consentry audit verify', () => {
 })
 
 describe('consentry keys generate', () => {
-  it('prints a private and a public JWK with the same kid', async () => {
+  it('prints the private JWK alone, with kid, alg and use', async () => {
     for (const alg of ['ES256', 'EdDSA', 'PS256']) {
       const result = await run('keys', 'generate', '--alg', alg)
       expect(result.code).toBe(0)
-      const { private: priv, public: pub } = JSON.parse(result.stdout) as { private: JWK; public: JWK }
-      expect(priv).toMatchObject({ alg, use: 'sig', kid: pub.kid })
+      const priv = JSON.parse(result.stdout) as JWK
+      expect(priv).toMatchObject({ alg, use: 'sig', kid: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) })
       expect(priv.d).toEqual(expect.any(String))
-      expect(pub).not.toHaveProperty('d')
-      expect(pub.kid).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      expect(priv).not.toHaveProperty('private')
     }
+    expect(JSON.parse((await run('keys', 'generate')).stdout)).toMatchObject({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      alg: 'EdDSA',
+    })
     expect((await run('keys', 'generate', '--alg', 'HS256')).code).toBe(2)
   })
 })

@@ -16,7 +16,7 @@ import {
 } from './errors.ts'
 import { thumbprint } from './keys.ts'
 import type { LinkState } from './token-store.ts'
-import { mapError, withNonceRetry } from './transport.ts'
+import { toClientError, withNonceRetry } from './transport.ts'
 
 const STATE_RE = /^[\x21-\x7e]{1,512}$/
 
@@ -122,7 +122,10 @@ export async function startAmend(
     const response = await oauth.pushedAuthorizationRequest(as, ctx.oauthClient, auth, params, ctx.t.opts)
     requestUri = (await oauth.processPushedAuthorizationResponse(as, ctx.oauthClient, response)).request_uri
   } catch (err) {
-    throw mapError(err, 'the pushed authorization response is malformed', ctx.clock())
+    throw await toClientError(err, {
+      malformed: 'the pushed authorization response is malformed',
+      now: ctx.clock(),
+    })
   }
   const url = new URL(as.authorization_endpoint as string)
   url.search = ''
@@ -166,7 +169,14 @@ export async function completeAmend(
   }
   const as = await ctx.metadata()
   const params = url.searchParams
-  if (params.getAll('iss').length !== 1 || params.get('iss') !== as.issuer) throw new IssuerMismatchError()
+  // RFC 9207 §2.4: exactly one iss, identical to the issuer.
+  const iss = params.getAll('iss')
+  if (iss.length !== 1 || iss[0] !== as.issuer)
+    throw new IssuerMismatchError({
+      expected: as.issuer,
+      ...(iss.length === 1 ? { received: iss[0] as string } : { count: iss.length }),
+      source: 'callback',
+    })
   if (params.getAll('state').length !== 1 || params.get('state') !== pending.state)
     throw new StateMismatchError()
   let callback: URLSearchParams
@@ -175,7 +185,10 @@ export async function completeAmend(
   } catch (err) {
     if (err instanceof oauth.AuthorizationResponseError) {
       if (err.error === 'access_denied') return { result: { outcome: 'declined', grantId: state.grantId } }
-      throw new CallbackError('the authorization server returned an error', { serverError: err.error })
+      throw new CallbackError('the authorization server returned an error', {
+        serverError: err.error,
+        ...(typeof err.error_description === 'string' ? { description: err.error_description } : {}),
+      })
     }
     throw new CallbackError('the callback is not a valid authorization response')
   }
@@ -199,7 +212,11 @@ export async function completeAmend(
       ),
     )
   } catch (err) {
-    throw mapError(err, 'the token response is malformed', ctx.clock())
+    throw await toClientError(err, {
+      malformed: 'the token response is malformed',
+      secrets: [callback.get('code') ?? undefined, pending.codeVerifier],
+      now: ctx.clock(),
+    })
   }
   if (response.grant_id !== state.grantId)
     throw new ProtocolError('the amended tokens are not for this grant', { grantId: state.grantId })

@@ -22,7 +22,7 @@ import { type ConsentEvent, createWebhookHandler, verifyEvent } from './events.t
 import { generateDPoPKey, importDPoPKey, thumbprint } from './keys.ts'
 import { type Link, LinkImpl } from './link.ts'
 import { type DPoPKeyJwks, memoryTokenStore, type TokenStore } from './token-store.ts'
-import { createTransport, type FetchFn, mapError, withNonceRetry } from './transport.ts'
+import { createTransport, type FetchFn, toClientError, withNonceRetry } from './transport.ts'
 
 /** Options of {@link createConsentClient}. A {@link RegisteredClient} from `registerClient` fits as-is. */
 export interface ConsentClientOptions {
@@ -123,7 +123,8 @@ export interface ConsentClient {
    */
   completeLink(callbackUrl: string | URL, pending: PendingLink): Promise<Link>
   /**
-   * Re-open a stored link. Throws {@link LinkNotFoundError} if the token store has no such grant.
+   * Re-open a stored link. Throws {@link GrantRevokedError} / {@link GrantExpiredError} for a link the
+   * SDK knows has ended, {@link LinkNotFoundError} if the token store has no such grant at all.
    *
    * @example
    * ```ts
@@ -143,9 +144,10 @@ export interface ConsentClient {
    */
   verifyEvent(jwt: string): Promise<ConsentEvent>
   /**
-   * A `Request → Response` webhook handler: verifies the event, keeps the token store in step
-   * (`grant-ended` deletes the link; `grant-amended` records the new details and end;
-   * `grant-expiring` the end), calls `onEvent`, answers `202` (or `400` for a bad token).
+   * A `Request → Response` webhook handler: verifies the event, keeps the token store in step —
+   * `grant-ended` ends the link (its tokens are deleted and a tombstone kept, so later calls on the
+   * grant throw `GrantRevokedError` / `GrantExpiredError`); `grant-amended` records the new details
+   * and end; `grant-expiring` the end — calls `onEvent`, answers `202` (or `400` for a bad token).
    *
    * @example
    * ```ts
@@ -257,7 +259,10 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
         requestUri = (await oauth.processPushedAuthorizationResponse(as, ctx.oauthClient, response))
           .request_uri
       } catch (err) {
-        throw mapError(err, 'the pushed authorization response is malformed', clock())
+        throw await toClientError(err, {
+          malformed: 'the pushed authorization response is malformed',
+          now: clock(),
+        })
       }
       const url = new URL(as.authorization_endpoint as string)
       url.search = ''
@@ -289,8 +294,14 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
       }
       const as = await ctx.metadata()
       const params = url.searchParams
-      if (params.getAll('iss').length !== 1 || params.get('iss') !== as.issuer)
-        throw new IssuerMismatchError()
+      // RFC 9207 §2.4: exactly one iss, identical to the issuer.
+      const iss = params.getAll('iss')
+      if (iss.length !== 1 || iss[0] !== as.issuer)
+        throw new IssuerMismatchError({
+          expected: as.issuer,
+          ...(iss.length === 1 ? { received: iss[0] as string } : { count: iss.length }),
+          source: 'callback',
+        })
       if (params.getAll('state').length !== 1 || params.get('state') !== pending.state)
         throw new StateMismatchError()
       let callback: URLSearchParams
@@ -299,7 +310,10 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
       } catch (err) {
         if (err instanceof oauth.AuthorizationResponseError) {
           if (err.error === 'access_denied') throw new LinkDeniedError({ serverError: 'access_denied' })
-          throw new CallbackError('the authorization server returned an error', { serverError: err.error })
+          throw new CallbackError('the authorization server returned an error', {
+            serverError: err.error,
+            ...(typeof err.error_description === 'string' ? { description: err.error_description } : {}),
+          })
         }
         throw new CallbackError('the callback is not a valid authorization response')
       }
@@ -327,7 +341,11 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
           ),
         )
       } catch (err) {
-        throw mapError(err, 'the token response is malformed', clock())
+        throw await toClientError(err, {
+          malformed: 'the token response is malformed',
+          secrets: [callback.get('code') ?? undefined, pending.codeVerifier],
+          now: clock(),
+        })
       }
       const state = ctx.applyTokenResponse(response, undefined, { dpopKey: pending.dpopKey })
       const requestedTypes = new Set(pending.authorizationDetails.map((d) => d.type))
@@ -352,8 +370,8 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
     webhookHandler(onEvent) {
       return createWebhookHandler(verify, async (event) => {
         if (event.type === 'grant-ended') {
-          await ctx.store.delete(event.grantId)
-          ctx.forgetGrant(event.grantId)
+          // Tombstone, then drop the tokens: later calls on this grant throw GrantRevokedError / GrantExpiredError.
+          await ctx.endLink(event.grantId, event.status === 'expired' ? 'expired' : 'revoked', event.reason)
         } else {
           // Keep the stored link in step: reads are enforced by the holder against the grant anyway.
           const state = await ctx.store.get(event.grantId)

@@ -13,18 +13,19 @@ import {
   GrantRevokedError,
   LinkNotFoundError,
   ProtocolError,
+  safeCode,
   UnauthorizedError,
 } from './errors.ts'
 import { type ClientKey, importClientKey, importDPoPKey, privateKeyJwtAuth, thumbprint } from './keys.ts'
-import type { LinkState, TokenStore } from './token-store.ts'
+import type { EndedLink, LinkState, TokenStore } from './token-store.ts'
 import {
   challengeError,
   discard,
   discover,
   isAllowedUrl,
-  mapError,
   type ServerMetadata,
   type Transport,
+  toClientError,
   withNonceRetry,
 } from './transport.ts'
 
@@ -46,6 +47,19 @@ export interface ContextOptions {
 /** Scopes of the client_credentials token used for grant management. */
 export const GRANT_MANAGEMENT_SCOPE = 'grant_management_query grant_management_revoke'
 
+/** Ended links remembered in memory per client (for token stores without `getEnded`). */
+const MAX_REMEMBERED_ENDS = 10_000
+
+/** The error every call on an ended link throws. */
+export function endedError(ended: EndedLink): ConsentryClientError {
+  const details = {
+    grantId: ended.grantId,
+    ...(ended.reason !== undefined ? { reason: ended.reason } : {}),
+    ...(typeof ended.endedAt === 'number' ? { endedAt: ended.endedAt } : {}),
+  }
+  return ended.status === 'expired' ? new GrantExpiredError(details) : new GrantRevokedError(details)
+}
+
 export class ClientContext {
   readonly t: Transport
   readonly clientId: string
@@ -62,6 +76,7 @@ export class ClientContext {
   #gmDpop?: Promise<oauth.DPoPHandle>
   #gmToken?: { token: string; expiresAt: number }
   #gmInFlight?: Promise<string>
+  #ended = new Map<string, EndedLink>()
 
   constructor(options: ContextOptions) {
     this.options = options
@@ -129,10 +144,53 @@ export class ClientContext {
     this.#dpop.delete(grantId)
   }
 
+  /**
+   * The stored state of a link. A link known to have ended throws its GrantRevokedError /
+   * GrantExpiredError (from this client's memory, or the store's tombstone), whatever told the SDK
+   * first; only a grant the SDK knows nothing of is LinkNotFoundError.
+   */
   async loadState(grantId: string): Promise<LinkState> {
+    const remembered = this.#ended.get(grantId)
+    if (remembered) throw endedError(remembered)
     const state = await this.store.get(grantId)
-    if (!state) throw new LinkNotFoundError(grantId)
-    return state
+    if (state) return state
+    const tombstone = await this.store.getEnded?.(grantId)
+    if (tombstone && typeof tombstone === 'object') {
+      this.#remember({ ...tombstone, grantId })
+      throw endedError({ ...tombstone, grantId })
+    }
+    throw new LinkNotFoundError(grantId)
+  }
+
+  /**
+   * A link has ended (server answer, pushed event, or `link.revoke()`): remember it, leave its tombstone
+   * in the store (`setEnded`, when implemented), drop its tokens and keys (`delete`). Idempotent; a
+   * later record with a reason replaces one without.
+   */
+  async endLink(grantId: string, status: 'revoked' | 'expired', reason?: string): Promise<EndedLink> {
+    const previous = this.#ended.get(grantId)
+    const code = safeCode(reason)
+    const ended: EndedLink =
+      previous && (previous.reason !== undefined || code === undefined) && previous.status === status
+        ? previous
+        : { version: 1, grantId, status, ...(code ? { reason: code } : {}), endedAt: this.clock() }
+    this.#remember(ended)
+    this.forgetGrant(grantId)
+    try {
+      await this.store.setEnded?.(grantId, ended)
+    } finally {
+      await this.store.delete(grantId)
+    }
+    return ended
+  }
+
+  #remember(ended: EndedLink): void {
+    this.#ended.delete(ended.grantId)
+    this.#ended.set(ended.grantId, ended)
+    if (this.#ended.size > MAX_REMEMBERED_ENDS) {
+      const oldest = this.#ended.keys().next().value
+      if (oldest !== undefined) this.#ended.delete(oldest)
+    }
   }
 
   /**
@@ -193,9 +251,17 @@ export class ClientContext {
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError && err.error === 'invalid_grant')
         throw await this.grantEnded(state)
-      throw mapError(err, 'the token response is malformed', this.clock())
+      throw await toClientError(err, {
+        grantId,
+        malformed: 'the token response is malformed',
+        secrets: [refreshToken, state.accessToken],
+        now: this.clock(),
+      })
     }
     const next = this.applyTokenResponse(response, state)
+    // The link ended while the refresh was in flight (an event arrived): do not bring its tokens back.
+    const ended = this.#ended.get(grantId)
+    if (ended) throw endedError(ended)
     await this.store.set(grantId, next)
     return next
   }
@@ -283,11 +349,13 @@ export class ClientContext {
     if (state.grantExpiresAt !== undefined && state.grantExpiresAt <= this.clock())
       return this.endGrant(state, 'expired')
     let status: string | undefined
+    let reason: string | undefined
     try {
       const response = await this.grantRequest(state.grantId, 'GET')
       if (response.status === 200) {
-        const body = (await response.json()) as { status?: unknown }
+        const body = (await response.json()) as { status?: unknown; ended_reason?: unknown }
         if (typeof body.status === 'string') status = body.status
+        if (typeof body.ended_reason === 'string') reason = body.ended_reason
       } else {
         discard(response)
       }
@@ -298,15 +366,15 @@ export class ClientContext {
       return new UnauthorizedError('the server rejected this link’s tokens although the grant is active', {
         grantId: state.grantId,
       })
-    return this.endGrant(state, status === 'expired' ? 'expired' : 'revoked')
+    return this.endGrant(state, status === 'expired' ? 'expired' : 'revoked', reason)
   }
 
-  async endGrant(state: LinkState, how: 'revoked' | 'expired'): Promise<ConsentryClientError> {
-    await this.store.delete(state.grantId)
-    this.forgetGrant(state.grantId)
-    return how === 'expired'
-      ? new GrantExpiredError({ grantId: state.grantId })
-      : new GrantRevokedError({ grantId: state.grantId })
+  async endGrant(
+    state: LinkState,
+    how: 'revoked' | 'expired',
+    reason?: string,
+  ): Promise<ConsentryClientError> {
+    return endedError(await this.endLink(state.grantId, how, reason))
   }
 
   /** A protected-resource request for a link, with DPoP, nonce retry and one refresh on `invalid_token`. */
@@ -336,13 +404,15 @@ export class ClientContext {
     try {
       return await call(state)
     } catch (err) {
-      if (challengeError(err) !== 'invalid_token') throw mapError(err, undefined, this.clock())
+      if (challengeError(err) !== 'invalid_token')
+        throw await toClientError(err, { grantId, secrets: [state.accessToken], now: this.clock() })
     }
     state = await this.refresh(grantId, state.accessToken)
     try {
       return await call(state)
     } catch (err) {
-      if (challengeError(err) !== 'invalid_token') throw mapError(err, undefined, this.clock())
+      if (challengeError(err) !== 'invalid_token')
+        throw await toClientError(err, { grantId, secrets: [state.accessToken], now: this.clock() })
     }
     throw await this.grantEnded(state)
   }
@@ -386,7 +456,7 @@ export class ClientContext {
         ),
       )
     } catch (err) {
-      throw mapError(err, 'the token response is malformed', this.clock())
+      throw await toClientError(err, { malformed: 'the token response is malformed', now: this.clock() })
     }
     if (response.token_type !== 'dpop')
       throw new ProtocolError('the server issued a token that is not DPoP-bound')
@@ -422,12 +492,13 @@ export class ClientContext {
     try {
       return await call(await this.grantManagementToken())
     } catch (err) {
-      if (challengeError(err) !== 'invalid_token') throw mapError(err, undefined, this.clock())
+      if (challengeError(err) !== 'invalid_token')
+        throw await toClientError(err, { grantId, now: this.clock() })
     }
     try {
       return await call(await this.grantManagementToken(true))
     } catch (err) {
-      throw mapError(err, undefined, this.clock())
+      throw await toClientError(err, { grantId, now: this.clock() })
     }
   }
 }

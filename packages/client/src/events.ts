@@ -14,6 +14,7 @@ import {
   jwtVerify,
 } from 'jose'
 import { ConsentryClientError, InvalidEventError, NetworkError } from './errors.ts'
+import { toClientError } from './map-error.ts'
 
 /** The event type URI of "a grant has ended". */
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
@@ -192,8 +193,11 @@ export async function verifyEvent(jwt: string, options: VerifyEventOptions): Pro
   } catch (err) {
     if (err instanceof ConsentryClientError) throw err
     // Key-fetch trouble is ours, not the sender's: report it so the push is retried later.
-    if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) throw new NetworkError()
-    if (err instanceof errors.JOSEError && err.code === 'ERR_JWKS_INVALID') throw new NetworkError()
+    const keys = options.jwks instanceof URL ? options.jwks.href : undefined
+    if (err instanceof errors.JWKSTimeout) throw new NetworkError(keys, 'timed out', { cause: err })
+    if (err instanceof errors.JOSEError && err.code === 'ERR_JWKS_INVALID')
+      throw new NetworkError(keys, 'the key set is malformed', { cause: err })
+    if (!(err instanceof errors.JOSEError)) throw await toClientError(err, { request: keys ?? '' })
     throw new InvalidEventError('the event token failed verification')
   }
   return parseEvent(payload)

@@ -37,14 +37,19 @@ export {
   CLIENT_ERROR_CODES,
   ClientAuthenticationError,
   type ClientErrorCode,
+  type ClientErrorOf,
   ConfigurationError,
   ConsentryClientError,
+  type ConsentryClientErrorConstructor,
   type ErrorDetails,
+  type GrantEndedDetails,
   GrantExpiredError,
   GrantRevokedError,
   InvalidEventError,
   InvalidRequestError,
+  type IssuerMismatchDetails,
   IssuerMismatchError,
+  isConsentryClientError,
   LinkDeniedError,
   LinkNotFoundError,
   NetworkError,
@@ -76,8 +81,16 @@ export type {
   GrantStatusInfo,
   Link,
   LinkGrant,
+  ListOptions,
   ReadOptions,
+  RecordPage,
   TransactionsOptions,
 } from './link.ts'
 export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'
-export { type DPoPKeyJwks, type LinkState, memoryTokenStore, type TokenStore } from './token-store.ts'
+export {
+  type DPoPKeyJwks,
+  type EndedLink,
+  type LinkState,
+  memoryTokenStore,
+  type TokenStore,
+} from './token-store.ts'

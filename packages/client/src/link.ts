@@ -3,13 +3,20 @@ import {
   type AuditLogBundle,
   type AuthorizationDetail,
   accountListSchema,
+  type DetailType,
   fromBase64,
   type GrantStatus,
   grantResponseSchema,
   isoDate,
+  type ListRouteName,
   type LogCheckpoint,
   MAX_PAGE_SIZE,
+  type ObjectRouteName,
   type Period,
+  type RecordOf,
+  type RouteContract,
+  type RouteParams,
+  routePath,
   type Transaction,
   type TransactionPage,
   transactionPageSchema,
@@ -27,16 +34,9 @@ import {
   startAmend,
 } from './amend.ts'
 import type { ClientContext } from './context.ts'
-import {
-  ConsentryClientError,
-  InvalidRequestError,
-  NotFoundError,
-  OutsideConsentError,
-  ProtocolError,
-  RateLimitedError,
-} from './errors.ts'
+import { ConsentryClientError, InvalidRequestError, ProtocolError } from './errors.ts'
 import type { LinkState } from './token-store.ts'
-import { discard, fromOAuthError, fromStatus, mapError, parseRetryAfter, readJson } from './transport.ts'
+import { discard, readJson, toClientError } from './transport.ts'
 
 /** What the account holder granted, in one flat view (from the granted `authorization_details`). */
 export interface LinkGrant {
@@ -78,6 +78,23 @@ export interface TransactionsOptions extends ReadOptions {
   to?: string
   /** Transactions per page, 1‥500 (server default 100). */
   pageSize?: number
+}
+
+/** Options of `link.records()` / `link.pages()`: any data type's list route. */
+export interface ListOptions extends ReadOptions {
+  /** First day, `YYYY-MM-DD` (the server clamps to the consented period). */
+  from?: string
+  /** Last day, `YYYY-MM-DD`. */
+  to?: string
+  /** Records per page, 1‥500 (server default 100). */
+  pageSize?: number
+}
+
+/** One page of a list route: its records, the period served (after clamping), and where it continues. */
+export interface RecordPage<R> {
+  data: R[]
+  period?: { from: string; to: string }
+  next_cursor?: string
 }
 
 /** Grant management's view of a grant (`GET /grants/{id}`). */
@@ -125,6 +142,51 @@ export interface Link {
    */
   transactionPages(options: TransactionsOptions): AsyncGenerator<TransactionPage, void, undefined>
   /**
+   * Every record of any data type's list route, newest first, across all pages — typed from the
+   * type's contract (`defineDetailType`), so the holder's records autocomplete without hand-written
+   * types. Each record is checked against the contract's schema.
+   *
+   * @example
+   * ```ts
+   * for await (const order of link.records(marketplaceSalesType, 'orders', { store_id: 'st_1' }, { from: '2026-01-01' }))
+   *   total += Number(order.amount)
+   * ```
+   */
+  records<T extends DetailType, K extends ListRouteName<T>>(
+    type: T,
+    route: K,
+    params: RouteParams<T, K>,
+    options?: ListOptions,
+  ): AsyncGenerator<RecordOf<T, K>, void, undefined>
+  /**
+   * The same listing page by page (follows `next_cursor`).
+   *
+   * @example
+   * ```ts
+   * for await (const page of link.pages(marketplaceSalesType, 'settlements', { store_id }, { pageSize: 500 })) save(page.data)
+   * ```
+   */
+  pages<T extends DetailType, K extends ListRouteName<T>>(
+    type: T,
+    route: K,
+    params: RouteParams<T, K>,
+    options?: ListOptions,
+  ): AsyncGenerator<RecordPage<RecordOf<T, K>>, void, undefined>
+  /**
+   * The answer of any data type's object route (one body, e.g. a summary), typed from its contract.
+   *
+   * @example
+   * ```ts
+   * const summary = await link.read(affordabilitySummaryType, 'summary')
+   * ```
+   */
+  read<T extends DetailType, K extends ObjectRouteName<T>>(
+    type: T,
+    route: K,
+    params?: RouteParams<T, K>,
+    options?: ReadOptions,
+  ): Promise<RecordOf<T, K>>
+  /**
    * The grant's status from grant management (`GET /grants/{id}`).
    *
    * @example
@@ -135,7 +197,8 @@ export interface Link {
   status(): Promise<GrantStatusInfo>
   /**
    * End the grant (`DELETE /grants/{id}`; RFC 7009 revocation of the refresh token if grant management
-   * is unavailable) and delete the link from the token store.
+   * is unavailable) and delete the link's tokens from the token store, keeping its tombstone: later calls
+   * on the grant throw `GrantRevokedError` (reason `revoked_by_client`).
    *
    * @example
    * ```ts
@@ -281,43 +344,48 @@ async function resourceJson<T>(
       throw new ProtocolError('the resource answer does not match the protocol', { status: 200, grantId })
     return parsed.data
   }
-  const status = response.status
-  let code: string | undefined
-  let detail: string | undefined
-  if (status >= 400 && status < 500) {
-    try {
-      const body = (await readJson(response)) as {
-        code?: unknown
-        error?: unknown
-        detail?: unknown
-        error_description?: unknown
+  throw await toClientError(response, { grantId, now: ctx.clock() })
+}
+
+/** A list page `{ data: R[], period?, next_cursor? }`, each record checked with the contract's schema. */
+function listPageSchema<R>(record: Schema<R>): Schema<RecordPage<R>> {
+  return {
+    safeParse(value: unknown) {
+      const v = value as { data?: unknown; period?: unknown; next_cursor?: unknown } | null
+      if (!v || typeof v !== 'object' || !Array.isArray(v.data)) return { success: false }
+      if (v.next_cursor !== undefined && typeof v.next_cursor !== 'string') return { success: false }
+      const p = v.period as { from?: unknown; to?: unknown } | undefined
+      if (p !== undefined && (typeof p?.from !== 'string' || typeof p?.to !== 'string'))
+        return { success: false }
+      const data: R[] = []
+      for (const item of v.data) {
+        const parsed = record.safeParse(item)
+        if (!parsed.success) return { success: false }
+        data.push(parsed.data)
       }
-      code =
-        typeof body.code === 'string' ? body.code : typeof body.error === 'string' ? body.error : undefined
-      const d = body.detail ?? body.error_description
-      if (typeof d === 'string') detail = d
-    } catch {
-      // no usable body: judge by status alone
-    }
-  } else {
-    discard(response)
+      return {
+        success: true,
+        data: {
+          data,
+          ...(p ? { period: { from: p.from as string, to: p.to as string } } : {}),
+          ...(typeof v.next_cursor === 'string' ? { next_cursor: v.next_cursor } : {}),
+        },
+      }
+    },
   }
-  const details = {
-    status,
-    grantId,
-    ...(code ? { serverError: code } : {}),
-    ...(detail ? { description: detail } : {}),
+}
+
+function validateListOptions(options: ListOptions): void {
+  for (const key of ['from', 'to'] as const) {
+    const value = options[key]
+    if (value !== undefined && !isoDate.safeParse(value).success)
+      throw new InvalidRequestError(`${key} must be a date as YYYY-MM-DD`)
   }
-  if (status === 429)
-    throw new RateLimitedError(parseRetryAfter(response.headers.get('retry-after'), ctx.clock()), details)
-  if (status === 403 && (code === undefined || code === 'outside_consent'))
-    throw new OutsideConsentError(details)
-  if (status === 404) throw new NotFoundError('the server has no such resource', details)
-  if (code && status >= 400 && status < 500) {
-    const err = fromOAuthError(code, status, detail) as ConsentryClientError
-    throw Object.assign(err, { grantId })
-  }
-  throw fromStatus(response, ctx.clock())
+  if (options.from && options.to && options.from > options.to)
+    throw new InvalidRequestError('from must not be after to')
+  const size = options.pageSize
+  if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE))
+    throw new InvalidRequestError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}`)
 }
 
 function validateTransactionsOptions(options: TransactionsOptions): void {
@@ -402,6 +470,81 @@ export class LinkImpl implements Link {
     for await (const page of this.transactionPages(options)) yield* page.data
   }
 
+  #route(type: DetailType, route: string, kind: 'list' | 'object'): RouteContract {
+    const contract = type?.routes?.[route]
+    if (!contract || contract.kind !== kind)
+      throw new InvalidRequestError(`${type?.type ?? 'this type'} has no ${kind} route named ${route}`)
+    return contract
+  }
+
+  async *pages<T extends DetailType, K extends ListRouteName<T>>(
+    type: T,
+    route: K,
+    params: RouteParams<T, K>,
+    options: ListOptions = {},
+  ): AsyncGenerator<RecordPage<RecordOf<T, K>>, void, undefined> {
+    const contract = this.#route(type, route, 'list')
+    validateListOptions(options)
+    ipHeader(this.#ctx, options)
+    let path: string
+    try {
+      path = routePath(contract.path, params as Record<string, string>)
+    } catch (e) {
+      throw new InvalidRequestError((e as Error).message)
+    }
+    const base = `${await this.#ctx.resourceBase()}${path}`
+    const pageSchema = listPageSchema<RecordOf<T, K>>(contract.record as Schema<RecordOf<T, K>>)
+    const seen = new Set<string>()
+    let cursor: string | undefined
+    do {
+      const url = new URL(base)
+      if (options.from) url.searchParams.set('from', options.from)
+      if (options.to) url.searchParams.set('to', options.to)
+      if (options.pageSize !== undefined) url.searchParams.set('limit', String(options.pageSize))
+      if (cursor !== undefined) url.searchParams.set('cursor', cursor)
+      const page = await resourceJson(this.#ctx, await this.#get(url, options), pageSchema, this.grantId)
+      yield page
+      cursor = page.next_cursor
+      if (cursor !== undefined) {
+        if (cursor.length === 0 || seen.has(cursor))
+          throw new ProtocolError('the server repeated a pagination cursor', { grantId: this.grantId })
+        seen.add(cursor)
+      }
+    } while (cursor !== undefined)
+  }
+
+  async *records<T extends DetailType, K extends ListRouteName<T>>(
+    type: T,
+    route: K,
+    params: RouteParams<T, K>,
+    options?: ListOptions,
+  ): AsyncGenerator<RecordOf<T, K>, void, undefined> {
+    for await (const page of this.pages(type, route, params, options)) yield* page.data
+  }
+
+  async read<T extends DetailType, K extends ObjectRouteName<T>>(
+    type: T,
+    route: K,
+    params?: RouteParams<T, K>,
+    options?: ReadOptions,
+  ): Promise<RecordOf<T, K>> {
+    const contract = this.#route(type, route, 'object')
+    ipHeader(this.#ctx, options)
+    let path: string
+    try {
+      path = routePath(contract.path, (params ?? {}) as Record<string, string>)
+    } catch (e) {
+      throw new InvalidRequestError((e as Error).message)
+    }
+    const url = new URL(`${await this.#ctx.resourceBase()}${path}`)
+    return resourceJson(
+      this.#ctx,
+      await this.#get(url, options),
+      contract.record as Schema<RecordOf<T, K>>,
+      this.grantId,
+    )
+  }
+
   async status(): Promise<GrantStatusInfo> {
     const response = await this.#ctx.grantRequest(this.grantId, 'GET')
     if (response.status === 200) {
@@ -424,14 +567,7 @@ export class LinkImpl implements Link {
       await this.#noteExpiry(info.expiresAt.getTime())
       return info
     }
-    if (response.status === 404) {
-      discard(response)
-      throw new NotFoundError('grant management does not know this grant', {
-        status: 404,
-        grantId: this.grantId,
-      })
-    }
-    return resourceJson(this.#ctx, response, grantResponseSchema, this.grantId) as never
+    throw await toClientError(response, { grantId: this.grantId, now: this.#ctx.clock() })
   }
 
   async #noteExpiry(expiresAt: number): Promise<void> {
@@ -541,7 +677,7 @@ export class LinkImpl implements Link {
       if (response) {
         discard(response)
         if (response.status === 204 || response.status === 200 || response.status === 404) done = true
-        else throw fromStatus(response, ctx.clock())
+        else throw await toClientError(response, { grantId: this.grantId, now: ctx.clock() })
       }
     }
     if (!done) {
@@ -559,12 +695,17 @@ export class LinkImpl implements Link {
             }),
           )
         } catch (err) {
-          throw mapError(err, 'the revocation answer is malformed', ctx.clock())
+          throw await toClientError(err, {
+            grantId: this.grantId,
+            malformed: 'the revocation answer is malformed',
+            secrets: [token],
+            now: ctx.clock(),
+          })
         }
       }
     }
-    await ctx.store.delete(this.grantId)
-    ctx.forgetGrant(this.grantId)
+    // Tombstone, then drop the tokens: later calls on this grant throw GrantRevokedError.
+    await ctx.endLink(this.grantId, 'revoked', 'revoked_by_client')
   }
 
   async refresh(): Promise<void> {

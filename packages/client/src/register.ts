@@ -1,9 +1,9 @@
 import { ALLOWED_ALGS, type AllowedAlg, isSecureUrl } from '@consentry/core'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
 import * as oauth from 'oauth4webapi'
-import { ConfigurationError, InvalidRequestError, ProtocolError, UnauthorizedError } from './errors.ts'
+import { ConfigurationError, InvalidRequestError, ProtocolError } from './errors.ts'
 import { publicJwkOf, thumbprint } from './keys.ts'
-import { createTransport, discover, type FetchFn, mapError } from './transport.ts'
+import { createTransport, discover, type FetchFn, toClientError } from './transport.ts'
 
 /** Options of {@link registerClient}. */
 export interface RegisterClientOptions {
@@ -106,14 +106,10 @@ export async function registerClient(options: RegisterClientOptions): Promise<Re
     })
     registered = (await oauth.processDynamicClientRegistrationResponse(response)) as Record<string, unknown>
   } catch (err) {
-    if (err instanceof oauth.ResponseBodyError && err.status === 401)
-      throw new UnauthorizedError('the server rejected the initial access token', {
-        status: 401,
-        serverError: err.error,
-      })
-    if (err instanceof oauth.WWWAuthenticateChallengeError)
-      throw new UnauthorizedError('the server rejected the initial access token', { status: err.status })
-    throw mapError(err, 'the registration response is malformed')
+    throw await toClientError(err, {
+      malformed: 'the registration response is malformed',
+      secrets: [options.initialAccessToken],
+    })
   }
   const clientId = registered.client_id
   if (typeof clientId !== 'string' || clientId.length === 0)

@@ -32,9 +32,30 @@ export interface LinkState {
 }
 
 /**
+ * The secret-free record of a link that has ended (a tombstone): no tokens, no keys. Kept so that
+ * every later call on the grant throws `GrantRevokedError` / `GrantExpiredError`, however the SDK
+ * learned of the end, instead of `LinkNotFoundError`.
+ */
+export interface EndedLink {
+  version: 1
+  grantId: string
+  status: 'revoked' | 'expired'
+  /** The server's reason when known, e.g. `revoked_by_subject`, `revoked_by_client`, `refresh_token_reuse`. */
+  reason?: string
+  /** When the SDK learned of the end (epoch ms). */
+  endedAt: number
+}
+
+/**
  * Where links are kept between requests and restarts. Implement it over your database; methods may be
  * sync or async. `set` must be durable before it resolves: a rotated refresh token that is lost ends
  * the grant (reusing the old one revokes it).
+ *
+ * When a link ends (the server reports it revoked or expired, a "grant ended" event arrives, or you call
+ * `link.revoke()`), the SDK calls `setEnded` (if you implement it) and then `delete`. Implement the
+ * optional `setEnded` / `getEnded` pair so that other processes sharing the store also answer
+ * `GrantRevokedError` rather than `LinkNotFoundError` for that grant; without them the SDK remembers
+ * ended links in memory, for the life of the client (the last 10 000).
  *
  * @example
  * ```ts
@@ -42,6 +63,9 @@ export interface LinkState {
  *   get: async (id) => JSON.parse((await kv.get(`link:${id}`)) ?? 'null') ?? undefined,
  *   set: async (id, state) => kv.put(`link:${id}`, JSON.stringify(state)),
  *   delete: async (id) => kv.delete(`link:${id}`),
+ *   // optional: remember ended links across processes
+ *   setEnded: async (id, ended) => kv.put(`ended:${id}`, JSON.stringify(ended)),
+ *   getEnded: async (id) => JSON.parse((await kv.get(`ended:${id}`)) ?? 'null') ?? undefined,
  * }
  * ```
  */
@@ -49,18 +73,24 @@ export interface TokenStore {
   get(grantId: string): Promise<LinkState | undefined> | LinkState | undefined
   set(grantId: string, state: LinkState): Promise<void> | void
   delete(grantId: string): Promise<void> | void
+  /** Optional: keep the tombstone of an ended link (it holds no secrets). Called just before `delete`. */
+  setEnded?(grantId: string, ended: EndedLink): Promise<void> | void
+  /** Optional: the tombstone kept by `setEnded`, if any. */
+  getEnded?(grantId: string): Promise<EndedLink | undefined> | EndedLink | undefined
 }
 
 /**
- * The default in-memory token store (copies on the way in and out). Links are lost on restart.
+ * The default in-memory token store (copies on the way in and out), tombstones of ended links
+ * included. Links are lost on restart.
  *
  * @example
  * ```ts
  * const client = createConsentClient({ ...config, tokenStore: memoryTokenStore() })
  * ```
  */
-export function memoryTokenStore(): TokenStore & { size(): number } {
+export function memoryTokenStore(): Required<TokenStore> & { size(): number } {
   const map = new Map<string, LinkState>()
+  const ended = new Map<string, EndedLink>()
   return {
     get: (grantId) => {
       const state = map.get(grantId)
@@ -71,6 +101,13 @@ export function memoryTokenStore(): TokenStore & { size(): number } {
     },
     delete: (grantId) => {
       map.delete(grantId)
+    },
+    setEnded: (grantId, record) => {
+      ended.set(grantId, structuredClone(record))
+    },
+    getEnded: (grantId) => {
+      const record = ended.get(grantId)
+      return record ? structuredClone(record) : undefined
     },
     size: () => map.size,
   }

@@ -1,26 +1,15 @@
 /**
  * Internal plumbing shared by the client, links and registration: transport security rules, the
- * fetch wrapper, discovery, DPoP-nonce retry and the mapping of oauth4webapi / HTTP failures onto the
- * error catalogue. Not exported from the package.
+ * fetch wrapper (a fetch that gets no answer becomes a NetworkError naming the URL and cause),
+ * discovery and DPoP-nonce retry. Failures map onto the catalogue in map-error.ts.
+ * Not exported from the package.
  */
 import { isLoopbackHost } from '@consentry/core'
 import * as oauth from 'oauth4webapi'
-import {
-  ConsentryClientError as BaseError,
-  ClientAuthenticationError,
-  ConfigurationError,
-  type ConsentryClientError,
-  InvalidRequestError,
-  NetworkError,
-  NotFoundError,
-  OutsideConsentError,
-  ProtocolError,
-  RateLimitedError,
-  RequestRejectedError,
-  ServerError,
-  safeCode,
-  UnauthorizedError,
-} from './errors.ts'
+import { ConfigurationError, IssuerMismatchError, ProtocolError } from './errors.ts'
+import { discard, toClientError } from './map-error.ts'
+
+export { challengeError, discard, parseRetryAfter, toClientError } from './map-error.ts'
 
 /** A `fetch`-compatible function (the global `fetch` by default). */
 // biome-ignore lint/suspicious/noExplicitAny: oauth4webapi passes its own init shapes through
@@ -71,9 +60,9 @@ export function createTransport(options: TransportOptions): Transport {
   const wrapped: FetchFn = async (input, init) => {
     try {
       return await base(input, init)
-    } catch {
-      // The underlying error may echo request details; keep it out.
-      throw new NetworkError()
+    } catch (err) {
+      // The message names the URL (origin and path) and the cause's code; the cause itself is kept.
+      throw await toClientError(err, { request: requestUrl(input) })
     }
   }
   return {
@@ -83,6 +72,13 @@ export function createTransport(options: TransportOptions): Transport {
     fetch: wrapped,
     opts: { [oauth.customFetch]: wrapped, [oauth.allowInsecureRequests]: insecure },
   }
+}
+
+function requestUrl(input: unknown): string {
+  if (typeof input === 'string') return input
+  if (input instanceof URL) return input.href
+  if (input instanceof Request) return input.url
+  return String(input)
 }
 
 /** May the SDK send a request (possibly carrying credentials) to this URL? */
@@ -133,11 +129,19 @@ export async function discover(t: Transport): Promise<ServerMetadata> {
     const response = await oauth.discoveryRequest(expected, { algorithm: 'oauth2', ...t.opts })
     as = await oauth.processDiscoveryResponse(expected, response)
   } catch (err) {
-    if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON)
-      throw new ProtocolError('the discovery document names another issuer')
-    throw mapError(err, 'the discovery document is malformed')
+    if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      const received = (err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer
+      throw new IssuerMismatchError({
+        expected: t.issuer,
+        ...(typeof received === 'string' ? { received } : {}),
+        source: 'discovery',
+      })
+    }
+    throw await toClientError(err, { malformed: 'the discovery document is malformed' })
   }
-  if (as.issuer !== t.issuer) throw new ProtocolError('the discovery document names another issuer')
+  // RFC 8414 §3.3: identical, character for character.
+  if (as.issuer !== t.issuer)
+    throw new IssuerMismatchError({ expected: t.issuer, received: as.issuer, source: 'discovery' })
   for (const member of ENDPOINT_MEMBERS) {
     const value = (as as Record<string, unknown>)[member]
     if (value === undefined) continue
@@ -163,116 +167,19 @@ export async function withNonceRetry<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The `error` parameter of the DPoP/Bearer challenge in a WWW-Authenticate challenge error. */
-export function challengeError(err: unknown): string | undefined {
-  if (!(err instanceof oauth.WWWAuthenticateChallengeError)) return undefined
-  for (const c of err.cause) {
-    if ((c.scheme === 'dpop' || c.scheme === 'bearer') && typeof c.parameters.error === 'string')
-      return c.parameters.error
-  }
-  return undefined
-}
-
-/** Parse `Retry-After` (delta-seconds or an HTTP date) into whole seconds. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (!value) return undefined
-  const trimmed = value.trim()
-  if (/^\d+$/.test(trimmed)) return Number.parseInt(trimmed, 10)
-  const date = Date.parse(trimmed)
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, Math.ceil((date - now) / 1000))
-}
-
-/** Map an OAuth error code (RFC 6749 JSON body or WWW-Authenticate `error`) onto the catalogue. */
-export function fromOAuthError(
-  error: unknown,
-  status: number | undefined,
-  description?: unknown,
-): ConsentryClientError {
-  const details = {
-    ...(status !== undefined ? { status } : {}),
-    serverError: safeCode(error),
-    ...(typeof description === 'string' ? { description } : {}),
-  }
-  switch (error) {
-    case 'invalid_client':
-      return new ClientAuthenticationError(details)
-    case 'invalid_request':
-    case 'invalid_authorization_details':
-    case 'invalid_redirect_uri':
-    case 'invalid_request_uri':
-    case 'invalid_scope':
-    case 'invalid_client_metadata':
-    case 'invalid_parameter':
-    case 'invalid_cursor':
-      return new InvalidRequestError('the server rejected the request as invalid', details)
-    case 'invalid_token':
-      return new UnauthorizedError('the server rejected the token', details)
-    case 'outside_consent':
-      return new OutsideConsentError(details)
-    case 'not_found':
-      return new NotFoundError('the server has no such resource', details)
-    case 'server_error':
-    case 'temporarily_unavailable':
-      return new ServerError(details)
-    default:
-      return new RequestRejectedError('the server rejected the request', details)
-  }
-}
-
-/** Map an unexpected HTTP status onto the catalogue. */
-export function fromStatus(response: Response, now: number): ConsentryClientError {
-  const status = response.status
-  if (status === 429)
-    return new RateLimitedError(parseRetryAfter(response.headers.get('retry-after'), now), { status })
-  if (status >= 500) return new ServerError({ status })
-  return new ProtocolError('the server answered with an unexpected HTTP status', { status })
-}
-
-/**
- * Turn anything thrown by oauth4webapi into a catalogue error. Catalogue errors pass through;
- * errors that are not from the protocol layer (programming errors) are rethrown unchanged.
- */
-export function mapError(
-  err: unknown,
-  malformed = 'the server answer is malformed',
-  now = Date.now(),
-): unknown {
-  if (err instanceof BaseError) return err
-  if (err instanceof oauth.ResponseBodyError)
-    return fromOAuthError(err.error, err.status, err.error_description)
-  if (err instanceof oauth.WWWAuthenticateChallengeError)
-    return fromOAuthError(challengeError(err) ?? 'invalid_token', err.status)
-  if (err instanceof oauth.OperationProcessingError) {
-    const cause = (err as { cause?: unknown }).cause
-    if (cause instanceof Response) {
-      if (cause.status >= 400) return fromStatus(cause, now)
-    }
-    return new ProtocolError(malformed)
-  }
-  if (err instanceof oauth.UnsupportedOperationError) return new ProtocolError(malformed)
-  return err
-}
-
 /** Read a JSON body (any `application/*json` type), or throw a ProtocolError. */
 export async function readJson(response: Response): Promise<unknown> {
   const type = response.headers.get('content-type') ?? ''
   if (!/^application\/([a-z0-9.+-]+\+)?json\b/i.test(type.trim())) {
     discard(response)
-    throw new ProtocolError('the server answer is not JSON', { status: response.status })
+    throw new ProtocolError('the server answer is not JSON', { status: response.status, url: response.url })
   }
   try {
     return await response.json()
   } catch {
-    throw new ProtocolError('the server answer is not valid JSON', { status: response.status })
-  }
-}
-
-/** Release a response body we will not read (never awaited: some stream implementations never settle a cancel). */
-export function discard(response: Response): void {
-  try {
-    response.body?.cancel().catch(() => {})
-  } catch {
-    // already consumed or locked
+    throw new ProtocolError('the server answer is not valid JSON', {
+      status: response.status,
+      url: response.url,
+    })
   }
 }

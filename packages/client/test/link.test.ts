@@ -178,17 +178,22 @@ describe('createConsentClient configuration', () => {
     ).toThrow(ConfigurationError)
   })
 
-  it('requires the discovered issuer to equal the configured one exactly', async () => {
+  it('requires the discovered issuer to equal the configured one exactly (IssuerMismatchError naming both)', async () => {
     const { mock } = ctx
     const { client } = await setupClient(mock)
-    mock.config.metadata = { issuer: `${ISSUER}/` }
-    expect(await rejection(client.startLink({ authorizationDetails: [DETAIL] }))).toBeInstanceOf(
-      ProtocolError,
-    )
-    mock.config.metadata = { issuer: 'http://127.0.0.1:9998' }
-    expect(await rejection(client.startLink({ authorizationDetails: [DETAIL] }))).toBeInstanceOf(
-      ProtocolError,
-    )
+    for (const other of [`${ISSUER}/`, 'http://127.0.0.1:9998']) {
+      mock.config.metadata = { issuer: other }
+      const err = await rejection(client.startLink({ authorizationDetails: [DETAIL] }))
+      expect(err).toBeInstanceOf(IssuerMismatchError)
+      expect(err).toMatchObject({
+        code: 'issuer_mismatch',
+        expected: ISSUER,
+        received: other,
+        source: 'discovery',
+      })
+      expect(err.message).toContain(JSON.stringify(ISSUER))
+      expect(err.message).toContain(JSON.stringify(other))
+    }
   })
 
   it('refuses metadata endpoints that would leave loopback over plain http', async () => {

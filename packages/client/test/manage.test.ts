@@ -3,6 +3,7 @@ import {
   GRANT_AMENDED_EVENT,
   GRANT_ENDED_EVENT,
   GRANT_EXPIRING_EVENT,
+  GrantRevokedError,
   InvalidEventError,
   InvalidRequestError,
   LinkNotFoundError,
@@ -57,7 +58,7 @@ describe('grant management', () => {
     expect(await rejection(link.status())).toBeInstanceOf(ProtocolError)
   })
 
-  it('revoke() deletes the grant on the server and the link from the token store', async () => {
+  it('revoke() deletes the grant on the server and the link from the token store, keeping a tombstone', async () => {
     const { mock } = ctx
     const { client, store } = await setupClient(mock)
     const link = await linkAccount(mock, client)
@@ -65,8 +66,16 @@ describe('grant management', () => {
     expect(mock.of(`/grants/${link.grantId}`, 'DELETE')).toHaveLength(1)
     expect(mock.grants.get(link.grantId)?.status).toBe('revoked')
     expect(await store.get(link.grantId)).toBeUndefined()
-    expect(await rejection(client.link(link.grantId))).toBeInstanceOf(LinkNotFoundError)
-    expect(await rejection(link.accounts())).toBeInstanceOf(LinkNotFoundError)
+    expect(await store.getEnded(link.grantId)).toMatchObject({
+      status: 'revoked',
+      reason: 'revoked_by_client',
+    })
+    // Later calls on the grant name the revocation, not a missing link.
+    for (const err of [await rejection(client.link(link.grantId)), await rejection(link.accounts())]) {
+      expect(err).toBeInstanceOf(GrantRevokedError)
+      expect(err).toMatchObject({ grantId: link.grantId, reason: 'revoked_by_client' })
+    }
+    expect(await rejection(client.link('gr_never_linked'))).toBeInstanceOf(LinkNotFoundError)
   })
 
   it('revoke() falls back to RFC 7009 revocation of the refresh token without grant management', async () => {

@@ -163,7 +163,10 @@ describe('ended grants', () => {
     expect((err as GrantRevokedError).grantId).toBe(link.grantId)
     assertNoSecrets(err, mock.secrets)
     expect(await store.get(link.grantId)).toBeUndefined()
-    expect(await rejection(client.link(link.grantId))).toBeInstanceOf(LinkNotFoundError)
+    // The tokens are gone, the revocation is remembered: re-opening names it again.
+    const again = await rejection(client.link(link.grantId))
+    expect(again).toBeInstanceOf(GrantRevokedError)
+    expect(again).not.toBeInstanceOf(LinkNotFoundError)
   })
 
   it('a revoked grant seen at the resource (401 invalid_token, then refresh invalid_grant) gives GrantRevokedError', async () => {

@@ -1,11 +1,24 @@
 import { type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
-import { z } from 'zod'
+import { validateConfig } from './config-schema.ts'
 import { builtInDataTypes } from './data-types/built-in.ts'
 import type { DataType } from './data-types/define.ts'
 import { type CompiledRoute, compileRoutes } from './data-types/routes.ts'
 import { ConfigError } from './errors.ts'
-import { type KeyProvider, type SecretProtection, secretProtection } from './key-encryption.ts'
-import { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
+import {
+  KEY_ENCRYPTION_KEY_ENV,
+  type KeyProvider,
+  type SecretProtection,
+  secretProtection,
+} from './key-encryption.ts'
+import {
+  type AreaLog,
+  areaLogs,
+  describeError,
+  jsonLinesLogger,
+  type LogArea,
+  type LogFields,
+  type Logger,
+} from './logger.ts'
 import { DEFAULT_EGRESS_TIMEOUT_MS, type EgressOptions, type EgressResolver } from './net/guarded-fetch.ts'
 import type { DataSource } from './resource/data-source.ts'
 import type { Store } from './store/store.ts'
@@ -285,29 +298,6 @@ export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = {
   windowMs: 15 * 60_000,
 }
 
-const DAY_MS = 24 * 3_600_000
-const signInSchema = z
-  .object({
-    freeFailures: z.number().int().min(0).max(1000),
-    baseDelayMs: z.number().int().min(1).max(DAY_MS),
-    maxDelayMs: z.number().int().min(1).max(DAY_MS),
-    pairWindowMs: z.number().int().min(1000).max(DAY_MS),
-    maxFailuresPerAddress: z.number().int().min(1).max(1_000_000),
-    windowMs: z.number().int().min(1000).max(DAY_MS),
-  })
-  .partial()
-  .strict()
-
-const trustedProxySchema = z
-  .object({
-    header: z
-      .string()
-      .regex(/^[a-z0-9-]{1,64}$/i, 'a header name')
-      .transform((h) => h.toLowerCase()),
-    hops: z.number().int().min(1).max(16).default(1),
-  })
-  .strict()
-
 /** Lifetimes in seconds. */
 export interface Lifetimes {
   accessToken: number
@@ -328,22 +318,6 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
   maxGrant: 365 * 86400,
   session: 1800,
 }
-
-const lifetimesSchema = z
-  .object({
-    accessToken: z.number().int().min(10).max(3600),
-    code: z.number().int().min(5).max(60),
-    requestUri: z.number().int().min(5).max(599),
-    interaction: z.number().int().min(60).max(3600),
-    maxGrant: z
-      .number()
-      .int()
-      .min(60)
-      .max(10 * 366 * 86400),
-    session: z.number().int().min(60).max(86400),
-  })
-  .partial()
-  .strict()
 
 export interface ResolvedConfig
   extends Omit<
@@ -369,8 +343,15 @@ export interface ResolvedConfig
   /** Resolved guarded-fetch options (`allowLoopback` from `dangerouslyAllowLoopbackEgress`). */
   egressOptions: EgressOptions
   logger: Logger
-  /** Report an unexpected error: logged (with `fields`), then the deprecated `onError` hook. */
-  onError: (error: unknown, fields?: LogFields) => void
+  /** The logger of one area (`resource`, `token`, `audit`…): never throws; `debug` only when traced. */
+  log: (area: LogArea) => AreaLog
+  /**
+   * Report an unexpected error: logged at `error` under `fields.area` (default `server`) with the
+   * error described (redacted), then the deprecated `onError` hook.
+   */
+  onError: (error: unknown, fields?: LogFields & { area?: LogArea }) => void
+  /** Configured secrets, removed verbatim from anything logged. */
+  secrets: string[]
   secretProtection: SecretProtection
   webhookRetryDelaysMs: number[]
   secureCookies: boolean
@@ -379,15 +360,12 @@ export interface ResolvedConfig
   trustedProxy?: { header: string; hops: number }
 }
 
-const firstIssue = (option: string, error: z.ZodError) => {
-  const issue = error.issues[0]
-  return `${[option, ...(issue?.path ?? [])].join('.')}: ${issue?.message ?? 'invalid'}`
-}
-
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
 export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
-  if (!config || typeof config !== 'object')
+  if (!config || typeof config !== 'object' || Array.isArray(config))
     throw new ConfigError('createConsentServer needs a configuration object')
+  // Types, ranges, unknown options and the shape of function-valued options (config-schema.ts).
+  const parsed = validateConfig(config)
   let issuerUrl: URL
   try {
     issuerUrl = new URL(config.issuer)
@@ -399,70 +377,54 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
   if (issuerUrl.protocol !== 'https:' && !insecure) throw new ConfigError('issuer must be an https URL')
   if (insecure && !isLoopbackHost(issuerUrl.hostname) && !config.dangerouslyAllowInsecureIssuer)
     throw new ConfigError('issuer must be https (http is allowed on loopback hosts only)')
-  if (!config.store)
-    throw new ConfigError(
-      'store is required (memoryStore() for tests, postgresStore() or pgliteStore() otherwise)',
-    )
   if (!config.dataSource && !config.dataTypes?.length)
     throw new ConfigError('dataSource (or at least one of dataTypes) is required')
-  if (!config.accountHolders?.authenticate && !config.accountHolders?.verifyPassword)
+  if (!config.accountHolders.authenticate && !config.accountHolders.verifyPassword)
     throw new ConfigError('accountHolders needs authenticate() or verifyPassword()')
-  const lifetimes = lifetimesSchema.safeParse(config.lifetimes ?? {})
-  if (!lifetimes.success) throw new ConfigError(`lifetimes: ${lifetimes.error.issues[0]?.message}`)
   const tokens = config.initialAccessToken === undefined ? [] : [config.initialAccessToken].flat()
-  if (tokens.some((t) => typeof t !== 'string' || t.length < 16))
-    throw new ConfigError('initialAccessToken must be at least 16 characters')
   const resourcePath = config.resourcePath ?? '/api'
   if (!/^\/[a-z0-9/_-]*[a-z0-9_-]$/i.test(resourcePath))
     throw new ConfigError('resourcePath must look like /api')
   const theme = config.theme ?? { name: 'Consentry' }
   const attendedReadsPerDay = config.attendedReadsPerDay ?? 50
-  if (!Number.isInteger(attendedReadsPerDay) || attendedReadsPerDay < 1)
-    throw new ConfigError('attendedReadsPerDay must be a positive integer')
-  const expiryReminderMs = config.expiryReminderMs ?? 7 * DAY_MS
-  if (!Number.isInteger(expiryReminderMs) || expiryReminderMs < 0 || expiryReminderMs > 366 * DAY_MS)
-    throw new ConfigError('expiryReminderMs must be an integer from 0 to 366 days in milliseconds')
+  // (validated by the config schema)
+  const expiryReminderMs = config.expiryReminderMs ?? 7 * 86_400_000
   const lifetimeCapFrom = config.lifetimeCapFrom ?? 'renewal'
-  if (lifetimeCapFrom !== 'renewal' && lifetimeCapFrom !== 'grant')
-    throw new ConfigError("lifetimeCapFrom must be 'renewal' or 'grant'")
-  if ('fetch' in config)
-    throw new ConfigError(
-      'fetch is no longer a setting: every outbound request goes through the guarded fetch (see egress)',
-    )
   if (theme.logoUrl !== undefined && !isSelfOrDataImage(theme.logoUrl, issuerUrl))
     throw new ConfigError(
       'theme.logoUrl must be a path or URL on the issuer origin, or a data:image URL (pages allow no other images)',
     )
   const timeoutMs = config.egress?.timeoutMs ?? DEFAULT_EGRESS_TIMEOUT_MS
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)
-    throw new ConfigError('egress.timeoutMs must be an integer from 1 to 60000')
-  const signIn = signInSchema.safeParse(config.signIn ?? {})
-  if (!signIn.success) throw new ConfigError(firstIssue('signIn', signIn.error))
-  const limits = { ...DEFAULT_SIGN_IN_LIMITS, ...signIn.data }
+  const limits = { ...DEFAULT_SIGN_IN_LIMITS, ...parsed.signIn }
   if (limits.maxDelayMs < limits.baseDelayMs)
     throw new ConfigError('signIn.maxDelayMs must be at least signIn.baseDelayMs')
   if (limits.pairWindowMs < limits.maxDelayMs)
     throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
-  const proxy =
-    config.trustedProxy === undefined ? undefined : trustedProxySchema.safeParse(config.trustedProxy)
-  if (proxy && !proxy.success) throw new ConfigError(firstIssue('trustedProxy', proxy.error))
   const dataTypes = [
     ...(config.dataSource ? builtInDataTypes(config.dataSource) : []),
     ...(config.dataTypes ?? []),
   ]
   const logger = config.logger ?? jsonLinesLogger()
-  if (typeof logger.error !== 'function' || typeof logger.warn !== 'function')
-    throw new ConfigError('logger needs error() and warn()')
-  const onError = (error: unknown, fields: LogFields = { error: describeError(error) }) => {
+  const log = areaLogs(logger)
+  const secrets = [
+    ...tokens,
+    ...[config.keyEncryptionKey ?? []].flat(),
+    ...(envValue(KEY_ENCRYPTION_KEY_ENV)
+      ?.split(',')
+      .map((s) => s.trim()) ?? []),
+  ].filter((s) => typeof s === 'string' && s.trim().length >= 8)
+  const onError = (error: unknown, { area = 'server', ...fields }: LogFields & { area?: LogArea } = {}) => {
+    const err = describeError(error, secrets)
+    const summary = `${err.name}${typeof err.message === 'string' ? `: ${err.message.slice(0, 200)}` : ''}`
+    log(area).error({ event: 'unexpected_error', ...fields, err }, `unexpected error: ${summary}`)
     try {
-      logger.error('unexpected error', fields)
       config.onError?.(error)
-    } catch {} // a failing logger must not turn an error response into a crash
+    } catch {} // a failing hook must not turn an error response into a crash
   }
   return {
     ...config,
     issuer: issuerUrl.href.replace(/\/$/, ''),
-    lifetimes: { ...DEFAULT_LIFETIMES, ...lifetimes.data },
+    lifetimes: { ...DEFAULT_LIFETIMES, ...parsed.lifetimes },
     purposes: config.purposes ?? DEFAULT_PURPOSES,
     dataTypes,
     routes: compileRoutes(dataTypes),
@@ -483,15 +445,20 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
       ...(config.egress?.resolve ? { resolve: config.egress.resolve } : {}),
     },
     logger,
+    log,
     onError,
+    secrets,
     secretProtection: secretProtection(config),
     webhookRetryDelaysMs: config.webhookRetryDelaysMs ?? [1000, 5000, 30_000, 120_000, 600_000],
     secureCookies: !insecure,
     attendedReadsPerDay,
     signIn: limits,
-    trustedProxy: proxy?.data,
+    trustedProxy: parsed.trustedProxy,
   }
 }
+
+const envValue = (name: string): string | undefined =>
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name]
 
 /** The pages' CSP is `img-src 'self' data:`: the theme logo must be on the issuer origin or inline. */
 function isSelfOrDataImage(value: string, issuer: URL): boolean {

@@ -92,13 +92,15 @@ const newSecret = () => base64url.encode(crypto.getRandomValues(new Uint8Array(3
 export async function createContext(config: ResolvedConfig, audit: AuditSink): Promise<Context> {
   // Every store call from an endpoint goes through the NUL guard; every secret is kept encrypted
   // (or, where allowed, in plaintext), whoever asks for it.
-  const store = guardStore(protectSecrets(config.store, config.secretProtection, config.logger))
+  const store = guardStore(protectSecrets(config.store, config.secretProtection, config.log('server')))
   const protection = config.secretProtection
   if (protection.mode === 'plaintext' && protection.reason === 'dangerous')
-    config.logger.warn(
-      `SERVER KEYS ARE STORED IN PLAINTEXT (dangerouslyStoreKeysInPlaintext): anyone who can read the database can forge tokens. Set ${KEY_ENCRYPTION_KEY_ENV} for anything real.`,
-      { option: 'dangerouslyStoreKeysInPlaintext' },
-    )
+    config
+      .log('server')
+      .warn(
+        { event: 'config.insecure', option: 'dangerouslyStoreKeysInPlaintext' },
+        `SERVER KEYS ARE STORED IN PLAINTEXT (dangerouslyStoreKeysInPlaintext): anyone who can read the database can forge tokens. Set ${KEY_ENCRYPTION_KEY_ENV} for anything real.`,
+      )
   // A canary first: a wrong key-encryption key (or encrypted rows in plaintext mode) fails here,
   // before any other secret could be created under the wrong key.
   await store.getOrCreateSecret('key-encryption-check', newSecret)

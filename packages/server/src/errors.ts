@@ -65,4 +65,32 @@ export class ProblemError extends Error {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
   readonly code = 'invalid_config'
+  /** Every problem found, each with its option path (`theme.colors.primary`) and what to do. */
+  readonly issues: readonly ConfigIssue[]
+
+  constructor(message: string, options: { issues?: readonly ConfigIssue[]; cause?: unknown } = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined)
+    this.issues = options.issues ?? [{ path: 'config', message }]
+  }
+}
+
+/** One problem of a configuration: `path` (`config.theem`, `theme.colors.primary`) and the message. */
+export interface ConfigIssue {
+  path: string
+  message: string
+}
+
+/**
+ * A host or framework adapter could not hand a request to the server as it arrived — e.g. a body
+ * parser in front of Consentry read the body and left nothing to rebuild it from. Logged with the
+ * request id and answered 500 (the operator's setup, not the client, is at fault).
+ */
+export class MountError extends Error {
+  override readonly name = 'MountError'
+  constructor(
+    readonly code: 'body_already_read' | 'body_not_rebuildable',
+    message: string,
+  ) {
+    super(message)
+  }
 }

@@ -20,7 +20,8 @@
  * ```
  */
 
-export { guardNodeServer, nodeListener } from './adapters/node.ts'
+export { issuerPath, type Mountable, servesPath, wellKnownPaths } from './adapters/mount.ts'
+export { guardNodeServer, type NodeListenerOptions, nodeListener } from './adapters/node.ts'
 export { exportAuditLog } from './audit/export.ts'
 export { type AuditLogKey, auditOrigin, loadAuditLogKey } from './audit/log-key.ts'
 export {
@@ -59,7 +60,14 @@ export {
   type RouteHandler,
   type ScopeItem,
 } from './data-types/define.ts'
-export { ConfigError, OAuthError, ProblemError, ResourceAuthError } from './errors.ts'
+export {
+  ConfigError,
+  type ConfigIssue,
+  MountError,
+  OAuthError,
+  ProblemError,
+  ResourceAuthError,
+} from './errors.ts'
 export { GRANT_AMENDED_EVENT, GRANT_ENDED_EVENT, GRANT_EXPIRING_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
 export {
@@ -67,7 +75,17 @@ export {
   type KeyProvider,
   keyEncryptionKeyProvider,
 } from './key-encryption.ts'
-export { describeError, jsonLinesLogger, type LogFields, type Logger } from './logger.ts'
+export {
+  debugMatcher,
+  describeError,
+  type JsonLinesLoggerOptions,
+  jsonLinesLogger,
+  LOG_AREAS,
+  type LogArea,
+  type LogFields,
+  type Logger,
+  redact,
+} from './logger.ts'
 export { EgressError, type EgressErrorCode, type EgressResolver } from './net/guarded-fetch.ts'
 export type {
   DataSource,

@@ -1,6 +1,6 @@
 import { base64url } from 'jose'
 import { ConfigError } from './errors.ts'
-import type { Logger } from './logger.ts'
+import type { AreaLog } from './logger.ts'
 import type { Store } from './store/store.ts'
 
 /**
@@ -170,7 +170,11 @@ const WRONG_KEK = 'cannot decrypt stored keys: wrong key-encryption key'
  * found under encryption (stored before encryption was configured) is encrypted in place; a value
  * that does not decrypt is a {@link ConfigError} naming the cause, never a garbage key.
  */
-export function protectSecrets(store: Store, protection: SecretProtection, logger: Logger): Store {
+export function protectSecrets(
+  store: Store,
+  protection: SecretProtection,
+  logger: Pick<AreaLog, 'warn' | 'info'>,
+): Store {
   const getOrCreateSecret = async (name: string, create: () => string): Promise<string> => {
     if (protection.mode === 'plaintext') {
       const value = await store.getOrCreateSecret(name, create)
@@ -194,7 +198,10 @@ export function protectSecrets(store: Store, protection: SecretProtection, logge
       // Kept in plaintext by an earlier version or under dangerouslyStoreKeysInPlaintext: seal it now.
       const resealed = `${ENCRYPTED}${await provider.encrypt(name, stored)}`
       if (await store.replaceSecret(name, stored, resealed))
-        logger.warn('a server secret stored in plaintext was encrypted in place', { secret: name })
+        logger.warn(
+          { event: 'secret.encrypted', secret: name },
+          'a server secret stored in plaintext was encrypted in place',
+        )
       return stored
     }
     const ciphertext = stored.slice(ENCRYPTED.length)
@@ -208,9 +215,10 @@ export function protectSecrets(store: Store, protection: SecretProtection, logge
     if (provider.needsRewrap?.(ciphertext)) {
       const rewrapped = `${ENCRYPTED}${await provider.encrypt(name, plaintext)}`
       if (await store.replaceSecret(name, stored, rewrapped))
-        logger.info?.('a server secret was re-encrypted under the current key-encryption key', {
-          secret: name,
-        })
+        logger.info(
+          { event: 'secret.rewrapped', secret: name },
+          'a server secret was re-encrypted under the current key-encryption key',
+        )
     }
     return plaintext
   }

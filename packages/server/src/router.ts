@@ -18,8 +18,7 @@ import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
 import { type ConnectionInfo, setConnectionInfo } from './http/client-address.ts'
 import { errorResponse } from './http/respond.ts'
-import { describeError } from './logger.ts'
-import { randomToken } from './tokens/random.ts'
+import { areaOf, requestId as requestIdOf } from './http/trace.ts'
 
 type Handler = (ctx: Context, request: Request, url: URL, param: string) => Promise<Response> | Response
 interface Route {
@@ -116,6 +115,7 @@ export function createRouter(
   only?: 'resource',
 ): (request: Request, info?: ConnectionInfo) => Promise<Response> {
   const base = new URL(ctx.urls.issuer).pathname.replace(/\/$/, '')
+  const wellKnown = new Set([ctx.urls.metadata, ctx.urls.resourceMetadata].map((u) => new URL(u).pathname))
   const all = routes(ctx)
   const table =
     only === 'resource'
@@ -124,12 +124,14 @@ export function createRouter(
   return async (request, info) => {
     setConnectionInfo(request, info)
     // Ours, random, per request; a client-supplied X-Request-Id is not trusted into the logs.
-    const requestId = randomToken(12)
+    const requestId = requestIdOf(request)
     let dpop = false
     let oauth = false
     try {
       const url = new URL(request.url)
-      const path = url.pathname.startsWith('/.well-known/')
+      // The path-insertion metadata URLs lie outside the issuer's path (RFC 8414 §3.1, RFC 9728
+      // §3.1); every other path, other `/.well-known/` ones included, must be under it.
+      const path = wellKnown.has(url.pathname)
         ? url.pathname
         : url.pathname === base || url.pathname.startsWith(`${base}/`)
           ? url.pathname.slice(base.length) || '/'
@@ -159,11 +161,12 @@ export function createRouter(
         err,
         (e) =>
           ctx.config.onError(e, {
+            area: areaOf(safePath(request.url)?.slice(base.length) ?? '', ctx.config.resourcePath),
+            event: 'request.failed',
             request_id: requestId,
             method: request.method,
             // The path only: query strings may carry request_uris, cursors or codes.
             path: safePath(request.url),
-            error: describeError(e),
           }),
         { requestId, oauth },
       )

@@ -1,3 +1,4 @@
+import { type AdapterLog, setAdapterLog } from './adapters/report.ts'
 import type { AuditTrail } from './audit/trail.ts'
 import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
@@ -5,6 +6,7 @@ import { type Context, createContext, publishedKeys } from './context.ts'
 import { remindExpiringGrants, sweepExpiredGrants } from './grants/lifecycle.ts'
 import { deliverEvents } from './grants/notify.ts'
 import type { ConnectionInfo } from './http/client-address.ts'
+import { traceRequests } from './http/trace.ts'
 import { createRouter } from './router.ts'
 import type { Store } from './store/store.ts'
 
@@ -64,11 +66,23 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     store: ctx.store,
     logKey: ctx.auditLogKey,
     now: resolved.now,
-    onError: resolved.onError,
+    onError: (e) => resolved.onError(e, { area: 'audit', event: 'audit.integrate_failed' }),
+    onCheckpoint: ({ size }) =>
+      resolved
+        .log('audit')
+        .debug({ event: 'audit.checkpoint', size }, `audit checkpoint signed at size ${size}`),
   })
   ctx.auditLog = audit
-  const all = createRouter(ctx)
-  const resourceOnly = createRouter(ctx, 'resource')
+  const all = traceRequests(resolved, createRouter(ctx))
+  const resourceOnly = traceRequests(resolved, createRouter(ctx, 'resource'))
+  // Adapters given only `server.fetch` still log their own failures through the configured logger.
+  const log: AdapterLog = {
+    error: (e, { error: _described, ...fields }) =>
+      resolved.onError(e, { area: 'http', event: 'adapter.failed', ...fields }),
+    warn: (message, fields) => resolved.log('http').warn({ event: 'adapter.warning', ...fields }, message),
+  }
+  setAdapterLog(all, log)
+  setAdapterLog(resourceOnly, log)
   const maintain = async () => {
     await sweepExpiredGrants(ctx)
     await remindExpiringGrants(ctx)
@@ -76,6 +90,16 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     await resolved.store.deleteExpired(ctx.now())
     await audit!.integrate()
   }
+  resolved.log('server').info(
+    {
+      event: 'server.started',
+      issuer: ctx.urls.issuer,
+      signing_key: { kid: ctx.signingKey.kid, alg: ctx.signingKey.alg },
+      audit_log: { origin: ctx.auditLogKey.origin },
+      key_protection: resolved.secretProtection.mode,
+    },
+    `consentry ready at ${ctx.urls.issuer}`,
+  )
   return {
     fetch: all,
     resource: resourceOnly,
@@ -85,7 +109,13 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
     jwks: () => ({ keys: publishedKeys(ctx) as Record<string, unknown>[] }),
     maintain,
     startMaintenance(intervalMs = 60_000) {
-      const timer = setInterval(() => void maintain().catch(resolved.onError), intervalMs)
+      const timer = setInterval(
+        () =>
+          void maintain().catch((e) =>
+            resolved.onError(e, { area: 'maintenance', event: 'maintenance.failed' }),
+          ),
+        intervalMs,
+      )
       ;(timer as { unref?: () => void }).unref?.()
       // The audit sequencer runs on its own, faster beat: every event is integrated within ~1 s.
       const stopSequencer = audit!.startSequencer()

@@ -6,7 +6,6 @@ import {
   type AuditProblem,
   type AuditVerification,
   fromBase64,
-  parseVerifierKey,
   verifyAuditBundle,
   verifyAuditExport,
   verifyCheckpointNote,
@@ -14,6 +13,7 @@ import {
 } from '@consentry/core'
 import { usage } from '../args.ts'
 import { type Command, UsageError } from '../io.ts'
+import { verifierKeyFor } from '../jwk.ts'
 
 /**
  * `consentry audit verify`: verify an audit export, an access-log bundle, or the consistency of two
@@ -34,8 +34,12 @@ export const auditVerify: Command = {
   --consistency checks that <new-checkpoint> extends <old-checkpoint> (both signed notes, as served
   by audit_log.checkpoint_endpoint) with the proof from audit_log.consistency_endpoint.
 
-  --key <key>      the log's note verifier key: audit_log.verifier_key in the holder's metadata
-                   (<origin>+<key id>+<base64 key>); get it from the holder, not from the file
+  --key <key>      the log's key, got from the holder (never from the file being checked):
+                   its note verifier key, audit_log.verifier_key in the holder's metadata
+                   (<origin>+<key id>+<base64 key>), or a file holding its Ed25519 public JWK or
+                   a JWKS with it (the audit key's <name>.public.jwks.json from
+                   consentry keys generate, or the holder's /jwks): the key whose id signed the
+                   checkpoint is used
   --grant <id>     (bundles) every event must be of this grant
   --json           print the report as JSON
 
@@ -62,16 +66,18 @@ export const auditVerify: Command = {
         'audit logs are verified with the log\'s note verifier key now: --key "<audit_log.verifier_key>"',
       )
     if (!values.key) throw new UsageError('--key <verifier key> is required (audit_log.verifier_key)')
-    if (!parseVerifierKey(values.key)) throw new UsageError('--key is not a valid Ed25519 note verifier key')
-    const verifierKey = values.key
+    const key = values.key
     if (values.consistency) {
       if (positionals.length !== 2 || !values.proof)
         throw new UsageError('--consistency needs <old-checkpoint> <new-checkpoint> and --proof <proof.json>')
+      await readable(positionals[0]!)
+      const verifierKey = await verifierKeyFor(key, () => readFile(positionals[0]!, 'utf8'))
       return consistency(positionals[0]!, positionals[1]!, values.proof, verifierKey, io)
     }
     if (positionals.length !== 1) throw new UsageError('expected exactly one export or bundle file')
     const file = positionals[0]!
     await readable(file)
+    const verifierKey = await verifierKeyFor(key, () => checkpointIn(file))
     const head = (await readFile(file, 'utf8').then((t) => t.slice(0, 64))).trimStart()
     let report: AuditVerification
     if (head.startsWith('{"consentry_audit_export"') || !head.startsWith('{')) {
@@ -93,6 +99,32 @@ export const auditVerify: Command = {
     io.stdout(values.json ? `${JSON.stringify(summary, null, 2)}\n` : formatReport(file, report))
     return report.ok ? 0 : 1
   },
+}
+
+/** The signed checkpoint an export (its first lines) or a bundle carries, if any. */
+async function checkpointIn(file: string): Promise<string | undefined> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
+  let read = 0
+  let whole = ''
+  try {
+    for await (const line of lines) {
+      try {
+        const checkpoint = (JSON.parse(line) as { checkpoint?: unknown }).checkpoint
+        if (typeof checkpoint === 'string') return checkpoint
+      } catch {}
+      if (read === 0) whole = line
+      if (++read >= 3) break
+    }
+  } finally {
+    lines.close()
+  }
+  // A bundle written over several lines: parse the whole file.
+  if (!whole.trimStart().startsWith('{"consentry_audit_export"'))
+    try {
+      const checkpoint = (JSON.parse(await readFile(file, 'utf8')) as { checkpoint?: unknown }).checkpoint
+      return typeof checkpoint === 'string' ? checkpoint : undefined
+    } catch {}
+  return undefined
 }
 
 async function readable(file: string) {

@@ -15,14 +15,19 @@ export function helpText(commands: readonly Command[]): string {
   return `consentry — delegated, scoped, revocable consent for sharing financial history
 
 Usage: consentry <command> [options]
+       consentry --version
 
 Commands:
 ${rows.join('\n')}
   ${'help'.padEnd(width)}  show this help, or a command's: consentry help <command>
 
 Environment:
-  DATABASE_URL                     PostgreSQL for audit export (else the PGlite directory)
-  CONSENTRY_INITIAL_ACCESS_TOKEN   the registration token for register
+  DATABASE_URL                     PostgreSQL for audit export and serve (else a PGlite directory)
+  CONSENTRY_INITIAL_ACCESS_TOKEN   the registration token for register (and serve)
+  CONSENTRY_SIGNING_JWK            serve: the token signing key (a private JWK)
+  CONSENTRY_AUDIT_SIGNING_JWK      serve: the audit log's Ed25519 key (a private JWK)
+  CONSENTRY_KEY_ENCRYPTION_KEY     serve: encrypts the keys the server keeps in its store
+  DEBUG                            serve: trace lines, e.g. consentry:* or consentry:resource
 
 Exit status: 0 success, 1 failure (e.g. a tampered audit export), 2 usage error.
 `

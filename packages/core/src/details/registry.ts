@@ -151,3 +151,54 @@ export function describeIssues(error: z.ZodError): string {
     .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
     .join('; ')
 }
+
+/** The routes of a detail type's contract. */
+export type RoutesOf<T extends DetailType> = NonNullable<T['routes']>
+
+/** Names of a type's `list` routes. */
+export type ListRouteName<T extends DetailType> = {
+  [K in keyof RoutesOf<T>]: RoutesOf<T>[K] extends { kind: 'list' } ? K : never
+}[keyof RoutesOf<T>] &
+  string
+
+/** Names of a type's `object` routes. */
+export type ObjectRouteName<T extends DetailType> = {
+  [K in keyof RoutesOf<T>]: RoutesOf<T>[K] extends { kind: 'object' } ? K : never
+}[keyof RoutesOf<T>] &
+  string
+
+/** One record of a route, as the contract's schema types it (unconsented members optional). */
+export type RecordOf<T extends DetailType, K extends keyof RoutesOf<T>> = RoutesOf<T>[K] extends {
+  record: infer S extends z.ZodType
+}
+  ? z.output<S>
+  : never
+
+/** `'/stores/{store_id}/orders'` → `'store_id'`. */
+export type PathParamNames<P extends string> = P extends `${string}{${infer N}}${infer Rest}`
+  ? N | PathParamNames<Rest>
+  : never
+
+/** The path parameters a route needs: `{ store_id: string }`. */
+export type RouteParams<T extends DetailType, K extends keyof RoutesOf<T>> = RoutesOf<T>[K] extends {
+  path: infer P extends string
+}
+  ? { [N in PathParamNames<P>]: string }
+  : Record<string, string>
+
+/**
+ * A route's path with its parameters filled in (each percent-encoded); throws `TypeError` when one is
+ * missing.
+ *
+ * @example
+ * ```ts
+ * routePath('/stores/{store_id}/orders', { store_id: 'st 1' }) // '/stores/st%201/orders'
+ * ```
+ */
+export function routePath(path: string, params: Record<string, string>): string {
+  return path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = params[name]
+    if (typeof value !== 'string' || value.length === 0) throw new TypeError(`missing path parameter ${name}`)
+    return encodeURIComponent(value)
+  })
+}

@@ -1,8 +1,11 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { ProblemError } from '../errors.ts'
+import { MountError, ProblemError } from '../errors.ts'
 import type { ConnectionInfo } from '../http/client-address.ts'
 import { problemResponse, responseText } from '../http/respond.ts'
+import { describeError, type Logger } from '../logger.ts'
+import { randomToken } from '../tokens/random.ts'
+import { type Report, reporterFor } from './report.ts'
 
 /**
  * Unread request body a connection may still swallow (discarding it) after the response, so the
@@ -134,73 +137,224 @@ async function send(req: IncomingMessage, res: ServerResponse, response: Respons
   res.end()
 }
 
+/** A Node request as frameworks leave it: Express keeps the mount prefix in `originalUrl`, body parsers the parsed body in `body`. */
+type FrameworkRequest = IncomingMessage & { originalUrl?: string; body?: unknown }
+
+/** Options of {@link nodeListener}. */
+export interface NodeListenerOptions {
+  /** Origin of the request URLs handed to the handler. Default: `http://{Host header}`. */
+  origin?: string
+  /**
+   * Where the adapter's own failures go (a request it could not hand over, a response it could not
+   * write), with a request id. Default: the logger of the server whose `fetch` this is, else JSON
+   * lines on stderr.
+   */
+  logger?: Logger
+}
+
+/** What {@link serveNode} needs beyond the Node request and response. */
+export interface ServeNodeOptions {
+  origin?: string
+  report: Report
+  /**
+   * The body a framework already parsed, for a stream its parser consumed (default: `req.body`, as
+   * Express's and Connect's body parsers leave it).
+   */
+  parsedBody?: () => unknown
+}
+
+const FORM = 'application/x-www-form-urlencoded'
+const mediaTypeOf = (value: string | undefined) => (value ?? '').split(';')[0]!.trim().toLowerCase()
+
 /**
- * Adapt a Web `fetch` handler to `node:http` (and Express, which uses the same signature).
- * The request URL is built from `origin` (default: the request's Host header) and the path; Consentry
- * itself never trusts the Host header — every URL it checks comes from its configured issuer. The
- * handler gets the socket's peer address as `info.clientAddress`.
+ * Rebuild a request body a framework's body parser already read off the socket (`express.json()`,
+ * `express.urlencoded()`, `express.raw()`, `express.text()`, Fastify's parsers) from what the parser
+ * left: JSON is serialised again, a form encoded again (a repeated field stays repeated, so the
+ * server still refuses it), bytes and text pass unchanged. This is safe because nothing Consentry
+ * verifies signs the body bytes: a DPoP proof signs the method and URL (RFC 9449 §4.2), a client
+ * assertion (RFC 7523) is one form parameter whose value survives re-encoding unchanged. What
+ * cannot be rebuilt faithfully (no parsed body, a nested `qs` form, JSON under another media type)
+ * throws {@link MountError}: never a guess.
+ */
+export function rebuildBody(parsed: unknown, contentType: string | undefined): string | Uint8Array {
+  if (parsed instanceof Uint8Array) return parsed // express.raw(): the bytes themselves
+  if (typeof parsed === 'string') return parsed // express.text()
+  const type = mediaTypeOf(contentType)
+  if (parsed !== undefined && parsed !== null && typeof parsed === 'object') {
+    if (type === 'application/json' || type.endsWith('+json')) return JSON.stringify(parsed)
+    if (type === FORM) {
+      const form = new URLSearchParams()
+      for (const [key, value] of Object.entries(parsed)) {
+        for (const item of Array.isArray(value) ? value : [value]) {
+          if (typeof item !== 'string')
+            throw new MountError(
+              'body_not_rebuildable',
+              'a body parser in front of Consentry turned a form field into something other than text (nested objects from qs "extended" syntax, or a file), which cannot be encoded back faithfully: mount Consentry before it, or use express.urlencoded({ extended: false })',
+            )
+          form.append(key, item)
+        }
+      }
+      return form.toString()
+    }
+  }
+  throw new MountError(
+    'body_already_read',
+    `the request body was read by middleware in front of Consentry and it left no parsed body to rebuild it from (content type ${type || 'none'}): mount Consentry before that middleware`,
+  )
+}
+
+/** A body stream that fails as soon as it is read: the endpoint's read turns it into a logged 500. */
+const failingBody = (error: Error) =>
+  new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(error)
+    },
+  })
+
+/**
+ * The Web `Request` for a Node request: URL from `origin` and the full path (`originalUrl` when a
+ * framework stripped a mount prefix from `url`), the headers, and the body — streamed from the
+ * socket, or rebuilt from the parsed body when a body parser already consumed the stream.
+ */
+function toRequest(
+  req: FrameworkRequest,
+  method: string,
+  hasBody: boolean,
+  options: ServeNodeOptions,
+): Request {
+  const origin = options.origin ?? `http://${req.headers.host ?? 'localhost'}`
+  const headers = new Headers()
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue
+    for (const item of Array.isArray(v) ? v : [v]) headers.append(k, item)
+  }
+  const url = new URL(req.originalUrl ?? req.url ?? '/', origin)
+  let body: BodyInit | undefined
+  if (hasBody) {
+    // Someone read (or is reading) the stream before us: a body parser mounted in front.
+    if (req.readableDidRead || req.readableEnded) {
+      try {
+        const rebuilt = rebuildBody(
+          options.parsedBody ? options.parsedBody() : req.body,
+          req.headers['content-type'],
+        )
+        headers.delete('transfer-encoding')
+        headers.set(
+          'content-length',
+          String(typeof rebuilt === 'string' ? Buffer.byteLength(rebuilt) : rebuilt.byteLength),
+        )
+        body = rebuilt as BodyInit
+      } catch (error) {
+        body = failingBody(error as Error)
+      }
+    } else body = requestBody(req)
+  }
+  return new Request(url, {
+    method,
+    headers,
+    ...(body !== undefined ? { body, duplex: 'half' } : {}),
+  } as RequestInit)
+}
+
+/**
+ * Serve one Node request with a Web `fetch` handler — what {@link nodeListener} and the framework
+ * adapters share. Never rejects: its own failures are reported (with a request id) and answered 500.
+ */
+export async function serveNode(
+  handler: (request: Request, info?: ConnectionInfo) => Promise<Response>,
+  req: FrameworkRequest,
+  res: ServerResponse,
+  options: ServeNodeOptions,
+): Promise<void> {
+  const method = req.method ?? 'GET'
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  try {
+    if (FORBIDDEN_METHODS.has(method.toUpperCase())) {
+      await send(
+        req,
+        res,
+        problemResponse(
+          new ProblemError('method_not_allowed', `${method} is not supported`, {
+            allow: 'GET, HEAD, POST, DELETE',
+          }),
+        ),
+        hasBody,
+      )
+      return
+    }
+    let request: Request
+    try {
+      request = toRequest(req, method, hasBody, options)
+    } catch {
+      // A URL or method the Fetch API cannot represent.
+      await send(req, res, problemResponse(new ProblemError('bad_request', 'malformed request')), hasBody)
+      return
+    }
+    // The socket's peer: what the sign-in throttle counts (see the `trustedProxy` option).
+    const info = req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}
+    await send(req, res, await handler(request, info), hasBody)
+  } catch (error) {
+    // The handler failed (a wrapped one may throw) or the response could not be written (the client
+    // went away mid-body). Never silent: logged under a request id the client also gets, if a
+    // response can still be sent.
+    const requestId = randomToken(12)
+    options.report(error, {
+      request_id: requestId,
+      method,
+      path: safePath(req.originalUrl ?? req.url),
+      error: describeError(error),
+    })
+    if (!res.headersSent) {
+      const body = JSON.stringify(
+        new ProblemError('internal_error', undefined, {}, { request_id: requestId }).toJSON(),
+      )
+      res.writeHead(500, {
+        'content-type': 'application/problem+json',
+        'content-length': String(Buffer.byteLength(body)),
+        'x-request-id': requestId,
+        connection: 'close',
+      })
+      res.end(body)
+    } else res.destroy()
+  }
+}
+
+/** The path of a request target, for the log (never the query: it may carry codes or request_uris). */
+const safePath = (target: string | undefined) => (target ?? '/').split('?')[0]!.slice(0, 200)
+
+/**
+ * Adapt a Web `fetch` handler to `node:http` (and Express or Connect, which use the same signature).
+ * The request URL is built from `origin` (default: the request's Host header) and the path — the
+ * full path, `originalUrl` included, so it works mounted under a prefix (`app.use('/oauth', …)`).
+ * Consentry itself never trusts the Host header — every URL it checks comes from its configured
+ * issuer. The handler gets the socket's peer address as `info.clientAddress`.
  *
- * Connections stay usable after an error: a body the handler did not read to the end is discarded
- * (up to 4 MiB, within 5 s) before the response, so the client's next request on the same
- * keep-alive connection works; a larger one gets `Connection: close`, so the client reconnects
- * rather than running into a reset. CONNECT, TRACE and TRACK are answered 405.
+ * Body parsers in front (`express.json()`, `express.urlencoded()`) just work: a body they already
+ * read is rebuilt from `req.body` (see {@link rebuildBody}); one that cannot be rebuilt is a 500
+ * whose cause is logged with the request id. Connections stay usable after an error: a body the
+ * handler did not read to the end is discarded (up to 4 MiB, within 5 s) before the response, so
+ * the client's next request on the same keep-alive connection works; a larger one gets
+ * `Connection: close`, so the client reconnects rather than running into a reset. CONNECT, TRACE and
+ * TRACK are answered 405. The adapter's own failures are logged (with a request id), never a silent 500.
  *
  * @example
  * ```ts
- * createServer(nodeListener(server.fetch)).listen(4000)
- * app.use('/oauth', nodeListener(server.fetch, { origin: 'https://pay.example' })) // Express
+ * createServer(nodeListener(server.fetch)).listen(4000)        // issuer http://localhost:4000
+ * // Express, issuer https://pay.example/oauth (see @consentry/server/express):
+ * app.use('/oauth', nodeListener(server.fetch))
+ * app.get(wellKnownPaths(server), nodeListener(server.fetch))
  * ```
  */
 export function nodeListener(
   handler: (request: Request, info?: ConnectionInfo) => Promise<Response>,
-  options: { origin?: string } = {},
+  options: NodeListenerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    void (async () => {
-      const method = req.method ?? 'GET'
-      const hasBody = method !== 'GET' && method !== 'HEAD'
-      if (FORBIDDEN_METHODS.has(method.toUpperCase())) {
-        await send(
-          req,
-          res,
-          problemResponse(
-            new ProblemError('method_not_allowed', `${method} is not supported`, {
-              allow: 'GET, HEAD, POST, DELETE',
-            }),
-          ),
-          hasBody,
-        )
-        return
-      }
-      const origin = options.origin ?? `http://${req.headers.host ?? 'localhost'}`
-      const headers = new Headers()
-      for (const [k, v] of Object.entries(req.headers)) {
-        if (v === undefined) continue
-        for (const item of Array.isArray(v) ? v : [v]) headers.append(k, item)
-      }
-      let request: Request
-      try {
-        const url = new URL((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/', origin)
-        request = new Request(url, {
-          method,
-          headers,
-          ...(hasBody ? { body: requestBody(req), duplex: 'half' } : {}),
-        } as RequestInit)
-      } catch {
-        // A URL or method the Fetch API cannot represent.
-        await send(req, res, problemResponse(new ProblemError('bad_request', 'malformed request')), hasBody)
-        return
-      }
-      // The socket's peer: what the sign-in throttle counts (see the `trustedProxy` option).
-      const info = req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}
-      await send(req, res, await handler(request, info), hasBody)
-    })().catch(() => {
-      // Only a failure while writing (the client went away): nothing sensible is left to send.
-      if (!res.headersSent)
-        res.writeHead(500, { 'content-type': 'application/problem+json', connection: 'close' })
-      res.end()
-    })
+  const report = reporterFor(handler, options.logger)
+  const serve: ServeNodeOptions = {
+    report,
+    ...(options.origin !== undefined ? { origin: options.origin } : {}),
   }
+  return (req, res) => void serveNode(handler, req, res, serve)
 }
 
 /** A whole raw HTTP/1.1 response with a problem document, for sockets node:http has not parsed. */

@@ -44,6 +44,8 @@ export interface AuditTrailOptions {
   now?: () => number
   /** Where a failed background integration is reported. */
   onError?: (error: unknown) => void
+  /** Called with each checkpoint signed by this process (the server traces it). */
+  onCheckpoint?: (checkpoint: { size: number }) => void
 }
 
 export interface AuditTrail {
@@ -101,7 +103,7 @@ export interface AuditTrail {
  * ```
  */
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
-  const { store, logKey, now = Date.now, onError = () => {} } = options
+  const { store, logKey, now = Date.now, onError = () => {}, onCheckpoint } = options
   let running: Promise<AuditLogCheckpoint | null> | null = null
   let sinceRun = 0
 
@@ -128,9 +130,15 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
 
   const integrate = () => {
     // One step at a time in this process; the store keeps instances apart.
-    running ??= store.integrateAuditEvents(AUDIT_BATCH_SIZE, seal).finally(() => {
-      running = null
-    })
+    running ??= store
+      .integrateAuditEvents(AUDIT_BATCH_SIZE, seal)
+      .then((checkpoint) => {
+        if (checkpoint && onCheckpoint) onCheckpoint(checkpoint)
+        return checkpoint
+      })
+      .finally(() => {
+        running = null
+      })
     sinceRun = 0
     return running
   }

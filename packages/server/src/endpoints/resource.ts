@@ -12,6 +12,7 @@ import { matchRoute } from '../data-types/routes.ts'
 import { ProblemError, ResourceAuthError } from '../errors.ts'
 import { usableGrant } from '../grants/lifecycle.ts'
 import { json, textResponse } from '../http/respond.ts'
+import { openApiDocument } from '../openapi/document.ts'
 import { serveListing } from '../resource/listing.ts'
 
 /**
@@ -26,6 +27,8 @@ import { serveListing } from '../resource/listing.ts'
 export async function resource(ctx: Context, request: Request, url: URL, subpath: string): Promise<Response> {
   if (request.method !== 'GET')
     throw new ProblemError('method_not_allowed', 'this API is read-only', { allow: 'GET' })
+  // The API's own description is public: anyone integrating needs it before they hold a token.
+  if (subpath === '/openapi.json') return openApi(ctx)
   const grant = await checkGrant(ctx, request, subpath)
   const matched = matchRoute(ctx.config.routes, subpath)
   if (matched === 'malformed') throw new ProblemError('invalid_parameter', 'malformed path parameter')
@@ -74,6 +77,16 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
   })
   if (served.contentType) return textResponse(String(served.body), served.contentType)
   return json(served.body)
+}
+
+let cached: { ctx: Context; text: string } | undefined
+
+function openApi(ctx: Context): Response {
+  if (cached?.ctx !== ctx) cached = { ctx, text: JSON.stringify(openApiDocument(ctx)) }
+  return textResponse(cached.text, 'application/json', 200, {
+    'cache-control': 'public, max-age=300',
+    'access-control-allow-origin': '*',
+  })
 }
 
 /**

@@ -130,7 +130,7 @@ export async function grantEndedNotice(
 
 /** Try to deliver queued events now, in the background (never throws into the caller). */
 export function deliverSoon(ctx: Context): void {
-  void deliverEvents(ctx).catch((e) => ctx.config.onError(e))
+  void deliverEvents(ctx).catch((e) => ctx.config.onError(e, { area: 'webhook', event: 'webhook.error' }))
 }
 
 /**
@@ -153,9 +153,16 @@ export async function deliverEvents(ctx: Context): Promise<number> {
       else {
         const delay = delays[attempt - 1]!
         await ctx.store.rescheduleEvent(event.id, attempt, ctx.now() + delay)
-        setTimeout(() => void deliverEvents(ctx).catch(ctx.config.onError), delay).unref?.()
+        setTimeout(
+          () =>
+            void deliverEvents(ctx).catch((e) =>
+              ctx.config.onError(e, { area: 'webhook', event: 'webhook.error' }),
+            ),
+          delay,
+        ).unref?.()
       }
       if (ok) delivered++
+      traceAttempt(ctx, event, { attempt, status, ok, givingUp, ...(error ? { error } : {}) })
       await ctx.audit.record({
         type: ok ? 'webhook.delivered' : 'webhook.failed',
         actor: { type: 'system' },
@@ -172,6 +179,41 @@ export async function deliverEvents(ctx: Context): Promise<number> {
     }
     if (batch.length < BATCH) return delivered
   }
+}
+
+/**
+ * One `debug` line per delivery attempt (area `webhook`), and a `warn` when the schedule is exhausted:
+ * the recipient never learned that the grant ended. The webhook's origin only: its path may hold a
+ * secret of the recipient's.
+ */
+function traceAttempt(
+  ctx: Context,
+  event: { grantId: string; clientId: string; url: string },
+  a: { attempt: number; status: number; ok: boolean; givingUp: boolean; error?: string },
+) {
+  const log = ctx.config.log('webhook')
+  let origin: string | undefined
+  try {
+    origin = new URL(event.url).origin
+  } catch {}
+  const fields = {
+    grant_id: event.grantId,
+    client_id: event.clientId,
+    origin,
+    attempt: a.attempt,
+    status: a.status,
+    ...(a.error ? { error: a.error } : {}),
+  }
+  if (a.givingUp)
+    log.warn(
+      { event: 'webhook.gave_up', ...fields },
+      `gave up delivering a grant-ended event to ${origin} after ${a.attempt} attempts`,
+    )
+  else if (log.tracing)
+    log.debug(
+      { event: 'webhook.attempt', ...fields, delivered: a.ok },
+      `webhook ${origin} answered ${a.status || a.error}`,
+    )
 }
 
 /**

@@ -29,8 +29,13 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 }
 
 /** A non-JSON answer (e.g. `application/jwt`), never cached like every other. */
-export function textResponse(text: string, contentType: string, status = 200): Response {
-  return withText(text, { status, headers: { 'content-type': contentType, ...NO_STORE } })
+export function textResponse(
+  text: string,
+  contentType: string,
+  status = 200,
+  headers: Record<string, string> = NO_STORE,
+): Response {
+  return withText(text, { status, headers: { 'content-type': contentType, ...headers } })
 }
 
 export function oauthErrorResponse(err: OAuthError): Response {
