@@ -12,6 +12,7 @@ import { type Grant, sha256Hex, verifyAuditBundle } from '@consentry/core'
 import { GRANT_AMENDED_EVENT, GRANT_EXPIRING_EVENT, memoryStore } from '@consentry/server'
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type BazaarMarket, startBazaarMarket } from '../examples/marketplace/src/app.ts'
 import { type HarborPay, startHarborPay } from '../examples/payment-provider/src/app.ts'
 import { main as cli } from '../packages/cli/src/index.ts'
 import { FormBrowser, formAction, hiddenInput } from './helpers/browser.ts'
@@ -774,5 +775,80 @@ describe('the trail of a grant amended three times', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('the same rules on another data type: marketplace_sales at Bazaar Market', () => {
+  let market: BazaarMarket
+  let rm_: Recipient
+  const SALES = {
+    type: 'marketplace_sales',
+    datatypes: ['orders'],
+    stores: ['st_sam_eu'],
+    fields: ['ordered_at', 'amount', 'currency'],
+    period: { lookback_days: 90 },
+    purpose: 'payment_processing',
+    expires_in: 30 * 86400,
+    max_reads_per_day: 4,
+  }
+  const sam = { username: 'sam', password: 'sam' }
+
+  beforeAll(async () => {
+    market = await startBazaarMarket({
+      store: memoryStore(),
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+    })
+    rm_ = await registerRecipient(market.issuer, { name: 'Tidewater Payments', webhookUri: hookUrl })
+  })
+  afterAll(async () => market?.close())
+
+  it('merges a store and a datatype in the seller’s words; the seller then narrows a store away mid-listing', async () => {
+    const samBrowser = new FormBrowser()
+    const pending0 = await pushRequest(rm_, [SALES])
+    const first = await consent(market.issuer, pending0, sam, samBrowser)
+    const { tokens, DPoP } = await exchange(rm_, pending0, first.location!)
+    const grantId = grantIdOf(tokens)
+
+    const { expires_in: _x, max_reads_per_day: _y, ...more } = SALES
+    const pending = await amendPush(rm_, grantId, 'merge', [
+      { ...more, stores: ['st_sam_uk'], datatypes: ['refunds'], fields: ['refunded_at'] },
+    ])
+    const answer = await consent(market.issuer, pending, {}, samBrowser)
+    expect(text(answer.page)).toContain("Adds: Sam's Outdoor Gear UK, Refunds, Refund date")
+    const merged = await exchange(rm_, pending, answer.location!)
+    expect(grantIdOf(merged.tokens)).toBe(grantId)
+    expect((await market.server.store.getGrant(grantId))!.authorizationDetails[0]).toMatchObject({
+      stores: ['st_sam_eu', 'st_sam_uk'],
+      datatypes: ['orders', 'refunds'],
+    })
+    // The first token reads the newly added store.
+    const get = (path: string) => resourceGet(tokens.access_token, `${market.issuer}/api${path}`, DPoP)
+    const uk = await get('/stores/st_sam_uk/orders?limit=1')
+    expect(uk.status).toBe(200)
+    const eu = await get('/stores/st_sam_eu/orders?limit=1')
+    const cursor = ((await eu.json()) as { next_cursor: string }).next_cursor
+    expect(cursor).toBeTypeOf('string')
+
+    const { res } = await narrowOnDashboard(market, grantId, samBrowser, {
+      accounts: ['st_sam_uk'],
+      fields: ['ordered_at', 'amount', 'currency', 'refunded_at'],
+    })
+    expect(res.status).toBe(303)
+    const next = await get(`/stores/st_sam_eu/orders?cursor=${encodeURIComponent(cursor)}`)
+    expect(next.status).toBe(403)
+    expect((await next.json()).code).toBe('outside_consent')
+    expect(text(await grantPage(market, grantId, samBrowser))).toContain(
+      "You narrowed access. Removes: Sam's Outdoor Gear",
+    )
+    const event = await until(
+      async () =>
+        (await eventsFor(market, rm_.client.client_id, GRANT_AMENDED_EVENT)).find(
+          (e) => e.action === 'narrow',
+        ),
+      'the grant-amended event',
+    )
+    expect(event).toMatchObject({ grant_id: grantId, by: 'subject' })
   })
 })
