@@ -266,6 +266,14 @@ describe('recipient-initiated change, approved on the consent page', () => {
       authorization_details: granted.authorizationDetails,
     })
     expect(issued.map((e) => e.data.digest)).toContain(await sha256Hex(event!.consent_receipt as string))
+    // Every receipt of this version says the same about it: the token response's, the person's download.
+    const download = await browserFor(holder.issuer).request(`${holder.issuer}/consents/${grantId}/receipt`)
+    for (const jws of [receiptOf(tokens), await download.text()])
+      expect(await verifyReceipt(holder, jws)).toMatchObject({
+        jti: receipt.jti,
+        amendment: receipt.amendment,
+        authorization_details: granted.authorizationDetails,
+      })
 
     // The dashboard's history tells it.
     expect(text(await grantPage(holder, grantId))).toContain(
@@ -330,6 +338,20 @@ describe('recipient-initiated change, approved on the consent page', () => {
     expect(await holder.server.audit.list({ grantId, types: ['grant.amended'] })).toEqual(amendedBefore)
     expect(await holder.server.audit.list({ grantId, types: ['grant.amendment_denied'] })).toHaveLength(1)
     expect(text(await grantPage(holder, grantId))).toContain('You declined a change the app asked for')
+  })
+
+  it('only the grant’s own account holder sees and answers the change', async () => {
+    const pending = await amendPush(r, grantId, 'merge', [{ ...WITHOUT_LIFETIME, accounts: [SAVINGS] }])
+    const bob = new FormBrowser()
+    let { res, url } = await bob.follow(pending.url, holder.issuer)
+    const login = await res.text()
+    ;({ res, url } = await bob.follow(formAction(login, url), holder.issuer, {
+      form: { csrf: hiddenInput(login, 'csrf'), username: 'bob', password: 'bob' },
+    }))
+    expect(res.status).toBe(403)
+    const page = text(await res.text())
+    expect(page).toContain('Signed in as someone else')
+    expect(page).not.toContain('Rainy Day Savings')
   })
 
   it('a change shown against one version of the grant is not applied to another', async () => {

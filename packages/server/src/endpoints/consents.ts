@@ -20,7 +20,7 @@ import { dataDetails, dataTypeOf, dateText, periodText, purposeOf } from '../gra
 import { amendGrant, endGrant } from '../grants/lifecycle.ts'
 import { narrowDetails } from '../grants/narrow.ts'
 import { changeLines, invalidDetail } from '../grants/proposal.ts'
-import { consentReceipt } from '../grants/receipt.ts'
+import { amendmentOf, consentReceipt } from '../grants/receipt.ts'
 import { sectionPrefix, sectionsFor } from '../grants/sections.ts'
 import { readForm } from '../http/body.ts'
 import { formExpired, messageResponse } from '../http/message.ts'
@@ -244,10 +244,12 @@ async function revoke(ctx: Context, request: Request, who: SignedIn, grant: Gran
 
 async function receipt(ctx: Context, grant: Grant) {
   const client = await ctx.store.getClient(grant.clientId)
-  const jws = await consentReceipt(ctx, grant, {
-    clientId: grant.clientId,
-    clientName: client?.clientName ?? grant.clientId,
-  })
+  const jws = await consentReceipt(
+    ctx,
+    grant,
+    { clientId: grant.clientId, clientName: client?.clientName ?? grant.clientId },
+    await amendmentOf(ctx, grant),
+  )
   return new Response(jws, {
     headers: {
       'content-type': 'application/jose',

@@ -18,9 +18,27 @@ export async function issueReceipt(
   grant: Grant,
   client: Pick<ClientRecord, 'clientId' | 'clientName'>,
 ): Promise<string> {
-  const receipt = await consentReceipt(ctx, grant, client)
+  const receipt = await consentReceipt(ctx, grant, client, await amendmentOf(ctx, grant))
   await recordReceipt(ctx, grant, receipt)
   return receipt
+}
+
+/**
+ * The change that made this version of the grant, from its `grant.amended` event (absent for a
+ * version no amendment made): every receipt of one version says the same about it, wherever issued.
+ */
+export async function amendmentOf(ctx: Context, grant: Grant): Promise<ReceiptAmendment | undefined> {
+  const events = await ctx.store.listAuditEvents({ grantId: grant.id, types: ['grant.amended'] })
+  const made = events.findLast((e) => e.data.receipt === receiptId(grant))
+  if (!made) return undefined
+  const { action, by, previous_receipt } = made.data
+  if (
+    (action !== 'merge' && action !== 'replace' && action !== 'narrow') ||
+    (by !== 'client' && by !== 'subject') ||
+    typeof previous_receipt !== 'string'
+  )
+    return undefined
+  return { action, by, previous: previous_receipt }
 }
 
 /** Record in the audit trail that `receipt` was issued for `grant` (its digest, never the receipt). */
