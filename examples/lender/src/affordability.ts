@@ -47,6 +47,8 @@ export interface MonthSummary {
   net: number
   /** Balance at the end of the month (or now, for the current month); absent without balances. */
   closingBalance?: number
+  /** Days the accounts were overdrawn (from the holder's monthly totals only). */
+  overdraftDays?: number
 }
 
 export interface AffordabilitySummary {
@@ -66,6 +68,8 @@ export interface AffordabilitySummary {
   transactionsCounted: number
   /** Left out: transfers between own accounts, other currencies, and rows without a date/amount or outside the period. */
   excluded: { transfers: number; otherCurrency: number; incomplete: number }
+  /** Whole months, and how many had income within ±15 % of the median (from the holder's monthly totals only). */
+  incomeRegularity?: { months: number; within: number }
 }
 
 const AMOUNT_RE = /^(-)?(\d{1,15})(?:\.(\d{1,2}))?$/
@@ -206,32 +210,97 @@ export function summarize(input: SummaryInput): AffordabilitySummary {
     }
   }
 
-  const list = monthKeys.map((k) => months.get(k)!)
+  return finish({
+    currency,
+    period: { from, to },
+    months: monthKeys.map((k) => months.get(k)!),
+    ...(currentBalance !== undefined ? { currentBalance } : {}),
+    transactionsCounted: counted,
+    excluded,
+  })
+}
+
+/** Averages (over whole months, else scaled to an average month) and the indicative repayment. */
+function finish(
+  s: Pick<
+    AffordabilitySummary,
+    'currency' | 'period' | 'months' | 'currentBalance' | 'transactionsCounted' | 'excluded'
+  > &
+    Pick<Partial<AffordabilitySummary>, 'incomeRegularity'>,
+): AffordabilitySummary {
+  const { from, to } = s.period
+  const list = s.months
   const complete = list.filter((m) => m.complete)
   let income: number
   let spending: number
   if (complete.length > 0) {
-    income = complete.reduce((s, m) => s + m.income, 0) / complete.length
-    spending = complete.reduce((s, m) => s + m.spending, 0) / complete.length
+    income = complete.reduce((sum, m) => sum + m.income, 0) / complete.length
+    spending = complete.reduce((sum, m) => sum + m.spending, 0) / complete.length
   } else {
     const scale = AVERAGE_MONTH_DAYS / daysInclusive(from, to)
-    income = list.reduce((s, m) => s + m.income, 0) * scale
-    spending = list.reduce((s, m) => s + m.spending, 0) * scale
+    income = list.reduce((sum, m) => sum + m.income, 0) * scale
+    spending = list.reduce((sum, m) => sum + m.spending, 0) * scale
   }
   const averageMonthlyIncome = Math.round(income)
   const averageMonthlySpending = Math.round(spending)
   const averageMonthlyNet = averageMonthlyIncome - averageMonthlySpending
   return {
-    currency,
-    period: { from, to },
-    months: list,
+    ...s,
     monthsCounted: complete.length,
     averageMonthlyIncome,
     averageMonthlySpending,
     averageMonthlyNet,
-    ...(currentBalance !== undefined ? { currentBalance } : {}),
     suggestedMaxRepayment: Math.max(0, Math.floor(averageMonthlyNet / 3 / 100) * 100),
-    transactionsCounted: counted,
-    excluded,
   }
+}
+
+/** The holder's monthly totals (an `affordability_summary` answer), as Harbor Pay computed them. */
+export interface MonthlyTotals {
+  period: { from: string; to: string }
+  currency: string
+  months: ReadonlyArray<{
+    month: string
+    partial: boolean
+    income?: string
+    spending?: string
+    month_end_balance?: string
+    overdraft_days?: number
+  }>
+  income_regularity?: { months: number; months_within_15_percent: number; median_income?: string }
+}
+
+/**
+ * The summary from the holder's monthly totals instead of transactions: the same averages and
+ * repayment, over the months the holder computed (its rules: docs/affordability.md). Money the
+ * holder did not share (a metric left out) counts as zero; without month-end balances there is no
+ * current balance. Throws RangeError on a malformed figure.
+ */
+export function fromMonthlyTotals(t: MonthlyTotals): AffordabilitySummary {
+  const { from, to } = t.period
+  if (!DATE_RE.test(from) || !DATE_RE.test(to) || from > to)
+    throw new RangeError('period must be from ≤ to, as YYYY-MM-DD')
+  const months: MonthSummary[] = t.months.map((m) => {
+    const income = m.income !== undefined ? parseAmount(m.income) : 0
+    const spending = m.spending !== undefined ? parseAmount(m.spending) : 0
+    return {
+      month: m.month,
+      complete: !m.partial,
+      income,
+      spending,
+      net: income - spending,
+      ...(m.month_end_balance !== undefined ? { closingBalance: parseAmount(m.month_end_balance) } : {}),
+      ...(m.overdraft_days !== undefined ? { overdraftDays: m.overdraft_days } : {}),
+    }
+  })
+  const last = months.at(-1)
+  const r = t.income_regularity
+  return finish({
+    currency: t.currency,
+    period: { from, to },
+    months,
+    ...(last?.closingBalance !== undefined ? { currentBalance: last.closingBalance } : {}),
+    transactionsCounted: 0,
+    excluded: { transfers: 0, otherCurrency: 0, incomplete: 0 },
+    ...(r ? { incomeRegularity: { months: r.months, within: r.months_within_15_percent } } : {}),
+  })
 }

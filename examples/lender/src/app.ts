@@ -29,15 +29,28 @@ import {
   registerClient,
   type Transaction,
 } from '@consentry/client'
-import { summarize } from './affordability.ts'
+import { fromMonthlyTotals, summarize } from './affordability.ts'
 import { fileTokenStore, JsonFileMap, readJsonFile, writeJsonFileAtomic } from './json-file.ts'
-import { type AskView, landingPage, messagePage, type SharedView, summaryPage } from './pages.ts'
+import { type AskView, landingPage, messagePage, summaryPage } from './pages.ts'
 import { STYLESHEET } from './style.ts'
 
 export const DEMO_INITIAL_ACCESS_TOKEN = 'demo-initial-access-token'
 const HOLDER_NAME = 'Harbor Pay'
 
-/** What Beacon Lending asks for: a year of history to assess affordability. */
+/**
+ * What Beacon Lending asks for by default: a year of monthly totals, computed and signed by the
+ * holder — no transactions, descriptions or payees (docs/affordability.md).
+ */
+export const MONTHLY_TOTALS_DETAIL = {
+  type: 'affordability_summary',
+  period: { lookback_days: 365 },
+  metrics: ['monthly_income', 'monthly_spending', 'month_end_balance', 'income_regularity', 'overdraft_days'],
+  purpose: 'credit_assessment',
+  expires_in: 30 * 86400,
+  max_reads_per_day: 4,
+} as const
+
+/** The alternative, when the person chooses to share everything: a year of transaction history. */
 export const LOAN_CHECK_DETAIL = {
   type: 'transaction_history',
   datatypes: ['accounts', 'balances', 'transactions'],
@@ -307,7 +320,9 @@ export async function startBeaconLending(options: BeaconLendingOptions): Promise
       const existing = readSession(req)
       if (!form || !csrfOk(req, form, existing?.id ?? '')) return forbidden(res)
       const s = existing ?? (await newSession(res))
-      const start = () => client.startLink({ authorizationDetails: [LOAN_CHECK_DETAIL] })
+      // Monthly totals unless the person explicitly chose the full history.
+      const detail = form.get('share') === 'history' ? LOAN_CHECK_DETAIL : MONTHLY_TOTALS_DETAIL
+      const start = () => client.startLink({ authorizationDetails: [detail] })
       let started: Awaited<ReturnType<typeof start>>
       try {
         try {
@@ -398,42 +413,71 @@ export async function startBeaconLending(options: BeaconLendingOptions): Promise
           if (err instanceof InvalidRequestError) throw new LinkNotFoundError(grantId)
           throw err
         })
-        const accounts: Account[] = await link.accounts(read)
-        const transactions: Transaction[] = []
-        let period: { from: string; to: string } | undefined
-        if (link.grant.datatypes.includes('transactions'))
-          for (const a of accounts)
-            for await (const page of link.transactionPages({ accountId: a.id, pageSize: 500, ...read })) {
-              if (page.period) period ??= page.period
-              transactions.push(...page.data)
-            }
-        period ??= fallbackPeriod(link.grant.period, options.clock?.() ?? Date.now())
-        const result = summarize({ accounts, transactions, period })
-        const lookback =
-          link.grant.period && 'lookback_days' in link.grant.period
-            ? link.grant.period.lookback_days
+        const totalsDetail = link.grant.authorizationDetails.find((d) => d.type === 'affordability_summary')
+        const lookbackOf = (p: unknown) =>
+          p && typeof p === 'object' && 'lookback_days' in p && typeof p.lookback_days === 'number'
+            ? p.lookback_days
             : undefined
-        const shared: SharedView = {
+        const common = {
           holderName: HOLDER_NAME,
-          accounts: accounts.map((a) => ({ name: a.name, type: a.type })),
-          period,
-          ...(typeof lookback === 'number' ? { lookbackDays: lookback } : {}),
-          fields: link.grant.fields,
-          datatypes: link.grant.datatypes,
           ...(link.grant.expiresAt ? { expiresAt: link.grant.expiresAt } : {}),
           ...(link.grant.maxReadsPerDay !== undefined ? { maxReadsPerDay: link.grant.maxReadsPerDay } : {}),
         }
-        await saveSession(s)
-        html(
-          res,
-          200,
-          summaryPage({
+        let page: string
+        if (totalsDetail) {
+          // Monthly totals only: the holder's signed summary, verified against its published keys.
+          const signed = await link.affordabilitySummary({ signed: true, ...read })
+          const lookback = lookbackOf(totalsDetail.period)
+          const metrics = Array.isArray(totalsDetail.metrics)
+            ? totalsDetail.metrics.filter((m): m is string => typeof m === 'string')
+            : [...MONTHLY_TOTALS_DETAIL.metrics]
+          page = summaryPage({
             csrf: csrfToken(req, res, s.id),
-            summary: result,
-            shared,
-            count: transactions.length,
-          }),
-        )
+            summary: fromMonthlyTotals(signed.summary),
+            shared: {
+              ...common,
+              accounts: [],
+              period: signed.summary.period,
+              ...(lookback !== undefined ? { lookbackDays: lookback } : {}),
+              fields: [],
+              datatypes: [],
+              metrics,
+            },
+            source: {
+              kind: 'totals',
+              signed: true,
+              issuedAt: signed.issuedAt,
+              accountCount: signed.summary.accounts.length,
+            },
+          })
+        } else {
+          const accounts: Account[] = await link.accounts(read)
+          const transactions: Transaction[] = []
+          let period: { from: string; to: string } | undefined
+          if (link.grant.datatypes.includes('transactions'))
+            for (const a of accounts)
+              for await (const p of link.transactionPages({ accountId: a.id, pageSize: 500, ...read })) {
+                if (p.period) period ??= p.period
+                transactions.push(...p.data)
+              }
+          period ??= fallbackPeriod(link.grant.period, options.clock?.() ?? Date.now())
+          const lookback = lookbackOf(link.grant.period)
+          page = summaryPage({
+            csrf: csrfToken(req, res, s.id),
+            summary: summarize({ accounts, transactions, period }),
+            shared: {
+              ...common,
+              accounts: accounts.map((a) => ({ name: a.name, type: a.type })),
+              period,
+              ...(lookback !== undefined ? { lookbackDays: lookback } : {}),
+              fields: link.grant.fields,
+              datatypes: link.grant.datatypes,
+            },
+            source: { kind: 'history', transactions: transactions.length },
+          })
+        }
+        await saveSession(s)
+        html(res, 200, page)
       } catch (err) {
         if (
           err instanceof GrantRevokedError ||

@@ -23,7 +23,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
       `  data holder:      ${holderIssuer} (registered as client ${lender.clientId()})`,
       `  storage:          ${dataDir} (client.json, links.json, sessions.json)`,
       '',
-      `  Try it: open ${lender.url}, click "Connect Harbor Pay",`,
+      `  Try it: open ${lender.url}, click "Share monthly totals only — recommended",`,
       '          sign in at Harbor Pay as alice / alice, and click Allow.',
       '',
     ].join('\n'),

@@ -58,6 +58,15 @@ form.inline { display: inline; margin: 0; }
 .button.danger { background: #fff; color: var(--bad); border: 1px solid #e7b4ae; }
 .button.danger:hover { background: var(--bad-tint); }
 .button.wide { width: 100%; }
+form.share { margin: 0 0 10px; }
+.option { font-weight: 650; color: var(--navy); margin: 0 0 4px; display: flex; align-items: center; gap: 8px; }
+.badge { background: var(--teal); color: #fff; border-radius: 999px; padding: 1px 10px; font-size: 12px; font-weight: 700; letter-spacing: .3px; text-transform: uppercase; }
+.alt { border-top: 1px solid var(--line); margin-top: 16px; padding-top: 14px; }
+.source { display: flex; gap: 14px; align-items: flex-start; background: var(--teal-tint); border: 1px solid #b5ddd7; border-radius: var(--radius); padding: 14px 18px; margin: 6px 0 4px; font-size: 15px; color: #134e48; }
+.source.history { background: #eef1f5; border-color: var(--line); color: var(--text); }
+.source-kind { flex: none; background: var(--teal); color: #fff; border-radius: 999px; padding: 2px 12px; font-size: 13px; font-weight: 700; white-space: nowrap; }
+.source.history .source-kind { background: var(--navy-2); }
+@media (max-width: 600px) { .source { flex-direction: column; } }
 .actions { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; margin-top: 6px; }
 
 .steps { display: grid; grid-template-columns: repeat(3, 1fr); gap: 16px; counter-reset: step; list-style: none; padding: 0; margin: 0; }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   formatMoney,
+  fromMonthlyTotals,
   monthsBetween,
   parseAmount,
   type SummaryTransaction,
@@ -185,6 +186,64 @@ describe('summarize', () => {
     ).toThrow(RangeError)
     expect(() =>
       summarize({ accounts: [], transactions: [], period: { from: 'yesterday', to: '2026-01-01' } }),
+    ).toThrow(RangeError)
+  })
+})
+
+describe('fromMonthlyTotals', () => {
+  const totals = {
+    period: { from: '2025-12-10', to: '2026-03-15' },
+    currency: 'EUR',
+    months: [
+      {
+        month: '2025-12',
+        partial: true,
+        income: '2500.00',
+        spending: '900.00',
+        month_end_balance: '1600.00',
+      },
+      {
+        month: '2026-01',
+        partial: false,
+        income: '3000.00',
+        spending: '1800.00',
+        month_end_balance: '2800.00',
+        overdraft_days: 0,
+      },
+      {
+        month: '2026-02',
+        partial: false,
+        income: '3200.00',
+        spending: '2600.50',
+        month_end_balance: '3399.50',
+        overdraft_days: 2,
+      },
+      { month: '2026-03', partial: true, income: '0.00', spending: '200.00', month_end_balance: '3199.50' },
+    ],
+    income_regularity: { months: 2, months_within_15_percent: 2, median_income: '3100.00' },
+  }
+
+  it('averages the holder’s whole months only and takes the last month-end balance as current', () => {
+    const s = fromMonthlyTotals(totals)
+    expect(s.monthsCounted).toBe(2)
+    expect(s.averageMonthlyIncome).toBe(310000)
+    expect(s.averageMonthlySpending).toBe(220025)
+    expect(s.averageMonthlyNet).toBe(89975)
+    expect(s.suggestedMaxRepayment).toBe(29900)
+    expect(s.currentBalance).toBe(319950)
+    expect(s.months.map((m) => m.complete)).toEqual([false, true, true, false])
+    expect(s.months[2]).toMatchObject({ net: 59950, closingBalance: 339950, overdraftDays: 2 })
+    expect(s.incomeRegularity).toEqual({ months: 2, within: 2 })
+  })
+
+  it('works without the balance metric, and refuses a malformed figure', () => {
+    const noBalances = fromMonthlyTotals({
+      ...totals,
+      months: totals.months.map(({ month_end_balance: _b, ...m }) => m),
+    })
+    expect(noBalances.currentBalance).toBeUndefined()
+    expect(() =>
+      fromMonthlyTotals({ ...totals, months: [{ month: '2026-01', partial: false, income: '1e3' }] }),
     ).toThrow(RangeError)
   })
 })

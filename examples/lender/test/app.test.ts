@@ -36,16 +36,21 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-/** Landing page → Connect (with its CSRF token) → the holder's authorization URL. */
-async function clickConnect(lender: BeaconLending, browser: FormBrowser) {
+/**
+ * Landing page → one of its two buttons (with its CSRF token) → the holder's authorization URL.
+ * `share` absent: the form without a choice (the reconnect buttons), which asks for monthly totals.
+ */
+async function clickConnect(lender: BeaconLending, browser: FormBrowser, share?: 'totals' | 'history') {
   const landing = await browser.request(`${lender.url}/`)
   const page = await landing.text()
-  return browser.request(`${lender.url}/connect`, { form: { csrf: hiddenInput(page, 'csrf') } })
+  return browser.request(`${lender.url}/connect`, {
+    form: { csrf: hiddenInput(page, 'csrf'), ...(share ? { share } : {}) },
+  })
 }
 
 /** The whole link as alice: connect, sign in and allow at Harbor Pay, back to the callback. */
-async function linkAlice(lender: BeaconLending, browser = new FormBrowser()) {
-  const started = await clickConnect(lender, browser)
+async function linkAlice(lender: BeaconLending, browser = new FormBrowser(), share?: 'totals' | 'history') {
+  const started = await clickConnect(lender, browser, share)
   expect(started.status).toBe(303)
   const authorize = started.headers.get('location')!
   expect(authorize.startsWith(`${holder.issuer}/authorize?`)).toBe(true)
@@ -129,7 +134,11 @@ describe('Beacon Lending', () => {
     expect(summary.status).toBe(200)
     const html = await summary.text()
     expect(html).toContain('Your affordability summary')
-    expect(html).toContain('Everyday Wallet')
+    // The default: Harbor Pay's signed monthly totals, no account names or transactions.
+    expect(html).toContain('Monthly totals only')
+    expect(html).toContain('Signed by Harbor Pay.')
+    expect(html).toContain('2 accounts you chose')
+    expect(html).not.toContain('Everyday Wallet')
     const links = JSON.parse(await readFile(join(dataDir, 'links.json'), 'utf8'))
     expect(Object.keys(links)).toHaveLength(1)
     expect(statSync(join(dataDir, 'links.json')).mode & 0o077).toBe(0)
@@ -150,6 +159,34 @@ describe('Beacon Lending', () => {
     const grants = await holder.server.audit.list({ types: ['grant.revoked'] })
     expect(grants.length).toBeGreaterThanOrEqual(1)
     await again.close()
+  })
+
+  it('asks for monthly totals by default and for the full history only when the person chooses it', async () => {
+    const lender = await startLender()
+    const landing = await (await fetch(`${lender.url}/`)).text()
+    expect(landing).toContain('Share monthly totals only — recommended')
+    expect(landing).toContain('Share full transaction history')
+    /** The detail type of the grant the person's last link made at Harbor Pay. */
+    const grantedType = async () => {
+      const grants = await holder.server.store.listGrants({ clientId: lender.clientId() })
+      const newest = grants.sort((a, b) => b.createdAt - a.createdAt)[0]!
+      return newest.authorizationDetails.map((d) => d.type)
+    }
+
+    const history = await linkAlice(lender, new FormBrowser(), 'history')
+    expect(await grantedType()).toEqual(['transaction_history'])
+    const html = await (await history.request(`${lender.url}/summary`)).text()
+    expect(html).toContain('Full transaction history')
+    expect(html).toContain('Everyday Wallet')
+    expect(html).toMatch(/From [\d,]+ transactions Harbor Pay shared/)
+    expect(html).not.toContain('Signed by Harbor Pay')
+
+    const totals = await linkAlice(lender, new FormBrowser(), 'totals')
+    expect(await grantedType()).toEqual(['affordability_summary'])
+    const page = await (await totals.request(`${lender.url}/summary`)).text()
+    expect(page).toContain('Monthly totals only')
+    expect(page).toContain('Signed by Harbor Pay.')
+    await lender.close()
   })
 
   it('registers again when the holder no longer knows the client (holder data wiped)', async () => {

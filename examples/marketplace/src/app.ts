@@ -39,6 +39,11 @@ export interface BazaarMarketOptions {
   overrides?: Partial<ConsentServerConfig>
   /** Run expiry sweeps and audit checkpoints in the background. Default true. */
   maintenance?: boolean
+  /**
+   * Serve the sandbox (`POST {issuer}/sandbox/link` for sam and kim without any page, and
+   * `/sandbox/revoke`). Default true: a demo holder with test sellers only. A public issuer refuses it.
+   */
+  sandbox?: boolean
 }
 
 export interface BazaarMarket {
@@ -91,6 +96,8 @@ export async function startBazaarMarket(options: BazaarMarketOptions): Promise<B
     // A demo: without CONSENTRY_KEY_ENCRYPTION_KEY its keys sit in the database in plaintext, and
     // the server says so at start. Never copy this into a real deployment.
     dangerouslyStoreKeysInPlaintext: true,
+    // A test holder: recipients get grants for sam and kim without any page. Never on real sellers.
+    sandbox: options.sandbox ?? true,
     ...options.overrides,
   })
   const serve = nodeListener(server.fetch)

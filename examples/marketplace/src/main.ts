@@ -17,6 +17,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
     port,
     initialAccessToken,
     ...(env.BAZAAR_MARKET_ISSUER ? { issuer: env.BAZAAR_MARKET_ISSUER } : {}),
+    // The sandbox is on unless BAZAAR_MARKET_SANDBOX=off (a public BAZAAR_MARKET_ISSUER refuses it).
+    sandbox: env.BAZAAR_MARKET_SANDBOX !== 'off',
     ...(env.CONSENTRY_KEY_ENCRYPTION_KEY
       ? { overrides: { keyEncryptionKey: env.CONSENTRY_KEY_ENCRYPTION_KEY.split(',') } }
       : {}),
@@ -35,6 +37,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
       `  registration:     POST ${market.issuer}/register with "Authorization: Bearer ${demoToken ? initialAccessToken : '<CONSENTRY_INITIAL_ACCESS_TOKEN>'}"`,
       demoToken
         ? '                    (a DEMO token: set CONSENTRY_INITIAL_ACCESS_TOKEN for anything real)'
+        : '',
+      market.server.urls.sandboxLink
+        ? `  sandbox:          POST ${market.server.urls.sandboxLink} (subject=sam or kim, no page); BAZAAR_MARKET_SANDBOX=off turns it off`
         : '',
       '  egress:           DEMO ONLY: dangerouslyAllowLoopbackEgress is on (recipients may register',
       '                    http://localhost webhooks, jwks_uri and logos); never on a real holder',

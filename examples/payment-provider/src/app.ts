@@ -29,6 +29,12 @@ export interface HarborPayOptions {
   overrides?: Partial<ConsentServerConfig>
   /** Run expiry sweeps and audit checkpoints in the background. Default true. */
   maintenance?: boolean
+  /**
+   * Serve the sandbox (`POST {issuer}/sandbox/link` for alice and bob without any page, and
+   * `/sandbox/revoke`). Default true: this is a demo holder with test people only. A public issuer
+   * refuses it at start.
+   */
+  sandbox?: boolean
 }
 
 export interface HarborPay {
@@ -71,6 +77,9 @@ export async function startHarborPay(options: HarborPayOptions): Promise<HarborP
     // A demo: without CONSENTRY_KEY_ENCRYPTION_KEY its keys sit in the database in plaintext, and
     // the server says so at start. Never copy this into a real deployment.
     dangerouslyStoreKeysInPlaintext: true,
+    // A test holder: recipients get grants for alice and bob without any page (see the client
+    // README's Testing section). Refused on a public issuer; never on a holder with real people.
+    sandbox: options.sandbox ?? true,
     ...options.overrides,
   })
   handle = nodeListener(server.fetch)

@@ -16,6 +16,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
     port,
     initialAccessToken,
     ...(env.HARBOR_PAY_ISSUER ? { issuer: env.HARBOR_PAY_ISSUER } : {}),
+    // The sandbox is on unless HARBOR_PAY_SANDBOX=off (a public HARBOR_PAY_ISSUER refuses it).
+    sandbox: env.HARBOR_PAY_SANDBOX !== 'off',
     ...(env.CONSENTRY_KEY_ENCRYPTION_KEY
       ? { overrides: { keyEncryptionKey: env.CONSENTRY_KEY_ENCRYPTION_KEY.split(',') } }
       : {}),
@@ -33,6 +35,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
       `  registration:     POST ${holder.issuer}/register with "Authorization: Bearer ${demoToken ? initialAccessToken : '<CONSENTRY_INITIAL_ACCESS_TOKEN>'}"`,
       demoToken
         ? '                    (a DEMO token: set CONSENTRY_INITIAL_ACCESS_TOKEN for anything real)'
+        : '',
+      holder.server.urls.sandboxLink
+        ? `  sandbox:          POST ${holder.server.urls.sandboxLink} (subject=alice or bob, no page); HARBOR_PAY_SANDBOX=off turns it off`
         : '',
       '  egress:           DEMO ONLY: dangerouslyAllowLoopbackEgress is on (recipients may register',
       '                    http://localhost webhooks, jwks_uri and logos); never on a real holder',

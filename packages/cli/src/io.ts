@@ -2,7 +2,9 @@ import { once } from 'node:events'
 
 /** Where a command writes. Tests pass their own; the binary writes to the process streams. */
 export interface Io {
+  /** Write normal output (reports, help). */
   stdout(text: string): void
+  /** Write errors and usage. */
   stderr(text: string): void
   /** Resolves once stdout can take more (long outputs wait on it between chunks). Optional. */
   drain?(): Promise<void>
@@ -18,6 +20,7 @@ export const processIo: Io = {
 
 /** A mistake in how the command was called (exit code 2): shown with the command's usage. */
 export class UsageError extends Error {
+  /** Always `UsageError`. */
   override name = 'UsageError'
 }
 

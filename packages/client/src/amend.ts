@@ -40,14 +40,23 @@ export interface AmendOptions {
  * `link.amend()` and `link.completeAmend()` (it holds the PKCE verifier).
  */
 export interface PendingAmend {
+  /** Format version. */
   version: 1
+  /** Tells it apart from a `PendingLink`. */
   kind: 'amend'
+  /** The holder it was pushed to. */
   issuer: string
+  /** The client that pushed it. */
   clientId: string
+  /** The grant it changes. */
   grantId: string
+  /** The redirect URI the callback arrives on. */
   redirectUri: string
+  /** The `state` the callback must carry. */
   state: string
+  /** The PKCE verifier (RFC 7636) of the code exchange. Keep it secret. */
   codeVerifier: string
+  /** `merge` or `replace`. */
   action: AmendAction
   /** The requested details (after validation and defaults). */
   authorizationDetails: AuthorizationDetail[]
@@ -59,6 +68,7 @@ export interface PendingAmend {
 export interface StartAmendResult {
   /** Send the person's browser here to approve the change. */
   url: string
+  /** Keep it server-side until the callback, for `link.completeAmend()`. */
   pending: PendingAmend
 }
 
@@ -69,7 +79,9 @@ export interface StartAmendResult {
  */
 export type AmendResult =
   | {
+      /** The person approved the change (perhaps narrowed by them). */
       outcome: 'approved'
+      /** The same grant as before. */
       grantId: string
       /** The granted details as they now stand. */
       authorizationDetails: AuthorizationDetail[]
@@ -78,7 +90,12 @@ export type AmendResult =
       /** The signed consent receipt of the amended grant (`typ: consent-receipt+jwt`). */
       consentReceipt?: string
     }
-  | { outcome: 'declined'; grantId: string }
+  | {
+      /** The person said no: nothing changed. */
+      outcome: 'declined'
+      /** The grant, unchanged. */
+      grantId: string
+    }
 
 /** Push the amendment request (PAR) bound to the link's DPoP key. */
 export async function startAmend(

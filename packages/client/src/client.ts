@@ -6,7 +6,7 @@ import {
   isSecureUrl,
   parseAuthorizationDetails,
 } from '@consentry/core'
-import { createRemoteJWKSet, customFetch, type JWK, type JWTVerifyGetKey } from 'jose'
+import type { JWK } from 'jose'
 import * as oauth from 'oauth4webapi'
 import { ClientContext } from './context.ts'
 import {
@@ -21,6 +21,7 @@ import {
 import { type ConsentEvent, createWebhookHandler, verifyEvent } from './events.ts'
 import { generateDPoPKey, importDPoPKey, thumbprint } from './keys.ts'
 import { type Link, LinkImpl } from './link.ts'
+import { createSandbox, type Sandbox } from './sandbox.ts'
 import { type DPoPKeyJwks, memoryTokenStore, type TokenStore } from './token-store.ts'
 import { createTransport, type FetchFn, toClientError, withNonceRetry } from './transport.ts'
 
@@ -28,6 +29,7 @@ import { createTransport, type FetchFn, toClientError, withNonceRetry } from './
 export interface ConsentClientOptions {
   /** The data holder's issuer identifier, exactly as its metadata states it (https; http only on loopback). */
   issuer: string
+  /** The client id from registration. */
   clientId: string
   /** The private key registered for `private_key_jwt`: a private JWK or a signing CryptoKey. */
   privateKey: JWK | CryptoKey
@@ -39,6 +41,7 @@ export interface ConsentClientOptions {
   redirectUri: string
   /** Where links (tokens, DPoP keys) are kept. Default: in memory. */
   tokenStore?: TokenStore
+  /** The `fetch` to use (default the global one), e.g. to add a proxy or timeouts. */
   fetch?: typeof fetch
   /** Default `x-fapi-customer-ip-address` for reads (normally pass it per call, only when the person is present). */
   customerIpAddress?: string
@@ -70,12 +73,19 @@ export interface StartLinkOptions {
  * `startLink` and `completeLink`: it holds the PKCE verifier and the link's private DPoP key.
  */
 export interface PendingLink {
+  /** Format version of this object. */
   version: 1
+  /** The data holder's issuer. */
   issuer: string
+  /** This client's id. */
   clientId: string
+  /** The redirect URI the callback must arrive on. */
   redirectUri: string
+  /** The `state` the callback must carry back (CSRF defence). */
   state: string
+  /** PKCE verifier (secret until the code is redeemed). */
   codeVerifier: string
+  /** The DPoP key the link's tokens will be bound to (secret). */
   dpopKey: DPoPKeyJwks
   /** The requested details (after validation and defaults). */
   authorizationDetails: AuthorizationDetail[]
@@ -87,12 +97,15 @@ export interface PendingLink {
 export interface StartLinkResult {
   /** Send the person's browser here: `{authorization_endpoint}?client_id=…&request_uri=…`. */
   url: string
+  /** Keep this server-side (e.g. in the person's session) until the callback: pass it to `completeLink`. */
   pending: PendingLink
 }
 
 /** The recipient's Consentry client. Create it with {@link createConsentClient}. */
 export interface ConsentClient {
+  /** The data holder's issuer identifier. */
   readonly issuer: string
+  /** This client's id at the holder. */
   readonly clientId: string
   /**
    * Start a link: validate the details, push the authorization request (PAR, PKCE S256, `dpop_jkt`) and
@@ -161,6 +174,19 @@ export interface ConsentClient {
   webhookHandler(
     onEvent: (event: ConsentEvent) => void | Promise<void>,
   ): (request: Request) => Promise<Response>
+  /**
+   * The holder's sandbox, for your tests: a link for a test person without any page, and a test
+   * revocation that fires the grant-ended event. Only test holders (run with `sandbox: true`) have
+   * one; elsewhere its calls throw {@link ConfigurationError}.
+   *
+   * @example
+   * ```ts
+   * const link = await client.sandbox.link({ subject: 'alice', authorizationDetails: [detail] })
+   * for await (const tx of link.transactions({ accountId: link.grant.accounts[0]! })) console.log(tx)
+   * await client.sandbox.revoke(link.grantId) // your webhook receives the grant-ended event
+   * ```
+   */
+  readonly sandbox: Sandbox
 }
 
 const STATE_RE = /^[\x21-\x7e]{1,512}$/
@@ -216,14 +242,13 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
   })
   const detailTypes = [...builtInDetailTypes, ...(options.detailTypes ?? [])]
 
-  let jwks: JWTVerifyGetKey | undefined
-  const verify = async (jwt: string): Promise<ConsentEvent> => {
-    const as = await ctx.metadata()
-    if (!as.jwks_uri) throw new ProtocolError('the server does not announce jwks_uri')
-    // One remote key set per client (cached, refetched on an unknown kid), fetched through the client's fetch.
-    jwks ??= createRemoteJWKSet(new URL(as.jwks_uri), { [customFetch]: transport.fetch as never })
-    return verifyEvent(jwt, { issuer: transport.issuer, clientId: ctx.clientId, jwks, clock })
-  }
+  const verify = async (jwt: string): Promise<ConsentEvent> =>
+    verifyEvent(jwt, {
+      issuer: transport.issuer,
+      clientId: ctx.clientId,
+      jwks: await ctx.holderKeys(),
+      clock,
+    })
 
   return {
     issuer: transport.issuer,
@@ -366,6 +391,8 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
     },
 
     verifyEvent: verify,
+
+    sandbox: createSandbox(ctx, detailTypes),
 
     webhookHandler(onEvent) {
       return createWebhookHandler(verify, async (event) => {

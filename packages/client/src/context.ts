@@ -5,7 +5,7 @@
  * Internal: not exported from the package.
  */
 import type { AllowedAlg, AuthorizationDetail, DetailType } from '@consentry/core'
-import { decodeJwt, type JWK } from 'jose'
+import { createRemoteJWKSet, customFetch, decodeJwt, type JWK, type JWTVerifyGetKey } from 'jose'
 import * as oauth from 'oauth4webapi'
 import {
   type ConsentryClientError,
@@ -76,6 +76,7 @@ export class ClientContext {
   #gmDpop?: Promise<oauth.DPoPHandle>
   #gmToken?: { token: string; expiresAt: number }
   #gmInFlight?: Promise<string>
+  #jwks?: JWTVerifyGetKey
   #ended = new Map<string, EndedLink>()
 
   constructor(options: ContextOptions) {
@@ -97,6 +98,17 @@ export class ClientContext {
       })
     }
     return this.#as
+  }
+
+  /**
+   * The holder's signing keys from its `jwks_uri`: one remote key set per client (cached, refetched
+   * on an unknown kid), fetched through the client's fetch. Verifies events and signed summaries.
+   */
+  async holderKeys(): Promise<JWTVerifyGetKey> {
+    const as = await this.metadata()
+    if (!as.jwks_uri) throw new ProtocolError('the server does not announce jwks_uri')
+    this.#jwks ??= createRemoteJWKSet(new URL(as.jwks_uri), { [customFetch]: this.t.fetch as never })
+    return this.#jwks
   }
 
   /** private_key_jwt client authentication (the key is imported once). */

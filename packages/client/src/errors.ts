@@ -45,8 +45,10 @@ export const CLIENT_ERROR_CODES = {
   network_error: 'NetworkError',
   protocol_error: 'ProtocolError',
   invalid_event: 'InvalidEventError',
+  invalid_signature: 'InvalidSignatureError',
 } as const
 
+/** One of the codes of {@link CLIENT_ERROR_CODES}. */
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES
 
 /** Extra, secret-free context an error may carry. */
@@ -129,9 +131,13 @@ const BRAND = Symbol.for('@consentry/client.error')
 /** The shared implementation of every error class (exported as the value {@link ConsentryClientError}). */
 class ClientErrorBase extends Error {
   readonly code: ClientErrorCode
+  /** HTTP status of the response that caused it, if any. */
   readonly status?: number
+  /** The OAuth `error` / problem `code` the server sent, if any (a safe identifier). */
   readonly serverError?: string
+  /** The server's `error_description` / `detail` (server-written, for your logs; at most 500 characters). */
   readonly description?: string
+  /** The grant concerned, if known. */
   readonly grantId?: string
   readonly url?: string
 
@@ -385,6 +391,17 @@ export class InvalidEventError extends ClientErrorBase {
 }
 
 /**
+ * A signed document from the holder (a signed affordability summary) failed verification: its
+ * signature, issuer, audience, type or shape is not what the holder signs. It must not be relied on.
+ */
+export class InvalidSignatureError extends ClientErrorBase {
+  declare readonly code: 'invalid_signature'
+  constructor(message: string) {
+    super('invalid_signature', message)
+  }
+}
+
+/**
  * Any error `@consentry/client` throws: one union, discriminated by `code`. As a value it is the
  * common base class, so `err instanceof ConsentryClientError` works and narrows to the union too.
  *
@@ -420,6 +437,7 @@ export type ConsentryClientError =
   | NetworkError
   | ProtocolError
   | InvalidEventError
+  | InvalidSignatureError
 
 /** The error class of one code, e.g. `ClientErrorOf<'grant_revoked'>` is `GrantRevokedError`. */
 export type ClientErrorOf<C extends ClientErrorCode> = Extract<ConsentryClientError, { code: C }>

@@ -24,15 +24,18 @@ export const GRANT_AMENDED_EVENT = 'urn:consentry:event:grant-amended'
 export const GRANT_EXPIRING_EVENT = 'urn:consentry:event:grant-expiring'
 
 /** What every verified event carries. */
-interface EventBase {
+export interface ConsentEventBase {
+  /** The grant the event is about. */
   grantId: string
   /** The SET's `jti`: the same event may be delivered more than once (retries); handle it idempotently. */
   jti: string
+  /** When the holder issued the event (the SET's `iat`). */
   issuedAt: Date
 }
 
 /** A verified "grant ended" event. */
-export interface GrantEndedEvent extends EventBase {
+export interface GrantEndedEvent extends ConsentEventBase {
+  /** `urn:consentry:event:grant-ended`. */
   type: 'grant-ended'
   /** `revoked` or `expired`. */
   status: 'revoked' | 'expired' | (string & {})
@@ -46,19 +49,26 @@ export interface GrantEndedEvent extends EventBase {
  * 'client'`) or `narrow` (the person narrowed it on their own: `by: 'subject'`). Reads outside the
  * new details are refused from now on, whatever tokens you hold.
  */
-export interface GrantAmendedEvent extends EventBase {
+export interface GrantAmendedEvent extends ConsentEventBase {
+  /** `urn:consentry:event:grant-amended`. */
   type: 'grant-amended'
+  /** How it changed: `merge`, `replace` (your request, approved) or `narrow` (the person's own). */
   action: 'merge' | 'replace' | 'narrow' | (string & {})
+  /** Who asked for the change: `client` (you) or `subject` (the person). */
   by: 'client' | 'subject' | (string & {})
+  /** The granted details as they now stand. */
   authorizationDetails: AuthorizationDetail[]
+  /** When the grant now ends. */
   expiresAt: Date
   /** The signed consent receipt of the grant as it now stands. */
   consentReceipt?: string
 }
 
 /** A verified "grant ends soon" event (sent once per expiry, a configured time before it). */
-export interface GrantExpiringEvent extends EventBase {
+export interface GrantExpiringEvent extends ConsentEventBase {
+  /** `urn:consentry:event:grant-expiring`. */
   type: 'grant-expiring'
+  /** When the grant ends unless renewed. */
   expiresAt: Date
 }
 
@@ -142,6 +152,7 @@ export interface VerifyEventOptions {
   jwks: URL | JSONWebKeySet | JWTVerifyGetKey
   /** Epoch-ms clock (tests). */
   clock?: () => number
+  /** The `fetch` used to get the issuer's JWKS when `jwks` is a URL. */
   fetch?: typeof fetch
 }
 

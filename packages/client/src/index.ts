@@ -16,7 +16,20 @@
  * ```
  */
 
-export type { Account, AuthorizationDetail, Transaction, TransactionPage } from '@consentry/core'
+export type {
+  Account,
+  AffordabilityMonth,
+  AffordabilitySummary,
+  AffordabilitySummaryClaims,
+  AuthorizationDetail,
+  Transaction,
+  TransactionPage,
+} from '@consentry/core'
+export {
+  type VerifiedAffordabilitySummary,
+  type VerifyAffordabilitySummaryOptions,
+  verifyAffordabilitySummary,
+} from './affordability.ts'
 export type {
   AmendAction,
   AmendOptions,
@@ -47,6 +60,7 @@ export {
   GrantRevokedError,
   InvalidEventError,
   InvalidRequestError,
+  InvalidSignatureError,
   type IssuerMismatchDetails,
   IssuerMismatchError,
   isConsentryClientError,
@@ -64,6 +78,7 @@ export {
 } from './errors.ts'
 export {
   type ConsentEvent,
+  type ConsentEventBase,
   createWebhookHandler,
   GRANT_AMENDED_EVENT,
   GRANT_ENDED_EVENT,
@@ -78,15 +93,18 @@ export {
 } from './events.ts'
 export type {
   AccessLogVerification,
+  AffordabilitySummaryOptions,
   GrantStatusInfo,
   Link,
   LinkGrant,
   ListOptions,
   ReadOptions,
   RecordPage,
+  SignedAffordabilitySummary,
   TransactionsOptions,
 } from './link.ts'
 export { type RegisterClientOptions, type RegisteredClient, registerClient } from './register.ts'
+export type { Sandbox, SandboxLinkOptions, SandboxRevocation } from './sandbox.ts'
 export {
   type DPoPKeyJwks,
   type EndedLink,

@@ -3,7 +3,15 @@
  * and PKCE. Web Crypto only.
  */
 import { ALLOWED_ALGS, type AllowedAlg } from '@consentry/core'
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  SignJWT,
+} from 'jose'
 import * as oauth from 'oauth4webapi'
 import { ConfigurationError, ProtocolError } from './errors.ts'
 import type { DPoPKeyJwks } from './token-store.ts'
@@ -113,4 +121,32 @@ const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'k
 
 export function publicJwkOf(jwk: JWK): JWK {
   return Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK
+}
+
+/**
+ * A DPoP proof (RFC 9449 §4.2) signed with a stored link key, for requests oauth4webapi does not make
+ * itself (the sandbox). `nonce`: the server's `DPoP-Nonce`, once it asked for one.
+ */
+export async function dpopProof(
+  jwks: DPoPKeyJwks,
+  htm: string,
+  htu: string,
+  nonce?: string,
+): Promise<string> {
+  const { privateKey } = await importDPoPKey(jwks)
+  const alg = algOfJwk(jwks.publicKey) ?? 'ES256'
+  const { kty, crv, x, y, n, e } = jwks.publicKey
+  const jwk = Object.fromEntries(
+    Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined),
+  ) as JWK
+  const url = new URL(htu)
+  return new SignJWT({
+    htm,
+    htu: `${url.origin}${url.pathname}`,
+    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+    ...(nonce !== undefined ? { nonce } : {}),
+  })
+    .setProtectedHeader({ alg, typ: 'dpop+jwt', jwk })
+    .setIssuedAt()
+    .sign(privateKey)
 }

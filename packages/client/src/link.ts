@@ -1,8 +1,10 @@
 import {
   type Account,
+  type AffordabilitySummary,
   type AuditLogBundle,
   type AuthorizationDetail,
   accountListSchema,
+  affordabilitySummarySchema,
   type DetailType,
   fromBase64,
   type GrantStatus,
@@ -25,6 +27,7 @@ import {
   verifyConsistency,
 } from '@consentry/core'
 import * as oauth from 'oauth4webapi'
+import { type VerifiedAffordabilitySummary, verifyAffordabilitySummary } from './affordability.ts'
 import {
   type AmendOptions,
   type AmendResult,
@@ -40,6 +43,7 @@ import { discard, readJson, toClientError } from './transport.ts'
 
 /** What the account holder granted, in one flat view (from the granted `authorization_details`). */
 export interface LinkGrant {
+  /** The grant id. */
   grantId: string
   /** The concrete account ids the person shared. */
   accounts: string[]
@@ -47,8 +51,11 @@ export interface LinkGrant {
   period?: Period
   /** The transaction fields the person left ticked. */
   fields: string[]
+  /** What was granted: `accounts`, and `balances` / `transactions` when asked and granted. */
   datatypes: string[]
+  /** The purpose id given at the request, e.g. `credit_assessment`. */
   purpose?: string
+  /** Unattended reads allowed per 24 h. */
   maxReadsPerDay?: number
   /**
    * Best-known grant expiry: the granted `expires_in` counted from when the link completed (the server's
@@ -71,6 +78,7 @@ export interface ReadOptions {
 
 /** Options of `link.transactions()` / `link.transactionPages()`. */
 export interface TransactionsOptions extends ReadOptions {
+  /** A shared account id (from `link.grant.accounts` or `link.accounts()`). */
   accountId: string
   /** First day, `YYYY-MM-DD` (the server clamps to the consented period). */
   from?: string
@@ -78,6 +86,21 @@ export interface TransactionsOptions extends ReadOptions {
   to?: string
   /** Transactions per page, 1‥500 (server default 100). */
   pageSize?: number
+}
+
+/** Options of `link.affordabilitySummary()`. */
+export interface AffordabilitySummaryOptions extends ReadOptions {
+  /**
+   * Ask for the holder-signed form (`Accept: application/jwt`): the answer is verified against the
+   * holder's JWKS and returned with the compact JWS, to keep as evidence.
+   */
+  signed?: boolean
+}
+
+/** A signed summary as `link.affordabilitySummary({ signed: true })` returns it: verified, with its JWS. */
+export interface SignedAffordabilitySummary extends VerifiedAffordabilitySummary {
+  /** The compact JWS (`typ: affordability-summary+jwt`); verify it again any time with `verifyAffordabilitySummary`. */
+  jws: string
 }
 
 /** Options of `link.records()` / `link.pages()`: any data type's list route. */
@@ -99,18 +122,27 @@ export interface RecordPage<R> {
 
 /** Grant management's view of a grant (`GET /grants/{id}`). */
 export interface GrantStatusInfo {
+  /** The grant id. */
   grantId: string
+  /** Its status now, as the server sees it. */
   status: GrantStatus
+  /** This client's id. */
   clientId: string
+  /** What is granted now (the person may have narrowed it). */
   authorizationDetails: AuthorizationDetail[]
+  /** When the request was made. */
   createdAt: Date
+  /** When the grant ends on its own. */
   expiresAt: Date
+  /** When it ended, if it has. */
   endedAt?: Date
+  /** Why it ended, e.g. `revoked_by_subject` (docs/events.md). */
   endedReason?: string
 }
 
 /** One linked grant: read what it allows, check it, end it. Obtain it from `completeLink` or `client.link(grantId)`. */
 export interface Link {
+  /** The grant this link reads under. */
   readonly grantId: string
   /** What was granted (accounts, period, fields, datatypes, purpose, expiry). */
   readonly grant: LinkGrant
@@ -141,6 +173,24 @@ export interface Link {
    * ```
    */
   transactionPages(options: TransactionsOptions): AsyncGenerator<TransactionPage, void, undefined>
+  /**
+   * The monthly totals of an `affordability_summary` grant (`GET /affordability-summary`), computed
+   * by the holder: only the consented metrics are present. With `{ signed: true }`, the holder-signed
+   * form, verified against the holder's published keys, with its JWS to keep as evidence.
+   *
+   * @example
+   * ```ts
+   * const summary = await link.affordabilitySummary()
+   * const { summary: figures, jws, claims } = await link.affordabilitySummary({ signed: true })
+   * await evidence.put(claims.grant_id, jws)
+   * ```
+   */
+  affordabilitySummary(
+    options?: AffordabilitySummaryOptions & { signed?: false },
+  ): Promise<AffordabilitySummary>
+  affordabilitySummary(
+    options: AffordabilitySummaryOptions & { signed: true },
+  ): Promise<SignedAffordabilitySummary>
   /**
    * Every record of any data type's list route, newest first, across all pages — typed from the
    * type's contract (`defineDetailType`), so the holder's records autocomplete without hand-written
@@ -468,6 +518,40 @@ export class LinkImpl implements Link {
 
   async *transactions(options: TransactionsOptions): AsyncGenerator<Transaction, void, undefined> {
     for await (const page of this.transactionPages(options)) yield* page.data
+  }
+
+  affordabilitySummary(
+    options?: AffordabilitySummaryOptions & { signed?: false },
+  ): Promise<AffordabilitySummary>
+  affordabilitySummary(
+    options: AffordabilitySummaryOptions & { signed: true },
+  ): Promise<SignedAffordabilitySummary>
+  async affordabilitySummary(
+    options: AffordabilitySummaryOptions = {},
+  ): Promise<AffordabilitySummary | SignedAffordabilitySummary> {
+    const ctx = this.#ctx
+    const headers = ipHeader(ctx, options)
+    const url = new URL(`${await ctx.resourceBase()}/affordability-summary`)
+    if (!options.signed)
+      return resourceJson(ctx, await this.#get(url, options), affordabilitySummarySchema, this.grantId)
+    const response = await ctx.linkRequest(this.grantId, 'GET', url, {
+      ...headers,
+      accept: 'application/jwt',
+    })
+    const latest = await ctx.store.get(this.grantId)
+    if (latest) this.#snapshot = latest
+    const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (response.status !== 200 || type !== 'application/jwt')
+      return resourceJson(ctx, response, { safeParse: () => ({ success: false }) }, this.grantId) as never
+    const jws = (await response.text()).trim()
+    const verified = await verifyAffordabilitySummary(jws, {
+      issuer: ctx.t.issuer,
+      jwks: await ctx.holderKeys(),
+      audience: ctx.clientId,
+    })
+    if (verified.claims.grant_id !== this.grantId)
+      throw new ProtocolError('the signed summary belongs to another grant', { grantId: this.grantId })
+    return { ...verified, jws }
   }
 
   #route(type: DetailType, route: string, kind: 'list' | 'object'): RouteContract {

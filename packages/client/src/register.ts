@@ -7,9 +7,11 @@ import { createTransport, discover, type FetchFn, toClientError } from './transp
 
 /** Options of {@link registerClient}. */
 export interface RegisterClientOptions {
+  /** The data holder's issuer identifier (https; http only on loopback). */
   issuer: string
   /** The initial access token the data holder gave you for registration. */
   initialAccessToken: string
+  /** Your name as the person will see it on the consent page. */
   clientName: string
   /** Exact redirect URIs (https, or http on loopback). The first becomes `redirectUri` of the result. */
   redirectUris: string[]
@@ -17,6 +19,7 @@ export interface RegisterClientOptions {
   webhookUri?: string
   /** Signing algorithm of the generated client key: `ES256` (default), `PS256` or `EdDSA`. */
   alg?: AllowedAlg
+  /** The `fetch` to use (default the global one). */
   fetch?: typeof fetch
   /** DANGEROUS: allow a plain-http, non-loopback issuer. Never in production. */
   dangerouslyAllowInsecureHttp?: boolean
@@ -27,15 +30,23 @@ export interface RegisterClientOptions {
  * Plain JSON.
  */
 export interface RegisteredClient {
+  /** The data holder's issuer identifier. */
   issuer: string
+  /** The client id the holder issued. */
   clientId: string
+  /** The registered name. */
   clientName: string
   /** The private signing key (JWK with `kid` and `alg`). */
   privateKey: JWK
+  /** The key's `kid`, as registered. */
   privateKeyKid: string
+  /** The key's algorithm. */
   alg: AllowedAlg
+  /** The redirect URI `startLink` uses (the first registered). */
   redirectUri: string
+  /** Every registered redirect URI. */
   redirectUris: string[]
+  /** The registered webhook URI, if any. */
   webhookUri?: string
 }
 

@@ -3,7 +3,9 @@ import type { JWK } from 'jose'
 
 /** A DPoP key pair as JSON Web Keys (ES256 by default), so it can be stored and restored. */
 export interface DPoPKeyJwks {
+  /** The public JWK (its thumbprint is the token binding). */
   publicKey: JWK
+  /** The private JWK: a secret. */
   privateKey: JWK
 }
 
@@ -12,12 +14,19 @@ export interface DPoPKeyJwks {
  * granted. Plain JSON: store it wherever you keep secrets, encrypted at rest. Times are epoch ms.
  */
 export interface LinkState {
+  /** Format version of this object. */
   version: 1
+  /** The data holder's issuer. */
   issuer: string
+  /** This client's id. */
   clientId: string
+  /** The grant (also the store key). */
   grantId: string
+  /** The current access token (a secret). */
   accessToken: string
+  /** When it expires; the SDK refreshes shortly before. */
   accessTokenExpiresAt: number
+  /** The current refresh token (a secret; rotated on every use). */
   refreshToken?: string
   /** The DPoP key every token of this link is bound to. */
   dpopKey: DPoPKeyJwks
@@ -27,7 +36,9 @@ export interface LinkState {
   grantExpiresAt?: number
   /** The newest audit-log checkpoint (signed note) `link.verifyAccessLog()` has verified. */
   auditCheckpoint?: string
+  /** When the link was completed. */
   createdAt: number
+  /** Last change (refresh, checkpoint). */
   updatedAt: number
 }
 
@@ -70,8 +81,11 @@ export interface EndedLink {
  * ```
  */
 export interface TokenStore {
+  /** The link's state, or `undefined` if none. */
   get(grantId: string): Promise<LinkState | undefined> | LinkState | undefined
+  /** Save the link's state, durably, before resolving. */
   set(grantId: string, state: LinkState): Promise<void> | void
+  /** Forget the link (ended or revoked). */
   delete(grantId: string): Promise<void> | void
   /** Optional: keep the tombstone of an ended link (it holds no secrets). Called just before `delete`. */
   setEnded?(grantId: string, ended: EndedLink): Promise<void> | void
@@ -88,7 +102,10 @@ export interface TokenStore {
  * const client = createConsentClient({ ...config, tokenStore: memoryTokenStore() })
  * ```
  */
-export function memoryTokenStore(): Required<TokenStore> & { size(): number } {
+export function memoryTokenStore(): Required<TokenStore> & {
+  /** How many links are stored. */
+  size(): number
+} {
   const map = new Map<string, LinkState>()
   const ended = new Map<string, EndedLink>()
   return {

@@ -100,6 +100,9 @@ export function isAllowedUrl(t: Transport, value: unknown): value is string {
 export type ServerMetadata = oauth.AuthorizationServer & {
   consentry_resource?: string
   grant_management_endpoint?: string
+  /** Only on a test holder running its sandbox: see `client.sandbox`. */
+  sandbox_link_endpoint?: string
+  sandbox_revoke_endpoint?: string
   /** The holder's audit log (transparency log): origin, note verifier key, endpoints. */
   audit_log?: {
     origin: string
@@ -119,6 +122,8 @@ const ENDPOINT_MEMBERS = [
   'registration_endpoint',
   'grant_management_endpoint',
   'consentry_resource',
+  'sandbox_link_endpoint',
+  'sandbox_revoke_endpoint',
 ] as const
 
 /** RFC 8414 discovery; the metadata's `issuer` must equal the configured issuer exactly. */

@@ -3,6 +3,7 @@ import { secureUrl } from './details/common.ts'
 
 /** Client-assertion and DPoP algorithms accepted (FAPI 2.0: no RS256, no HMAC, never `none`). */
 export const ALLOWED_ALGS = ['PS256', 'ES256', 'EdDSA'] as const
+/** One of the {@link ALLOWED_ALGS}. */
 export type AllowedAlg = (typeof ALLOWED_ALGS)[number]
 
 /** RSA moduli accepted (NIST SP 800-131A and FAPI 2.0 §5.4.1: at least 2048 bits). */
@@ -47,6 +48,7 @@ export const UNSAFE_NAME_CHARS =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to reject them
   /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/
 
+/** A public JWK Set: 1 to 10 public keys of the allowed types (no private members). */
 export const jwksSchema = z.object({ keys: z.array(publicJwk).min(1).max(10) })
 
 /**
@@ -88,23 +90,36 @@ export const clientRegistrationRequest = z
     message: 'exactly one of jwks or jwks_uri is required',
     path: ['jwks'],
   })
+/** An RFC 7591 registration request (see {@link clientRegistrationRequest}). */
 export type ClientRegistrationRequest = z.input<typeof clientRegistrationRequest>
 
 /** A registered client as stored by the holder. Times are epoch milliseconds. */
 export interface ClientRecord {
+  /** The client id the server issued. */
   clientId: string
+  /** The name the person sees on the consent page and dashboard. */
   clientName: string
+  /** Registered redirect URIs, matched exactly. */
   redirectUris: string[]
-  jwks?: { keys: Record<string, unknown>[] }
+  /** The client's public keys, when registered by value. */
+  jwks?: {
+    /** Public JWKs. */
+    keys: Record<string, unknown>[]
+  }
+  /** Where the client's public keys are fetched, when registered by reference. */
   jwksUri?: string
+  /** Where "grant ended" Security Event Tokens are pushed (see docs/events.md). */
   webhookUri?: string
+  /** The recipient's home page. */
   clientUri?: string
+  /** The logo URL given at registration (the holder serves its own copy). */
   logoUri?: string
   /**
    * The confusable skeleton of `clientName` (Unicode TR39 §4, computed by the server at
    * registration), so names that look alike can be found. Absent on clients registered before it.
    */
   nameSkeleton?: string
+  /** Registration time, epoch milliseconds. */
   createdAt: number
 }
 
@@ -122,4 +137,5 @@ export const clientRegistrationResponse = z.looseObject({
   jwks_uri: z.string().optional(),
   webhook_uri: z.string().optional(),
 })
+/** An RFC 7591 registration response (see {@link clientRegistrationResponse}). */
 export type ClientRegistrationResponse = z.infer<typeof clientRegistrationResponse>

@@ -28,6 +28,7 @@ export const OAUTH_ERRORS = [
   // FAPI Grant Management §5.3: the grant_id is unknown, another client's, or no longer active.
   'invalid_grant_id',
 ] as const
+/** One of the {@link OAUTH_ERRORS}. */
 export type OAuthErrorCode = (typeof OAUTH_ERRORS)[number]
 
 /** Problems returned by the transaction-history API and grant management as problem+json. */
@@ -45,6 +46,7 @@ export const PROBLEM_CODES = {
   request_timeout: { status: 408, title: 'Request timeout' },
   headers_too_large: { status: 431, title: 'Request header fields too large' },
 } as const
+/** One of the {@link PROBLEM_CODES}. */
 export type ProblemCode = keyof typeof PROBLEM_CODES
 
 /** `type` URI of a Consentry problem document. */
@@ -52,16 +54,23 @@ export const problemType = (code: ProblemCode): string => `urn:consentry:problem
 
 /** The JSON body of an OAuth error response. */
 export interface OAuthErrorBody {
+  /** The error code (RFC 6749 §5.2 and the registries of the RFCs above). */
   error: OAuthErrorCode | (string & {})
+  /** A fixed, human-readable sentence (never echoes tokens or input). */
   error_description?: string
 }
 
 /** An RFC 9457 problem document as Consentry emits it (`code` mirrors the `type` URN's last part). */
 export interface ProblemDocument {
+  /** `urn:consentry:problem:{code}` (see {@link problemType}). */
   type: string
+  /** The code's fixed title. */
   title: string
+  /** The HTTP status, repeated. */
   status: number
+  /** What exactly was wrong, in a sentence. */
   detail?: string
+  /** Stable code: branch on this (see docs/errors.md). */
   code: ProblemCode
   [extension: string]: unknown
 }

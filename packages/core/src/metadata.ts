@@ -12,6 +12,13 @@ export const serverMetadataSchema = z.looseObject({
   introspection_endpoint: z.string(),
   jwks_uri: z.string(),
   grant_management_endpoint: z.string().optional(),
+  /**
+   * (consentry) Only on a holder running its sandbox (`sandbox: true`, never in production): a
+   * registered client gets a consented grant for a test person without any page.
+   */
+  sandbox_link_endpoint: z.string().optional(),
+  /** (consentry) Sandbox only: end one of the client's grants as a test and fire its grant-ended event. */
+  sandbox_revoke_endpoint: z.string().optional(),
   /** The holder's audit log (a transparency log): its origin, note verifier key and endpoints. */
   audit_log: z
     .object({
@@ -30,6 +37,7 @@ export const serverMetadataSchema = z.looseObject({
   authorization_details_types_supported: z.array(z.string()),
   authorization_response_iss_parameter_supported: z.literal(true),
 })
+/** A Consentry server's RFC 8414 metadata (see {@link serverMetadataSchema}). */
 export type ServerMetadata = z.infer<typeof serverMetadataSchema>
 
 /** RFC 9728 protected resource metadata. */
@@ -54,4 +62,5 @@ export const resourceMetadataSchema = z.looseObject({
     )
     .optional(),
 })
+/** RFC 9728 protected resource metadata (see {@link resourceMetadataSchema}). */
 export type ResourceMetadata = z.infer<typeof resourceMetadataSchema>

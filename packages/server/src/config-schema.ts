@@ -176,6 +176,12 @@ export const configSchema = z.strictObject({
       { error: 'an array of data types (defineDataType)' },
     )
     .optional(),
+  insights: z
+    .strictObject(
+      { categorize: fn('(tx) => "income" | "spending" | "refund" | "transfer" | "ignore"').optional() },
+      { error: '{ categorize(tx) } (see docs/affordability.md)' },
+    )
+    .optional(),
   accountHolders: z.strictObject(
     {
       authenticate: fn('async (request) => ({ subject }) | null').optional(),
@@ -284,6 +290,8 @@ export const configSchema = z.strictObject({
   ).optional(),
   dangerouslyStoreKeysInPlaintext: z.boolean().optional(),
   auditSigningKey: privateJwk('auditSigningKey').optional(),
+  sandbox: z.boolean().optional(),
+  dangerouslyAllowSandboxOnPublicIssuer: z.boolean().optional(),
 })
 
 // Every option of ConsentServerConfig has its entry above, and nothing else: adding an option to

@@ -1,5 +1,6 @@
 import { type ClientRecord, type DetailType, isLoopbackHost } from '@consentry/core'
 import { validateConfig } from './config-schema.ts'
+import type { InsightsOptions } from './data-types/affordability-summary.ts'
 import { builtInDataTypes } from './data-types/built-in.ts'
 import type { DataType } from './data-types/define.ts'
 import { type CompiledRoute, compileRoutes } from './data-types/routes.ts'
@@ -23,26 +24,47 @@ import { DEFAULT_EGRESS_TIMEOUT_MS, type EgressOptions, type EgressResolver } fr
 import type { DataSource } from './resource/data-source.ts'
 import type { Store } from './store/store.ts'
 
-/** How the account holder signs in. Plug in your own session, the built-in form, or both. */
+/** A signed-in account holder, as your `authenticate` or `verifyPassword` returns them. */
+export interface AccountHolder {
+  /**
+   * Your stable user id for the person (never shown to recipients: they get a pairwise id). The same
+   * value your data source is asked about (`listAccounts(subject)`).
+   */
+  subject: string
+  /** Display name for the pages ("Signed in as …"). */
+  name?: string
+}
+
+/**
+ * How the account holder signs in. Plug in your own session, the built-in form, or both; the contract
+ * (including `loginUrl` and the absolute `return_to`) is docs/holder-contracts.md.
+ */
 export interface AccountHolders {
   /**
    * Your own login: return the signed-in person for this request (e.g. from your session cookie), or
    * `null`. When it returns `null` and `loginUrl` is set, the person is sent there with `return_to`.
    */
-  authenticate?(request: Request): Promise<{ subject: string; name?: string } | null>
+  authenticate?(request: Request): Promise<AccountHolder | null>
+  /**
+   * Your login page (absolute, or a path on the issuer). A person who must sign in is sent there (303) with
+   * `return_to`: the absolute URL to send them back to once signed in (see docs/holder-contracts.md).
+   */
   loginUrl?: string
   /** The built-in "Username / Password / Sign in" form (demos, small holders): check the password. */
-  verifyPassword?(username: string, password: string): Promise<{ subject: string; name?: string } | null>
+  verifyPassword?(username: string, password: string): Promise<AccountHolder | null>
   /** A display name for a subject (dashboard greeting). */
   displayName?(subject: string): Promise<string | undefined> | string | undefined
 }
 
 /** A purpose a recipient may give, and the words the person reads for it. */
 export interface Purpose {
+  /** Short name shown on the consent page, e.g. `Credit assessment`. */
   label: string
+  /** One sentence the person reads: why the recipient wants the data. */
   description: string
 }
 
+/** The purposes offered when `purposes` is not configured. */
 export const DEFAULT_PURPOSES: Record<string, Purpose> = {
   credit_assessment: {
     label: 'Credit assessment',
@@ -58,14 +80,37 @@ export const DEFAULT_PURPOSES: Record<string, Purpose> = {
   },
 }
 
+/** The holder's brand on the consent, sign-in and dashboard pages. */
 export interface Theme {
+  /** The holder's name, as the person knows it (page titles, "… wants to read"). */
   name: string
+  /** A path or URL on the issuer origin, or a `data:image/…;base64` URL. */
   logoUrl?: string
-  colors?: { primary?: string; background?: string; text?: string; accent?: string }
+  /** CSS colours (checked for contrast by the pages' own stylesheet). */
+  colors?: {
+    /** Buttons and links. */
+    primary?: string
+    /** Page background. */
+    background?: string
+    /** Body text. */
+    text?: string
+    /** Highlights (the recipient's name, focus rings). */
+    accent?: string
+  }
 }
 
 /** A private signing key as a JWK (`ES256`, `PS256` or `EdDSA`), with its `kid`. */
-export type PrivateJwk = { kty?: string; kid?: string; alg?: string; d?: string; [k: string]: unknown }
+export type PrivateJwk = {
+  /** Key type: `EC`, `RSA` or `OKP`. */
+  kty?: string
+  /** Key id, published in the JWKS and put in every JWS header. */
+  kid?: string
+  /** `ES256`, `PS256` or `EdDSA` (inferred from the key when absent). */
+  alg?: string
+  /** The private part: required. */
+  d?: string
+  [k: string]: unknown
+}
 
 /**
  * The one configuration object of a Consentry server.
@@ -87,6 +132,7 @@ export type PrivateJwk = { kty?: string; kid?: string; alg?: string; d?: string;
 export interface ConsentServerConfig {
   /** The issuer identifier and base URL the handler is mounted at. https, or http on loopback. */
   issuer: string
+  /** Where everything is kept: `memoryStore()` for tests, `postgresStore()` / `pgliteStore()` otherwise. */
   store: Store
   /**
    * The person's accounts and transactions: enables the built-in `transaction_history` data type.
@@ -94,10 +140,21 @@ export interface ConsentServerConfig {
    */
   dataSource?: DataSource
   /**
+   * The built-in `affordability_summary` (monthly totals computed from `dataSource`): override how
+   * transactions are categorised (docs/affordability.md).
+   *
+   * @example
+   * ```ts
+   * insights: { categorize: (tx) => (tx.category === 'savings_sweep' ? 'transfer' : defaultCategorize(tx)) }
+   * ```
+   */
+  insights?: InsightsOptions
+  /**
    * Data types beside the built-in ones (see `defineDataType`): each brings its detail schema, its
    * plain words, its routes under the resource and how it reads the holder's data.
    */
   dataTypes?: DataType[]
+  /** How the account holder signs in (see docs/holder-contracts.md). */
   accountHolders: AccountHolders
   /** Bearer token(s) that allow RFC 7591 registration. Absent: registration is closed. */
   initialAccessToken?: string | string[]
@@ -115,12 +172,15 @@ export interface ConsentServerConfig {
    * checkpoints for as long as anyone may check them (keep them published).
    */
   previousSigningKeys?: Array<Record<string, unknown>>
+  /** Purposes a recipient may give, by id. Default {@link DEFAULT_PURPOSES}. */
   purposes?: Record<string, Purpose>
   /** Extra authorization detail types beside `transaction_history`. */
   detailTypes?: DetailType[]
+  /** Your brand on the pages. Default `{ name: 'Consentry' }`. */
   theme?: Theme
   /** Path of the transaction-history API under the issuer. Default `/api`. */
   resourcePath?: string
+  /** Token, code and session lifetimes (seconds); see {@link DEFAULT_LIFETIMES}. */
   lifetimes?: Partial<Lifetimes>
   /** Unattended-read window. Default 24 h. */
   readWindowMs?: number
@@ -226,6 +286,32 @@ export interface ConsentServerConfig {
    * kept in the store (encrypted at rest like every server key), shared by every instance.
    */
   auditSigningKey?: PrivateJwk
+  /**
+   * Run the **sandbox** (never on by default): recipients testing against this holder get a consented
+   * grant for a test person without any page — `POST {issuer}/sandbox/link` with client
+   * authentication, a DPoP proof, `subject` and `authorization_details`, answered exactly like the
+   * token endpoint's code exchange — and fire a test revocation event with
+   * `POST {issuer}/sandbox/revoke`. Both are announced in the metadata (`sandbox_link_endpoint`,
+   * `sandbox_revoke_endpoint`) only while this is on. The test people and their accounts are this
+   * holder's own: whoever `accountHolders.displayName` names or a data type's `listScope` lists items
+   * for. Every sandbox grant is audited and shown on the person's dashboard like any other.
+   *
+   * Anyone who can register a client can then read any person's data without their consent: an issuer
+   * on any host but localhost / 127.0.0.0/8 / ::1 is refused at start (a `ConfigError`) unless
+   * {@link dangerouslyAllowSandboxOnPublicIssuer} is also set. A warning is logged at start.
+   *
+   * @example
+   * ```ts
+   * createConsentServer({ issuer: 'http://localhost:4000', ..., sandbox: true })
+   * ```
+   */
+  sandbox?: boolean
+  /**
+   * Let {@link sandbox} run on an issuer that is not loopback (a shared staging holder on
+   * `https://sandbox.pay.example`, say). Never on a holder with real people's data: any registered
+   * client could give itself a grant to any of them.
+   */
+  dangerouslyAllowSandboxOnPublicIssuer?: boolean
 }
 
 /** Tuning of the guarded outbound fetch. Nothing here can turn the address checks off. */
@@ -263,7 +349,9 @@ export interface RegistrationPolicy {
 
 /** Where a reverse proxy puts the client's address: see {@link ConsentServerConfig.trustedProxy}. */
 export interface TrustedProxy {
+  /** The forwarding header: `x-forwarded-for`, `forwarded` or a one-address header such as `x-real-ip`. */
   header: string
+  /** How many proxies of yours are in front (default 1). */
   hops?: number
 }
 
@@ -289,6 +377,7 @@ export interface SignInLimits {
   windowMs: number
 }
 
+/** The built-in form's sign-in limits when `signIn` is not configured. */
 export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = {
   freeFailures: 5,
   baseDelayMs: 1000,
@@ -300,9 +389,13 @@ export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = {
 
 /** Lifetimes in seconds. */
 export interface Lifetimes {
+  /** Access token lifetime. Default 300. */
   accessToken: number
+  /** Authorization code lifetime (at most 60). Default 60. */
   code: number
+  /** Pushed request (`request_uri`) lifetime. Default 60. */
   requestUri: number
+  /** Time the person has to sign in and decide. Default 600. */
   interaction: number
   /** Cap on a grant's `expires_in`. */
   maxGrant: number
@@ -310,6 +403,7 @@ export interface Lifetimes {
   session: number
 }
 
+/** The lifetimes used for every member `lifetimes` leaves out. */
 export const DEFAULT_LIFETIMES: Lifetimes = {
   accessToken: 300,
   code: 60,
@@ -358,6 +452,8 @@ export interface ResolvedConfig
   attendedReadsPerDay: number
   signIn: SignInLimits
   trustedProxy?: { header: string; hops: number }
+  /** The sandbox endpoints are served (see {@link ConsentServerConfig.sandbox}). */
+  sandbox: boolean
 }
 
 /** Validate the configuration once, at start-up, and fill in defaults. Throws {@link ConfigError}. */
@@ -400,8 +496,9 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError('signIn.maxDelayMs must be at least signIn.baseDelayMs')
   if (limits.pairWindowMs < limits.maxDelayMs)
     throw new ConfigError('signIn.pairWindowMs must be at least signIn.maxDelayMs')
+  const sandbox = checkSandbox(config, issuerUrl)
   const dataTypes = [
-    ...(config.dataSource ? builtInDataTypes(config.dataSource) : []),
+    ...(config.dataSource ? builtInDataTypes(config.dataSource, config.insights) : []),
     ...(config.dataTypes ?? []),
   ]
   const logger = config.logger ?? jsonLinesLogger()
@@ -454,7 +551,21 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     attendedReadsPerDay,
     signIn: limits,
     trustedProxy: parsed.trustedProxy,
+    sandbox,
   }
+}
+
+/**
+ * The sandbox hands out grants nobody consented to: only where no real person can be (a loopback
+ * issuer), unless the loud option says the holder knows what it is doing.
+ */
+function checkSandbox(config: ConsentServerConfig, issuer: URL): boolean {
+  if (config.sandbox !== true) return false
+  if (!isLoopbackHost(issuer.hostname) && config.dangerouslyAllowSandboxOnPublicIssuer !== true)
+    throw new ConfigError(
+      `sandbox is refused on the public issuer ${issuer.origin}: any registered client could obtain a grant to any person's data without their consent. Run the sandbox on localhost, or set dangerouslyAllowSandboxOnPublicIssuer: true on a holder that has only test people.`,
+    )
+  return true
 }
 
 const envValue = (name: string): string | undefined =>

@@ -21,20 +21,37 @@ export interface AuditSink {
 
 /** Every URL the server answers, derived once from the issuer. */
 export interface Urls {
+  /** The issuer identifier (no trailing slash). */
   issuer: string
+  /** RFC 8414 metadata. */
   metadata: string
+  /** The public JWKS. */
   jwks: string
+  /** RFC 7591 registration. */
   register: string
+  /** RFC 9126 pushed authorization requests. */
   par: string
+  /** The authorization endpoint (the person's browser). */
   authorize: string
+  /** The token endpoint. */
   token: string
+  /** RFC 7009 revocation. */
   revoke: string
+  /** RFC 7662 introspection. */
   introspect: string
+  /** Grant management (`/grants/{id}`). */
   grants: string
+  /** The account holder's dashboard. */
   consents: string
+  /** Static assets (stylesheet, client logos). */
   assets: string
+  /** The transaction-history API base. */
   resource: string
+  /** RFC 9728 protected resource metadata. */
   resourceMetadata: string
+  /** The sandbox's endpoints: only with `sandbox: true`. */
+  sandboxLink?: string
+  sandboxRevoke?: string
 }
 
 /** What every endpoint and check receives: config, store, audit, keys, secrets and the clock. */
@@ -64,7 +81,7 @@ export interface Context {
 /** How many imported DPoP public keys a server keeps (one per active recipient key is typical). */
 const MAX_IMPORTED_DPOP_KEYS = 1000
 
-export function buildUrls(issuer: string, resourcePath: string): Urls {
+export function buildUrls(issuer: string, resourcePath: string, sandbox = false): Urls {
   const u = (p: string) => `${issuer}${p}`
   const { origin, pathname } = new URL(issuer)
   const issuerPath = pathname === '/' ? '' : pathname
@@ -84,6 +101,7 @@ export function buildUrls(issuer: string, resourcePath: string): Urls {
     assets: u('/assets'),
     resource: u(resourcePath),
     resourceMetadata: `${origin}/.well-known/oauth-protected-resource${issuerPath}${resourcePath}`,
+    ...(sandbox ? { sandboxLink: u('/sandbox/link'), sandboxRevoke: u('/sandbox/revoke') } : {}),
   }
 }
 
@@ -123,7 +141,7 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     config: { ...config, store },
     store,
     audit,
-    urls: buildUrls(config.issuer, config.resourcePath),
+    urls: buildUrls(config.issuer, config.resourcePath, config.sandbox),
     signingKey,
     verificationKeys,
     ...(auditKey ? { auditKey } : {}),

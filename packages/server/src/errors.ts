@@ -1,4 +1,10 @@
-import { type OAuthErrorCode, PROBLEM_CODES, type ProblemCode, problemType } from '@consentry/core'
+import {
+  type OAuthErrorCode,
+  PROBLEM_CODES,
+  type ProblemCode,
+  type ProblemDocument,
+  problemType,
+} from '@consentry/core'
 
 /**
  * The server's error catalogue. Endpoints throw these; the handler turns them into standard responses:
@@ -6,11 +12,16 @@ import { type OAuthErrorCode, PROBLEM_CODES, type ProblemCode, problemType } fro
  * problem documents. Descriptions are fixed wording — they never echo tokens, codes or secrets.
  */
 export class OAuthError extends Error {
+  /** Always `OAuthError`. */
   override readonly name = 'OAuthError'
   constructor(
+    /** The `error` member (see docs/errors.md). */
     readonly code: OAuthErrorCode,
+    /** The `error_description`: fixed wording, never secrets or echoed input. */
     readonly description: string,
+    /** HTTP status: 401 for `invalid_client`, else 400 unless given. */
     readonly status = code === 'invalid_client' ? 401 : 400,
+    /** Extra response headers (e.g. `WWW-Authenticate`, `DPoP-Nonce`). */
     readonly headers: Record<string, string> = {},
   ) {
     super(`${code}: ${description}`)
@@ -19,16 +30,21 @@ export class OAuthError extends Error {
 
 /** An error at a protected resource, answered with a `WWW-Authenticate: DPoP` challenge. */
 export class ResourceAuthError extends Error {
+  /** Always `ResourceAuthError`. */
   override readonly name = 'ResourceAuthError'
   constructor(
+    /** The `error` of the `WWW-Authenticate: DPoP` challenge (RFC 6750 §3.1, RFC 9449 §7.1). */
     readonly code:
       | 'invalid_token'
       | 'invalid_dpop_proof'
       | 'use_dpop_nonce'
       | 'invalid_request'
       | 'insufficient_scope',
+    /** The challenge's `error_description`: fixed wording. */
     readonly description: string,
+    /** HTTP status: 400 for `invalid_request`, 403 for `insufficient_scope`, else 401. */
     readonly status = code === 'invalid_request' ? 400 : code === 'insufficient_scope' ? 403 : 401,
+    /** Extra response headers. */
     readonly headers: Record<string, string> = {},
   ) {
     super(`${code}: ${description}`)
@@ -37,19 +53,26 @@ export class ResourceAuthError extends Error {
 
 /** An RFC 9457 problem. */
 export class ProblemError extends Error {
+  /** Always `ProblemError`. */
   override readonly name = 'ProblemError'
+  /** HTTP status, from the code's entry in `PROBLEM_CODES`. */
   readonly status: number
   constructor(
+    /** Stable code, also the last part of the `type` URN (see docs/errors.md). */
     readonly code: ProblemCode,
+    /** The problem's `detail`: one sentence, fixed wording plus safe values. */
     readonly detail?: string,
+    /** Extra response headers (e.g. `Retry-After`, `Allow`). */
     readonly headers: Record<string, string> = {},
+    /** Extension members of the problem document (e.g. `retry_after`). */
     readonly extensions: Record<string, unknown> = {},
   ) {
     super(`${code}${detail ? `: ${detail}` : ''}`)
     this.status = PROBLEM_CODES[code].status
   }
 
-  toJSON() {
+  /** The RFC 9457 problem document (`application/problem+json`). */
+  toJSON(): ProblemDocument {
     return {
       type: problemType(this.code),
       title: PROBLEM_CODES[this.code].title,
@@ -61,9 +84,24 @@ export class ProblemError extends Error {
   }
 }
 
-/** The configuration passed to `createConsentServer` is invalid. Thrown at start-up, never per request. */
+/**
+ * The configuration passed to `createConsentServer` is invalid. Thrown at start-up, never per request;
+ * the message names the setting and what it must be.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   server = await createConsentServer(config)
+ * } catch (err) {
+ *   if (err instanceof ConfigError) console.error(`bad Consentry configuration: ${err.message}`)
+ *   process.exit(1)
+ * }
+ * ```
+ */
 export class ConfigError extends Error {
+  /** Always `ConfigError`. */
   override readonly name = 'ConfigError'
+  /** Always `invalid_config` (see docs/errors.md). */
   readonly code = 'invalid_config'
   /** Every problem found, each with its option path (`theme.colors.primary`) and what to do. */
   readonly issues: readonly ConfigIssue[]

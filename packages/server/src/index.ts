@@ -22,7 +22,7 @@
 
 export { issuerPath, type Mountable, servesPath, wellKnownPaths } from './adapters/mount.ts'
 export { guardNodeServer, type NodeListenerOptions, nodeListener } from './adapters/node.ts'
-export { exportAuditLog } from './audit/export.ts'
+export { type ExportAuditOptions, exportAuditLog } from './audit/export.ts'
 export { type AuditLogKey, auditOrigin, loadAuditLogKey } from './audit/log-key.ts'
 export {
   ACCESS_LOG_PAGE,
@@ -33,6 +33,7 @@ export {
   createAuditTrail,
 } from './audit/trail.ts'
 export {
+  type AccountHolder,
   type AccountHolders,
   type ConsentServerConfig,
   DEFAULT_LIFETIMES,
@@ -47,6 +48,13 @@ export {
   type Theme,
   type TrustedProxy,
 } from './config.ts'
+export type { Urls as ServerUrls } from './context.ts'
+export {
+  AFFORDABILITY_SUMMARY_WORDS,
+  affordabilitySummaryDataType,
+  type InsightsOptions,
+  prefersJwt,
+} from './data-types/affordability-summary.ts'
 export {
   type DataType,
   type DataTypeWords,
@@ -54,6 +62,7 @@ export {
   type DetailOf,
   defineDataType,
   type EnforcedRead,
+  type HolderTools,
   type ListHandler,
   type ListQuery,
   type ObjectHandler,
@@ -70,6 +79,13 @@ export {
 } from './errors.ts'
 export { GRANT_AMENDED_EVENT, GRANT_ENDED_EVENT, GRANT_EXPIRING_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
+export {
+  type Categorize,
+  defaultCategorize,
+  type MonthlySummaryInput,
+  monthlySummary,
+  type TransactionKind,
+} from './insights/monthly-summary.ts'
 export {
   KEY_ENCRYPTION_KEY_ENV,
   type KeyProvider,
@@ -96,4 +112,23 @@ export type {
 } from './resource/data-source.ts'
 export { type ConsentServer, createConsentServer } from './server.ts'
 export { memoryStore } from './store/memory.ts'
-export * from './store/store.ts'
+export {
+  type AuditBatch,
+  type AuditLogCheckpoint,
+  type AuditQuery,
+  type AuditSeal,
+  type AuthorizationCode,
+  type AuthorizationRequest,
+  type ClientLogo,
+  FAILURE_RETENTION_MS,
+  type FailureWindow,
+  type GrantManagementRequest,
+  type GrantPatch,
+  type GrantTransitionEffects,
+  type Interaction,
+  type OutboxEvent,
+  type PushedRequest,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+} from './store/store.ts'

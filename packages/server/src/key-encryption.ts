@@ -30,7 +30,9 @@ import type { Store } from './store/store.ts'
  * ```
  */
 export interface KeyProvider {
+  /** Encrypt `plaintext`; `name` identifies the secret (use it as associated data). Returns text to store. */
   encrypt(name: string, plaintext: string): Promise<string>
+  /** Decrypt what `encrypt` returned for the same `name`; throw if it does not authenticate. */
   decrypt(name: string, ciphertext: string): Promise<string>
   /** Optional: `true` when `ciphertext` was made under a retired key and should be re-encrypted. */
   needsRewrap?(ciphertext: string): boolean

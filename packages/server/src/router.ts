@@ -14,6 +14,7 @@ import { par } from './endpoints/par.ts'
 import { register } from './endpoints/register.ts'
 import { resource } from './endpoints/resource.ts'
 import { revoke } from './endpoints/revoke.ts'
+import { sandboxLink, sandboxRevoke } from './endpoints/sandbox.ts'
 import { token } from './endpoints/token.ts'
 import { ProblemError } from './errors.ts'
 import { type ConnectionInfo, setConnectionInfo } from './http/client-address.ts'
@@ -73,6 +74,13 @@ function routes(ctx: Context): Route[] {
     },
     { match: exact('/token'), methods: { POST: token }, dpop: true, oauth: true },
     { match: exact('/revoke'), methods: { POST: revoke }, oauth: true },
+    // Only with `sandbox: true`: otherwise these paths are unknown (404), like any other.
+    ...(ctx.config.sandbox
+      ? ([
+          { match: exact('/sandbox/link'), methods: { POST: sandboxLink }, dpop: true, oauth: true },
+          { match: exact('/sandbox/revoke'), methods: { POST: sandboxRevoke }, oauth: true },
+        ] satisfies Route[])
+      : []),
     { match: exact('/introspect'), methods: { POST: introspect }, oauth: true },
     {
       match: (path) => /^\/grants\/([A-Za-z0-9_-]{1,64})\/access-log$/.exec(path)?.[1],

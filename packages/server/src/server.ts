@@ -22,10 +22,15 @@ export interface ConsentServer {
   resource(request: Request, info?: ConnectionInfo): Promise<Response>
   /** The audit log, a transparency log (record, list, integrate/flush, proofs, access logs, export, verify). */
   audit: AuditTrail
+  /** The store the server was created with. */
   store: Store
   /** Issuer, endpoints and the public signing JWKS. */
   urls: Context['urls']
-  jwks(): { keys: Record<string, unknown>[] }
+  /** The public JWKS, as served at `urls.jwks`. */
+  jwks(): {
+    /** Public JWKs: the signing key, previous keys, the audit log key. */
+    keys: Record<string, unknown>[]
+  }
   /**
    * Start periodic maintenance: end expired grants (and tell recipients), remind recipients of
    * grants ending within `expiryReminderMs` (`grant-expiring`), deliver queued events
@@ -73,6 +78,13 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
         .debug({ event: 'audit.checkpoint', size }, `audit checkpoint signed at size ${size}`),
   })
   ctx.auditLog = audit
+  if (resolved.sandbox)
+    resolved
+      .log('server')
+      .warn(
+        { event: 'config.insecure', option: 'sandbox' },
+        `SANDBOX IS ON (sandbox: true): any registered client can get a grant to any person's data at ${ctx.urls.sandboxLink} without their consent. For test holders with test people only.`,
+      )
   const all = traceRequests(resolved, createRouter(ctx))
   const resourceOnly = traceRequests(resolved, createRouter(ctx, 'resource'))
   // Adapters given only `server.fetch` still log their own failures through the configured logger.
@@ -97,6 +109,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
       signing_key: { kid: ctx.signingKey.kid, alg: ctx.signingKey.alg },
       audit_log: { origin: ctx.auditLogKey.origin },
       key_protection: resolved.secretProtection.mode,
+      ...(resolved.sandbox ? { sandbox: true } : {}),
     },
     `consentry ready at ${ctx.urls.issuer}`,
   )

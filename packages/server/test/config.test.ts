@@ -223,6 +223,8 @@ describe('function-valued options are checked for shape', () => {
     ],
     [with_({ onError: 'log' }), 'onError: must be a function, not a string'],
     [with_({ now: 1_700_000_000_000 }), 'now: must be a function, not a number'],
+    [with_({ insights: { categorize: 'income' } }), 'insights.categorize: must be a function'],
+    [with_({ insights: { categorise: () => 'income' } }), 'insights.categorise: unknown option'],
   ])('%#', async (config, message) => {
     expect((await refusal(config)).message).toContain(message)
   })
@@ -276,6 +278,7 @@ describe('every existing option stays valid', () => {
       purposes: { credit_assessment: { label: 'Credit', description: 'To lend.' } },
       detailTypes: [],
       dataTypes: [],
+      insights: { categorize: (tx) => (tx.category === 'salary' ? 'income' : 'ignore') },
       theme: {
         name: 'Harbor Pay',
         logoUrl: '/logo.png',
@@ -315,11 +318,14 @@ describe('every existing option stays valid', () => {
       keyProvider: undefined as never,
       dangerouslyStoreKeysInPlaintext: false,
       auditSigningKey: { ...(await exportJWK(logKey)), kid: 'log-1' },
+      sandbox: true, // a loopback issuer: no loud option needed
+      dangerouslyAllowSandboxOnPublicIssuer: false,
     }
     delete (config as Partial<ConsentServerConfig>).keyProvider // not both with keyEncryptionKey
     const server = await createConsentServer(config)
     expect(server.urls.resource).toBe('http://127.0.0.1:9/holder/api/v1')
     expect(server.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining(['tok-1', 'tok-0']))
+    expect(server.urls.sandboxLink).toBe('http://127.0.0.1:9/holder/sandbox/link')
   })
 
   it('accepts explicit undefined for optional options', async () => {

@@ -7,8 +7,11 @@ import { type Db, quoteIdent } from './db.ts'
  * so the built package needs no file copying.)
  */
 export interface Migration {
+  /** Applied in increasing order; recorded in `schema_migrations`. */
   version: number
+  /** Short name, e.g. `initial`. */
   name: string
+  /** The SQL, given the quoted schema name. */
   sql: (s: string) => string
 }
 

@@ -61,6 +61,7 @@ export function pgDb(pool: pg.Pool, owned: boolean): Db {
   }
 }
 
+/** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
   /** e.g. `postgres://user@db.internal:5432/consentry`; used when no `pool` is given. */
   connectionString?: string

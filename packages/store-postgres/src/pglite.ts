@@ -62,6 +62,7 @@ export async function openPglite(dataDir: string = DEFAULT_PGLITE_DIR): Promise<
   return PGlite.create(dataDir, { relaxedDurability: false })
 }
 
+/** Options of {@link pgliteStore}. */
 export interface PgliteStoreOptions {
   /**
    * Directory of the embedded database (created if missing), or `memory://` for a throwaway one.

@@ -22,7 +22,9 @@ export type Hash = Uint8Array
 
 /** A perfect subtree: `level` 0 is a leaf hash; `index` counts subtrees of that level from the left. */
 export interface NodeId {
+  /** Height: 0 for a leaf hash, 1 for the hash of two leaves, … */
   level: number
+  /** Position among the subtrees of this level, from the left (0-based). */
   index: number
 }
 
@@ -200,7 +202,10 @@ export function newNodes(
   from: number,
   leafHashes: readonly Hash[],
   stored: NodeSource,
-): { level: number; index: number; hash: Hash }[] {
+): (NodeId & {
+  /** The subtree's hash. */
+  hash: Hash
+})[] {
   const out: { level: number; index: number; hash: Hash }[] = []
   const fresh = new Map<string, Hash>()
   const get = (level: number, index: number) => fresh.get(`${level}/${index}`) ?? stored(level, index)

@@ -23,8 +23,11 @@ export const NOTE_ED25519 = 0x01
 
 /** A log's checkpoint: origin, tree size and root hash (plus optional extension lines). */
 export interface LogCheckpoint {
+  /** The log's origin line (its name, e.g. `pay.example/consentry-audit`). */
   origin: string
+  /** Number of leaves in the tree. */
   size: number
+  /** The tree's root hash (32 bytes). */
   root: Uint8Array
   /** Extension lines after the root (none by default). */
   extensions?: string[]
@@ -32,13 +35,24 @@ export interface LogCheckpoint {
 
 /** A parsed note: its text (the signed message) and its signature lines. */
 export interface Note {
+  /** The signed text, up to and including its final newline. */
   text: string
-  signatures: { name: string; keyId: Uint8Array; signature: Uint8Array }[]
+  /** Its signature lines: key name, 4-byte key id, signature bytes. */
+  signatures: {
+    /** The signing key's name. */
+    name: string
+    /** The signing key's 4-byte id. */
+    keyId: Uint8Array
+    /** The signature bytes (64 for Ed25519). */
+    signature: Uint8Array
+  }[]
 }
 
 /** A parsed verifier key. */
 export interface NoteVerifier {
+  /** The key's name (for a checkpoint key: the log's origin). */
   name: string
+  /** The 4-byte key id (C2SP signed-note). */
   keyId: Uint8Array
   /** Raw 32-byte Ed25519 public key. */
   publicKey: Uint8Array
@@ -220,8 +234,22 @@ export function formatNote(
 
 /** Result of {@link verifyCheckpointNote}. */
 export type CheckpointNoteVerification =
-  | { ok: true; checkpoint: LogCheckpoint; text: string }
-  | { ok: false; reason: 'malformed' | 'unknown_key' | 'bad_signature' | 'wrong_origin'; message: string }
+  | {
+      /** The note is signed by the key and is a checkpoint of its log. */
+      ok: true
+      /** The verified checkpoint. */
+      checkpoint: LogCheckpoint
+      /** The signed text. */
+      text: string
+    }
+  | {
+      /** It did not verify. */
+      ok: false
+      /** Why: see docs/errors.md (audit verification). */
+      reason: 'malformed' | 'unknown_key' | 'bad_signature' | 'wrong_origin'
+      /** A sentence for a person. */
+      message: string
+    }
 
 /**
  * Verify a signed checkpoint against the log's verifier key (`audit_log.verifier_key`): the note

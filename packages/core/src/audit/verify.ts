@@ -32,6 +32,7 @@ export const AUDIT_EXPORT_VERSION = 2
 
 /** One entry of a bundle or export. */
 export interface AuditLogEntry {
+  /** The leaf index of the event. */
   index: number
   /** Standard base64 (with padding) of the leaf bytes (the event's canonical JSON). */
   leaf: string
@@ -41,7 +42,9 @@ export interface AuditLogEntry {
 
 /** A verifiable access log: the events of one grant with proofs against one checkpoint. */
 export interface AuditLogBundle {
+  /** The signed checkpoint note every proof leads to. */
   checkpoint: string
+  /** The grant's events, each with its inclusion proof. */
   entries: AuditLogEntry[]
   /** The next page, when there are more than fit in one response. */
   next?: string
@@ -61,18 +64,24 @@ export const AUDIT_PROBLEM_CODES = [
   'foreign_event',
   'uncovered_events',
 ] as const
+/** One of the {@link AUDIT_PROBLEM_CODES}. */
 export type AuditProblemCode = (typeof AUDIT_PROBLEM_CODES)[number]
 
+/** One thing the verifier found wrong with an export or bundle. */
 export interface AuditProblem {
+  /** Stable code: see docs/errors.md. */
   code: AuditProblemCode
+  /** `error` makes the verification fail; `warning` does not. */
   severity: 'error' | 'warning'
   /** 1-based line of an export (absent for bundles). */
   line?: number
   /** The leaf index concerned (for `deleted_event`/`truncated_tail`: the first missing one). */
   index?: number
+  /** A sentence for a person (never trusted input echoed verbatim). */
   message: string
 }
 
+/** What {@link verifyAuditExport} and {@link verifyAuditBundle} report. */
 export interface AuditVerification {
   /** `true` when there is no error. */
   ok: boolean
@@ -86,10 +95,15 @@ export interface AuditVerification {
    */
   verifiedThrough: number
   /** The proven events, in index order (with their index). */
-  verified: (AuditLeaf & { index: number })[]
+  verified: (AuditLeaf & {
+    /** The event's leaf index. */
+    index: number
+  })[]
+  /** Everything found wrong, in the order found. */
   problems: AuditProblem[]
 }
 
+/** Options of {@link verifyAuditExport}. */
 export interface VerifyAuditOptions {
   /**
    * The log's note verifier key (`audit_log.verifier_key` in the holder's metadata), obtained
@@ -98,6 +112,7 @@ export interface VerifyAuditOptions {
   verifierKey: string
 }
 
+/** Options of {@link verifyAuditBundle}. */
 export interface VerifyBundleOptions extends VerifyAuditOptions {
   /** Every entry must belong to this grant (its `grant_id`). */
   grantId?: string
@@ -242,7 +257,8 @@ export function formatExportHeader(origin: string, verifierKey: string): string 
   return JSON.stringify({ consentry_audit_export: AUDIT_EXPORT_VERSION, origin, verifier_key: verifierKey })
 }
 
-type Input = string | Iterable<string> | AsyncIterable<string>
+/** An export's text: the whole JSON Lines string, or its lines one by one (sync or async, e.g. a file stream). */
+export type Input = string | Iterable<string> | AsyncIterable<string>
 
 /**
  * Verify an audit export (JSON Lines, version 2) offline: the checkpoint's signature, then every

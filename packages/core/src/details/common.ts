@@ -37,6 +37,7 @@ export function isSecureUrl(value: string): boolean {
 const UNSAFE_URL_CHARS = /[\u0000-\u0020\u007f-\u009f\u2028\u2029\\]/
 const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f|c2%[89][0-9a-f])/i
 
+/** `true` for `localhost`, `[::1]` and 127.0.0.0/8 dotted quads (a URL's `hostname`). */
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname)
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { accountListSchema, transactionSchema } from '../resource.ts'
+import { affordabilitySummaryType } from './affordability-summary.ts'
 import { transactionHistoryDetail } from './transaction-history.ts'
 
 /**
@@ -99,14 +100,29 @@ export const transactionHistoryType = defineDetailType({
 })
 
 /** The types every Consentry server understands. */
-export const builtInDetailTypes: readonly DetailType[] = [transactionHistoryType]
+export const builtInDetailTypes: readonly DetailType[] = [transactionHistoryType, affordabilitySummaryType]
 
 /** Any authorization detail, once parsed: it always has a `type`. */
-export type AuthorizationDetail = { type: string; [key: string]: unknown }
+export type AuthorizationDetail = {
+  /** The detail type, e.g. `transaction_history`. */
+  type: string
+  [key: string]: unknown
+}
 
+/** The result of {@link parseAuthorizationDetails}: the parsed details, or a safe error message. */
 export type ParseDetailsResult =
-  | { success: true; data: AuthorizationDetail[] }
-  | { success: false; error: string }
+  | {
+      /** Every detail parsed. */
+      success: true
+      /** The parsed details, defaults applied. */
+      data: AuthorizationDetail[]
+    }
+  | {
+      /** Some detail did not parse. */
+      success: false
+      /** What was wrong, worded for `invalid_authorization_details` (never echoes input). */
+      error: string
+    }
 
 /** At most this many details in one request. */
 export const MAX_DETAILS = 10
@@ -114,6 +130,13 @@ export const MAX_DETAILS = 10
 /**
  * Parse an `authorization_details` value (a JSON string or an array) against the known detail types.
  * Errors are worded for an `invalid_authorization_details` response and never echo input values.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseAuthorizationDetails(form.get('authorization_details'))
+ * if (!parsed.success) return oauthError('invalid_authorization_details', parsed.error)
+ * for (const detail of parsed.data) console.log(detail.type)
+ * ```
  */
 export function parseAuthorizationDetails(
   input: unknown,

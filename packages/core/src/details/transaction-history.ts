@@ -3,6 +3,7 @@ import { isoDate, secureUrl } from './common.ts'
 
 /** Data a `transaction_history` grant may cover. */
 export const DATATYPES = ['accounts', 'balances', 'transactions'] as const
+/** One of the {@link DATATYPES}. */
 export type Datatype = (typeof DATATYPES)[number]
 
 /** Transaction fields that can be shared. `id` and `account_id` are always present. */
@@ -16,11 +17,16 @@ export const TRANSACTION_FIELDS = [
   'status',
   'balance_after',
 ] as const
+/** One of the {@link TRANSACTION_FIELDS}. */
 export type TransactionField = (typeof TRANSACTION_FIELDS)[number]
 
 /** Longest lookback a request may ask for: ten years. */
 export const MAX_LOOKBACK_DAYS = 3660
 
+/**
+ * The period a grant covers: fixed dates `{ from, to }` (inclusive) or a rolling `{ lookback_days }` window
+ * ending today at each read.
+ */
 export const periodSchema = z.union([
   z
     .object({ from: isoDate, to: isoDate })
@@ -28,6 +34,7 @@ export const periodSchema = z.union([
     .refine((p) => p.from <= p.to, { message: '`from` must not be after `to`' }),
   z.object({ lookback_days: z.number().int().min(1).max(MAX_LOOKBACK_DAYS) }).strict(),
 ])
+/** The period a grant covers (see {@link periodSchema}). */
 export type Period = z.infer<typeof periodSchema>
 
 const unique = <T>(xs: readonly T[]) => new Set(xs).size === xs.length
@@ -99,5 +106,7 @@ export const transactionHistoryDetail = z
     }
   })
 
+/** A parsed `transaction_history` detail (see {@link transactionHistoryDetail}). */
 export type TransactionHistoryDetail = z.output<typeof transactionHistoryDetail>
+/** A `transaction_history` detail as a recipient writes it (defaults not yet applied). */
 export type TransactionHistoryDetailInput = z.input<typeof transactionHistoryDetail>

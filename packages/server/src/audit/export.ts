@@ -2,7 +2,9 @@ import { auditLeafBytes, formatExportHeader, inclusionPlan, parseNote, toBase64 
 import type { AuditLogCheckpoint, Store } from '../store/store.ts'
 import { resolveProofs } from './proofs.ts'
 
+/** Options of {@link exportAuditLog}. */
 export interface ExportAuditOptions {
+  /** The store holding the log. */
   store: Store
   /** The checkpoint to export against (usually the newest); nothing but the header without one. */
   checkpoint: AuditLogCheckpoint | null

@@ -8,6 +8,7 @@ import type { Store } from '../store/store.ts'
 export interface AuditLogKey {
   /** The log's name: first line of every checkpoint, and the key name. */
   origin: string
+  /** The Ed25519 signing key (non-extractable). */
   privateKey: CryptoKey
   /** Raw 32-byte Ed25519 public key. */
   publicKey: Uint8Array

@@ -36,7 +36,9 @@ export const AUDIT_SEQUENCE_INTERVAL_MS = 100
 /** Entries per access-log page. */
 export const ACCESS_LOG_PAGE = 1000
 
+/** Options of {@link createAuditTrail}. */
 export interface AuditTrailOptions {
+  /** The store holding the log. */
   store: Store
   /** The log's Ed25519 key and origin (see `loadAuditLogKey`). */
   logKey: AuditLogKey
@@ -48,6 +50,7 @@ export interface AuditTrailOptions {
   onCheckpoint?: (checkpoint: { size: number }) => void
 }
 
+/** The holder's audit log (see docs/audit.md); `server.audit` is one. */
 export interface AuditTrail {
   /** The log's origin (checkpoint first line and note key name). */
   readonly origin: string
@@ -83,7 +86,14 @@ export interface AuditTrail {
   accessLog(
     filter: Pick<AuditQuery, 'grantId' | 'clientId' | 'subject'>,
     after?: number,
-  ): Promise<{ checkpoint: AuditLogCheckpoint; entries: AuditLogEntry[]; more: boolean } | null>
+  ): Promise<{
+    /** The checkpoint every proof leads to. */
+    checkpoint: AuditLogCheckpoint
+    /** The events, with inclusion proofs. */
+    entries: AuditLogEntry[]
+    /** Whether more entries follow (ask again with `after` = the last index). */
+    more: boolean
+  } | null>
   /** The whole log as export lines (JSON Lines, without `\n`), after a flush. */
   export(): AsyncIterable<string>
   /** Export and verify against this log's own verifier key. */

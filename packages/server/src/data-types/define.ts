@@ -78,7 +78,27 @@ export interface ObjectHandler<D extends AuthorizationDetail = AuthorizationDeta
   get(
     read: EnforcedRead<D>,
     request: Request,
-  ): Promise<{ body: unknown; audit?: Record<string, unknown>; contentType?: string }>
+    holder: HolderTools,
+  ): Promise<{
+    body: unknown
+    audit?: Record<string, unknown>
+    /** A non-JSON answer (`application/jwt`): `body` is then its text. */
+    contentType?: string
+    /** Extra response headers, e.g. `vary: accept` when the answer depends on `Accept`. */
+    headers?: Record<string, string>
+  }>
+}
+
+/** What the holder lends an object handler for this read. */
+export interface HolderTools {
+  /**
+   * Sign `claims` as a compact JWS (RFC 7515) with the holder's signing key — verifiable by anyone
+   * with its JWKS — adding `iss` (the issuer), `sub` (the recipient's pairwise identifier of the
+   * person, as in its tokens and receipts), `aud` (the client id), `iat` and a fresh `jti`. `typ` is
+   * the explicit type (RFC 8725 §3.11), e.g. `affordability-summary+jwt`. No `exp`: a signed answer
+   * is evidence of what the holder said when.
+   */
+  sign(claims: Record<string, unknown>, typ: string): Promise<string>
 }
 
 export type RouteHandler<D extends AuthorizationDetail = AuthorizationDetail> =
@@ -145,6 +165,12 @@ export interface DataType<D extends AuthorizationDetail = AuthorizationDetail> {
   listScope?: (subject: string) => Promise<ScopeItem[]>
   /** One handler per route of `detail.routes`. */
   handlers: Record<string, RouteHandler<D>>
+  /**
+   * A last check of what the person chose on the consent page (after the generic narrowing): a
+   * sentence to show them when the choice cannot be served as one grant ("Choose accounts in one
+   * currency"), else `undefined`.
+   */
+  checkChoice?: (detail: D, subject: string) => Promise<string | undefined>
 }
 
 /** The detail type of a contract, as parsed. */
@@ -159,6 +185,7 @@ export function defineDataType<T extends DetailType>(def: {
   words: DataTypeWords<DetailOf<T>>
   listScope?: (subject: string) => Promise<ScopeItem[]>
   handlers: { [K in keyof NonNullable<T['routes']>]: RouteHandler<DetailOf<T>> }
+  checkChoice?: (detail: DetailOf<T>, subject: string) => Promise<string | undefined>
 }): DataType {
   const routes = (def.detail.routes ?? {}) as Record<string, RouteContract>
   for (const [name, route] of Object.entries(routes)) {

@@ -1,7 +1,14 @@
 import { type AuthorizationDetail, type ClientRecord, type Grant, MAX_DETAILS } from '@consentry/core'
 import type { Context } from '../context.ts'
 import { applyDetailChoices, applyExpiryChoice, expiryControl, periodControl } from '../grants/choices.ts'
-import { dataDetails, dataTypeOf, dateText, grantLifetimeMs, purposeOf } from '../grants/describe.ts'
+import {
+  approvalData,
+  dataDetails,
+  dataTypeOf,
+  dateText,
+  grantLifetimeMs,
+  purposeOf,
+} from '../grants/describe.ts'
 import { amendGrant } from '../grants/lifecycle.ts'
 import { narrowDetails } from '../grants/narrow.ts'
 import { invalidDetail, type Proposal, proposeAmendment } from '../grants/proposal.ts'
@@ -237,23 +244,13 @@ async function decide(
     expiresAt: Math.min(expiresAt, now + grantLifetimeMs(granted, ctx.config.lifetimes.maxGrant)),
   })
   if (!grant) return messageResponse(ctx, 'Already answered', 'This request was already answered.')
-  const first = dataDetails(ctx, granted)[0]
-  const member = (m: string | undefined) =>
-    first && m && Array.isArray(first.detail[m]) ? (first.detail[m] as string[]) : []
   await ctx.audit.record({
     type: 'grant.approved',
     actor: { type: 'subject', id: ix.subject },
     grantId: grant.id,
     clientId: client.clientId,
     subject: ix.subject,
-    data: {
-      ...(first ? { type: first.dataType.detail.type } : {}),
-      [first?.dataType.detail.scope?.member ?? 'accounts']: member(first?.dataType.detail.scope?.member),
-      datatypes: member('datatypes'),
-      fields: member(first?.dataType.detail.fieldsMember ?? 'fields'),
-      purpose: purposeOf(ctx, granted) ?? null,
-      expires_at: new Date(grant.expiresAt).toISOString(),
-    },
+    data: approvalData(ctx, granted, grant.expiresAt),
   })
   return issueCode(ctx, ix, grant.id, target)
 }

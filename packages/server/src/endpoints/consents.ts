@@ -36,6 +36,7 @@ import {
 import { basePath, checkCsrfToken, csrfToken, currentSubject, type SignedIn } from '../session.ts'
 import { accessLog } from './audit.ts'
 import { loginRedirect } from './login.ts'
+import { SANDBOX_REVOKED } from './sandbox.ts'
 
 const DAY = 86_400_000
 const HISTORY_TEXT: Record<string, string> = {
@@ -49,6 +50,17 @@ const HISTORY_TEXT: Record<string, string> = {
   'token.refreshed': 'The app renewed its access',
   'grant.revoked': 'Access was revoked',
   'grant.expired': 'Access expired',
+}
+/** The sandbox's events, worded so the person sees no consent page was involved. */
+const SANDBOX_TEXT: Record<string, string> = {
+  'grant.created': 'The app asked the sandbox for access (a test)',
+  'grant.approved': 'The sandbox allowed access, without asking you (a test)',
+  'grant.revoked': 'The app revoked access through the sandbox (a test)',
+}
+const historyText = (e: AuditEvent) => {
+  const d = e.data as Record<string, unknown>
+  const sandbox = d.sandbox === true || (e.type === 'grant.revoked' && d.reason === SANDBOX_REVOKED)
+  return (sandbox ? SANDBOX_TEXT[e.type] : undefined) ?? HISTORY_TEXT[e.type]!
 }
 const ORDER: Record<string, number> = { active: 0, pending: 1, revoked: 2, expired: 3, denied: 4 }
 
@@ -185,7 +197,7 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
   const history = await Promise.all(
     events
       .filter((e) => HISTORY_TEXT[e.type])
-      .map(async (e) => ({ at: dateText(Date.parse(e.at)), text: await historyText(ctx, grant, e) })),
+      .map(async (e) => ({ at: dateText(Date.parse(e.at)), text: await changeText(ctx, grant, e) })),
   )
   const { detailUrl: _omit, ...rest } = summary
   const flash = url.searchParams.get('revoked')
@@ -275,9 +287,8 @@ function expiresInText(ctx: Context, grant: Grant): { text: string; soon: boolea
 }
 
 /** A history line; a change says who changed what ("You narrowed access. Removes: Description"). */
-async function historyText(ctx: Context, grant: Grant, e: AuditEvent): Promise<string> {
-  const base = HISTORY_TEXT[e.type]!
-  if (e.type !== 'grant.amended') return base
+async function changeText(ctx: Context, grant: Grant, e: AuditEvent): Promise<string> {
+  if (e.type !== 'grant.amended') return historyText(e)
   const d = e.data as Record<string, unknown>
   const who =
     d.by === 'subject'

@@ -17,6 +17,10 @@ export function serverMetadata(ctx: Context): ServerMetadata {
     introspection_endpoint: u.introspect,
     jwks_uri: u.jwks,
     grant_management_endpoint: u.grants,
+    // (consentry) The sandbox, only while it runs: a test holder, never a real one.
+    ...(u.sandboxLink && u.sandboxRevoke
+      ? { sandbox_link_endpoint: u.sandboxLink, sandbox_revoke_endpoint: u.sandboxRevoke }
+      : {}),
     // The audit log: a transparency log anyone can check (RFC 9162 proofs, C2SP checkpoints).
     audit_log: auditLogMetadata(ctx),
     grant_management_actions_supported: ['query', 'revoke', 'merge', 'replace'],

@@ -8,6 +8,7 @@ import { checkCustomerPresent } from '../checks/customer-present.ts'
 import { checkReadQuota } from '../checks/read-quota.ts'
 import type { Context } from '../context.ts'
 import type { EnforcedRead } from '../data-types/define.ts'
+import { holderTools } from '../data-types/holder-tools.ts'
 import { matchRoute } from '../data-types/routes.ts'
 import { ProblemError, ResourceAuthError } from '../errors.ts'
 import { usableGrant } from '../grants/lifecycle.ts'
@@ -53,18 +54,24 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
     query: url.searchParams,
     now: ctx.now(),
   }
-  let served: { body: unknown; audit: Record<string, unknown>; contentType?: string }
+  let served: {
+    body: unknown
+    audit: Record<string, unknown>
+    contentType?: string
+    headers?: Record<string, string>
+  }
   if ('list' in route.handler) {
     served = await serveListing(ctx, route, route.handler, read)
   } else {
     // Every answer of an object route counts, like a listing: balances and summaries are live data.
     const resource = { type: route.dataType.detail.type, resource: route.contract.datatype ?? route.name }
     await checkReadQuota(ctx, read, resource)
-    const answer = await route.handler.get(read, request)
+    const answer = await route.handler.get(read, request, holderTools(ctx, read))
     served = {
       body: answer.body,
       audit: { ...resource, ...answer.audit },
       ...(answer.contentType ? { contentType: answer.contentType } : {}),
+      ...(answer.headers ? { headers: answer.headers } : {}),
     }
   }
   await ctx.audit.record({
@@ -75,8 +82,13 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
     subject: grant.subject,
     data: { ...served.audit, attended },
   })
-  if (served.contentType) return textResponse(String(served.body), served.contentType)
-  return json(served.body)
+  if (served.contentType)
+    return textResponse(String(served.body), served.contentType, 200, {
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+      ...served.headers,
+    })
+  return json(served.body, 200, served.headers)
 }
 
 let cached: { ctx: Context; text: string } | undefined

@@ -5,10 +5,10 @@ import { checkPkceVerifier, requirePkceVerifier } from '../checks/pkce.ts'
 import type { Context } from '../context.ts'
 import { OAuthError } from '../errors.ts'
 import { endGrant, usableGrant } from '../grants/lifecycle.ts'
-import { issueReceipt } from '../grants/receipt.ts'
 import { type Form, readForm } from '../http/body.ts'
 import { json } from '../http/respond.ts'
 import { issueGrantAccessToken, issueManagementAccessToken } from '../tokens/access-token.ts'
+import { issueGrantTokens } from '../tokens/grant-tokens.ts'
 import { hashSecret, randomToken } from '../tokens/random.ts'
 
 const MANAGEMENT_SCOPES = ['grant_management_query', 'grant_management_revoke']
@@ -62,35 +62,10 @@ async function authorizationCode(ctx: Context, form: Form, client: ClientRecord,
     throw new OAuthError('invalid_grant', 'the DPoP key is not the one bound at the authorization request')
   const { grant, raced } = await grantForIssuance(ctx, c.grantId, 'authorization_code_reuse')
 
-  const access = await issueGrantAccessToken(ctx, grant, proof.jkt)
-  const refresh = randomToken(32)
-  await ctx.store.saveRefreshToken({
-    tokenHash: await hashSecret(refresh),
-    grantId: grant.id,
-    clientId: client.clientId,
-    jkt: proof.jkt,
-    createdAt: ctx.now(),
-    expiresAt: grant.expiresAt,
-    ...(raced ? { revokedAt: ctx.now() } : {}),
+  return issueGrantTokens(ctx, client, grant, proof.jkt, {
+    raced,
+    audit: { grant_type: 'authorization_code' },
   })
-  await ctx.audit.record({
-    type: 'token.issued',
-    actor: { type: 'client', id: client.clientId },
-    grantId: grant.id,
-    clientId: client.clientId,
-    subject: grant.subject,
-    data: { grant_type: 'authorization_code', expires_in: access.expiresIn },
-  })
-  return {
-    access_token: access.token,
-    token_type: 'DPoP',
-    expires_in: access.expiresIn,
-    refresh_token: refresh,
-    grant_id: grant.id,
-    authorization_details: grant.authorizationDetails,
-    // (consentry) the signed consent receipt, the recipient's proof of what was consented.
-    consent_receipt: await issueReceipt(ctx, grant, client),
-  }
 }
 
 async function refreshToken(ctx: Context, form: Form, client: ClientRecord, proof: DpopProof) {

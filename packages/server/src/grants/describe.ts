@@ -1,4 +1,4 @@
-import type { AuthorizationDetail } from '@consentry/core'
+import type { AuthorizationDetail, Json } from '@consentry/core'
 import type { Context } from '../context.ts'
 import type { DataType } from '../data-types/define.ts'
 
@@ -47,4 +47,26 @@ export function periodText(detail: AuthorizationDetail | undefined): string {
 export function grantLifetimeMs(details: AuthorizationDetail[], maxGrantS: number): number {
   const asked = details.map((d) => d.expires_in).filter((v): v is number => typeof v === 'number')
   return Math.min(maxGrantS, ...(asked.length ? asked : [90 * 86400])) * 1000
+}
+
+/**
+ * The `grant.approved` event's data: the first data-typed detail's type, scope items, datatypes and
+ * fields, the purpose and the end — what was allowed, never any of the data itself.
+ */
+export function approvalData(
+  ctx: Context,
+  granted: AuthorizationDetail[],
+  expiresAt: number,
+): { [key: string]: Json } {
+  const first = dataDetails(ctx, granted)[0]
+  const member = (m: string | undefined) =>
+    first && m && Array.isArray(first.detail[m]) ? (first.detail[m] as string[]) : []
+  return {
+    ...(first ? { type: first.dataType.detail.type } : {}),
+    [first?.dataType.detail.scope?.member ?? 'accounts']: member(first?.dataType.detail.scope?.member),
+    datatypes: member('datatypes'),
+    fields: member(first?.dataType.detail.fieldsMember ?? 'fields'),
+    purpose: purposeOf(ctx, granted) ?? null,
+    expires_at: new Date(expiresAt).toISOString(),
+  }
 }

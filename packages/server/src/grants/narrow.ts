@@ -52,11 +52,46 @@ export async function narrowDetails(
     const chosenFields = unique(form.all(`${p}field`))
     if (chosenFields.some((f) => !offeredFields.includes(f)))
       return 'One of the chosen details was not asked for.'
-    if (offeredFields.length && (Array.isArray(detail[fieldsMember]) || words.fieldsByDatatype)) {
+    // The consent page offers a checkbox per field whenever there are fields to offer: what the
+    // person unticks is honoured even when the request left the fields member out.
+    if (offeredFields.length) {
       if (!chosenFields.length) return 'Choose at least one detail to share, or choose Deny.'
       next[fieldsMember] = offeredFields.filter((f) => chosenFields.includes(f))
     }
+    const refused = await dataType.checkChoice?.(next, subject)
+    if (refused) return refused
     out.push(next)
   }
   return out
+}
+
+/**
+ * The answer of a person who ticks everything offered: per data-typed detail, the scope items given
+ * (`scopes[k]`, e.g. from the sandbox), every optional datatype asked and every field offered — run
+ * through {@link narrowDetails}, so the grant is exactly what that consent would have made (fields the
+ * request left open become the declared fields of its datatypes, and so on).
+ */
+export async function consentToEverything(
+  ctx: Context,
+  subject: string,
+  details: AuthorizationDetail[],
+  scopes: string[][],
+): Promise<AuthorizationDetail[] | string> {
+  const answer = new Map<string, string[]>()
+  let k = 0
+  for (const detail of details) {
+    const dataType = dataTypeOf(ctx, detail)
+    if (!dataType) continue
+    const p = sectionPrefix(k)
+    answer.set(`${p}account`, scopes[k] ?? [])
+    answer.set(`${p}datatype`, Array.isArray(detail.datatypes) ? (detail.datatypes as string[]) : [])
+    answer.set(`${p}field`, consentedFields(dataType, detail))
+    k++
+  }
+  const form: Form = {
+    get: (name) => answer.get(name)?.[0],
+    all: (name) => answer.get(name) ?? [],
+    has: (name) => answer.has(name),
+  }
+  return narrowDetails(ctx, subject, details, form)
 }

@@ -6,6 +6,10 @@ import type { OutboxEvent } from '../store/store.ts'
 import { randomToken } from '../tokens/random.ts'
 import { consentReceipt } from './receipt.ts'
 
+/**
+ * The event type URI of "a grant has ended" in the Security Event Tokens pushed to recipients
+ * (docs/events.md).
+ */
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
 /** A grant changed (amended by the recipient with the person's approval, or narrowed by the person). */
 export const GRANT_AMENDED_EVENT = 'urn:consentry:event:grant-amended'

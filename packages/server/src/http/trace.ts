@@ -42,6 +42,7 @@ export function areaOf(path: string, resourcePath: string): LogArea {
       return first as LogArea
     case 'revoke':
     case 'introspect':
+    case 'sandbox': // issues tokens and ends grants like the token endpoints
       return 'token'
     case 'login':
     case 'logout':

@@ -9,7 +9,14 @@ import { type AddressPolicy, addressRange, refuseUrl } from './address.ts'
  * resolver (`dns.lookup`, as Node's own `fetch` uses); inject one to use another resolver or, in
  * tests, to make `evil.test` "resolve" to whatever the test needs. Whatever it returns is checked.
  */
-export type EgressResolver = (hostname: string) => Promise<ReadonlyArray<{ address: string; family: number }>>
+export type EgressResolver = (hostname: string) => Promise<
+  ReadonlyArray<{
+    /** An IPv4 or IPv6 address. */
+    address: string
+    /** 4 or 6. */
+    family: number
+  }>
+>
 
 export interface EgressOptions extends AddressPolicy {
   resolve?: EgressResolver
@@ -36,6 +43,7 @@ export interface EgressResponse {
   body: Uint8Array<ArrayBuffer>
 }
 
+/** Why an outbound request failed (docs/errors.md, "Outbound requests"). */
 export type EgressErrorCode =
   /** The URL or an address it resolved to is not allowed (scheme, private range, localhost…). */
   | 'egress_refused'
@@ -50,10 +58,13 @@ export type EgressErrorCode =
 
 /** Why an outbound request was not made or did not complete. `status` is set for a redirect. */
 export class EgressError extends Error {
+  /** Always `EgressError`. */
   override name = 'EgressError'
   constructor(
+    /** Why (see docs/errors.md). */
     readonly code: EgressErrorCode,
     message: string,
+    /** The 3xx status, for `egress_redirect`. */
     readonly status?: number,
   ) {
     super(message)

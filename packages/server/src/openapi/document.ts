@@ -225,6 +225,58 @@ export function openApiDocument(ctx: Context): Json {
       responses: { '204': { description: 'revoked' }, ...problems(['401', '404']) },
     },
   }
+  if (ctx.config.sandbox) {
+    paths['/sandbox/link'] = {
+      post: {
+        operationId: 'sandbox.link',
+        summary:
+          'Sandbox only: a consented grant for a test person without any page; answers like the code exchange',
+        tags: ['sandbox'],
+        parameters: [{ name: 'DPoP', in: 'header', required: true, schema: { type: 'string' } }],
+        requestBody: formBody(
+          {
+            ...CLIENT_AUTH,
+            subject: str('a person of this holder (e.g. alice)'),
+            authorization_details: str(
+              'JSON array of details (RFC 9396); scope members (accounts, stores) left out mean all the person holds',
+            ),
+          },
+          ['client_id', 'client_assertion', 'client_assertion_type', 'subject', 'authorization_details'],
+        ),
+        responses: { '200': jsonBody('TokenResponse', 'tokens'), ...oauthErrors },
+      },
+    }
+    paths['/sandbox/revoke'] = {
+      post: {
+        operationId: 'sandbox.revoke',
+        summary:
+          'Sandbox only: revoke one of the client’s grants (reason sandbox_revoked) and send its grant-ended event',
+        tags: ['sandbox'],
+        requestBody: formBody({ ...CLIENT_AUTH, grant_id: str('one of this client’s active grants') }, [
+          'client_id',
+          'client_assertion',
+          'client_assertion_type',
+          'grant_id',
+        ]),
+        responses: {
+          '200': {
+            description: 'the ended grant, and whether an event was queued for the client’s webhook',
+            content: {
+              'application/json': {
+                schema: {
+                  allOf: [
+                    ref('GrantResponse'),
+                    { type: 'object', properties: { event_queued: { type: 'boolean' } } },
+                  ],
+                },
+              },
+            },
+          },
+          ...oauthErrors,
+        },
+      },
+    }
+  }
 
   return {
     openapi: '3.1.0',

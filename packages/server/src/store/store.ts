@@ -23,7 +23,9 @@ import type {
  */
 export interface Store {
   // ---- clients -------------------------------------------------------------------------------
+  /** Store a newly registered client (its id is new). */
   createClient(client: ClientRecord): Promise<void>
+  /** The client, or `null` if unknown. */
   getClient(clientId: string): Promise<ClientRecord | null>
   /**
    * Clients whose `nameSkeleton` equals `skeleton`, oldest first, at most `limit` (clients stored
@@ -39,6 +41,7 @@ export interface Store {
   getClientLogo(clientId: string): Promise<ClientLogo | null>
 
   // ---- pushed authorization requests (RFC 9126) ----------------------------------------------
+  /** Store a pushed authorization request until it is consumed or expires. */
   savePushedRequest(request: PushedRequest): Promise<void>
   /**
    * Atomic, single use: returns the request the first time it is asked for while unexpired, `null`
@@ -47,6 +50,7 @@ export interface Store {
   consumePushedRequest(requestUri: string, now: number): Promise<PushedRequest | null>
 
   // ---- interactions: an authorization in progress (login, then consent) -----------------------
+  /** Store (or update, same `id`) an interaction. */
   saveInteraction(interaction: Interaction): Promise<void>
   /** `null` if unknown or expired. */
   getInteraction(id: string, now: number): Promise<Interaction | null>
@@ -54,6 +58,7 @@ export interface Store {
   consumeInteraction(id: string, now: number): Promise<Interaction | null>
 
   // ---- authorization codes --------------------------------------------------------------------
+  /** Store an authorization code (hashed) until it is consumed or expires. */
   saveCode(code: AuthorizationCode): Promise<void>
   /**
    * Atomic, and only for the client the code was issued to. A code whose `clientId` is not `clientId`
@@ -68,10 +73,17 @@ export interface Store {
     codeHash: string,
     now: number,
     clientId: string,
-  ): Promise<{ status: 'ok' | 'reused' | 'wrong_client'; code: AuthorizationCode } | null>
+  ): Promise<{
+    /** `ok`: first use; `reused`: used before; `wrong_client`: issued to another client (left untouched). */
+    status: 'ok' | 'reused' | 'wrong_client'
+    /** The stored code. */
+    code: AuthorizationCode
+  } | null>
 
   // ---- grants ---------------------------------------------------------------------------------
+  /** Store a new grant (its id is new). */
   createGrant(grant: Grant): Promise<void>
+  /** The grant, or `null` if unknown. Reads what was committed last (a revocation is seen at once). */
   getGrant(grantId: string): Promise<Grant | null>
   /**
    * Atomic compare-and-set: applies `patch` only if the grant's stored status is one of `from`.
@@ -111,7 +123,9 @@ export interface Store {
   markGrantReminded(grantId: string, expiresAt: number, event?: OutboxEvent): Promise<boolean>
 
   // ---- refresh tokens (stored hashed) ---------------------------------------------------------
+  /** Store a refresh token record (hashed). */
   saveRefreshToken(token: RefreshTokenRecord): Promise<void>
+  /** The refresh token record of this hash, whatever its state, or `null`. */
   getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>
   /**
    * Atomic rotation: if `oldHash` is unused, unexpired and unrevoked, mark it used and save `next`:
@@ -122,7 +136,12 @@ export interface Store {
     oldHash: string,
     next: RefreshTokenRecord,
     now: number,
-  ): Promise<{ status: 'ok' | 'reused'; token: RefreshTokenRecord } | null>
+  ): Promise<{
+    /** `ok`: rotated; `reused`: it had been used already. */
+    status: 'ok' | 'reused'
+    /** The old token's record. */
+    token: RefreshTokenRecord
+  } | null>
   /** Mark every refresh token of a grant revoked. */
   revokeRefreshTokens(grantId: string, now: number): Promise<void>
 
@@ -143,7 +162,12 @@ export interface Store {
     key: string,
     expiresAt: number,
     grantId: string,
-  ): Promise<{ firstUse: boolean; grant: Grant | null }>
+  ): Promise<{
+    /** `true` the first time `key` is seen. */
+    firstUse: boolean
+    /** The grant, or `null` if unknown. */
+    grant: Grant | null
+  }>
 
   // ---- rate limits ----------------------------------------------------------------------------
   /**
@@ -163,7 +187,20 @@ export interface Store {
        */
       flushedByNextWrite?: boolean
     },
-  ): Promise<{ allowed: true; used: number } | { allowed: false; retryAfterMs: number }>
+  ): Promise<
+    | {
+        /** The read is counted and allowed. */
+        allowed: true
+        /** Reads in the window, this one included. */
+        used: number
+      }
+    | {
+        /** The read is refused. */
+        allowed: false
+        /** When the oldest counted read leaves the window. */
+        retryAfterMs: number
+      }
+  >
 
   // ---- server secrets (shared by every instance) ----------------------------------------------
   /** Atomic insert-if-absent: returns the stored value, or stores and returns `create()`'s. */
@@ -263,15 +300,21 @@ export interface Store {
    * sessions, and failure windows whose last failure is {@link FAILURE_RETENTION_MS} or more old.
    */
   deleteExpired(now: number): Promise<void>
+  /** Release connections and timers. The store is not used afterwards. */
   close(): Promise<void>
 }
 
 /** The validated parameters of a pushed authorization request. */
 export interface AuthorizationRequest {
+  /** The client that pushed it. */
   clientId: string
+  /** The registered redirect URI it named. */
   redirectUri: string
+  /** The client's `state`, returned on the redirect. */
   state?: string
+  /** PKCE S256 challenge (RFC 7636). */
   codeChallenge: string
+  /** The parsed `authorization_details` (RFC 9396). */
   authorizationDetails: AuthorizationDetail[]
   /** RFC 9449 §10: the code is bound to this DPoP key. */
   dpopJkt: string
@@ -285,7 +328,9 @@ export interface AuthorizationRequest {
 
 /** A pushed request's `grant_id` + `grant_management_action`. */
 export interface GrantManagementRequest {
+  /** The grant to change (the client's own, active). */
   grantId: string
+  /** `merge` the requested details into the grant, or `replace` them. */
   action: 'merge' | 'replace'
   /**
    * For `merge`: per requested detail, the members the recipient actually sent (zod fills defaults
@@ -294,14 +339,21 @@ export interface GrantManagementRequest {
   asked?: string[][]
 }
 
+/** A pushed authorization request (RFC 9126), waiting for the browser at `/authorize`. */
 export interface PushedRequest {
+  /** `urn:ietf:params:oauth:request_uri:…`, single use. */
   requestUri: string
+  /** What was pushed. */
   request: AuthorizationRequest
+  /** Epoch ms. */
   expiresAt: number
 }
 
+/** An authorization in progress in one browser: sign-in, then the consent decision. */
 export interface Interaction {
+  /** Random id, in the interaction's URL. */
   id: string
+  /** The authorization request being decided. */
   request: AuthorizationRequest
   /** Set once the account holder has signed in. */
   subject?: string
@@ -309,30 +361,49 @@ export interface Interaction {
   grantId?: string
   /** Binds the browser: a hash of the interaction cookie. */
   cookieHash: string
+  /** The consent form's CSRF token. */
   csrf: string
+  /** Epoch ms. */
   expiresAt: number
 }
 
+/** An authorization code, stored by its hash. */
 export interface AuthorizationCode {
+  /** SHA-256 of the code (the code itself is never stored). */
   codeHash: string
+  /** The client it was issued to. */
   clientId: string
+  /** The grant it redeems into. */
   grantId: string
+  /** The account holder. */
   subject: string
+  /** Must be presented again at the token endpoint. */
   redirectUri: string
+  /** PKCE S256 challenge the verifier must match. */
   codeChallenge: string
+  /** The DPoP key thumbprint the token request must prove. */
   dpopJkt: string
+  /** Epoch ms. */
   expiresAt: number
 }
 
+/** A refresh token, stored by its hash. Rotated on every use. */
 export interface RefreshTokenRecord {
+  /** SHA-256 of the token. */
   tokenHash: string
+  /** The grant it refreshes. */
   grantId: string
+  /** The client it was issued to. */
   clientId: string
   /** DPoP key the token is bound to (RFC 9449 §5: public clients; we bind for every client). */
   jkt: string
+  /** Epoch ms. */
   createdAt: number
+  /** Epoch ms. */
   expiresAt: number
+  /** When it was rotated (a second use is reuse). */
   usedAt?: number
+  /** When it was revoked (with its grant). */
   revokedAt?: number
 }
 
@@ -349,16 +420,25 @@ export interface GrantTransitionEffects {
   ifUpdatedAt?: number
 }
 
+/** The changes {@link Store.transitionGrant} applies. */
 export interface GrantPatch {
+  /** The new status. */
   status?: GrantStatus
+  /** The granted details (set at approval, narrowed by the person later). */
   authorizationDetails?: AuthorizationDetail[]
+  /** Epoch ms. */
   expiresAt?: number
+  /** Epoch ms. */
   updatedAt: number
+  /** Epoch ms, when ending it. */
   endedAt?: number
+  /** Why it ended, e.g. `revoked_by_subject`. */
   endedReason?: string
 }
 
+/** Filters and paging of {@link Store.listAuditEvents}. */
 export interface AuditQuery {
+  /** Only events with a larger `seq` (paging forward in `seq` order). */
   afterSeq?: number
   /** Only integrated events with a leaf index above this one (index order). */
   afterIndex?: number
@@ -366,24 +446,35 @@ export interface AuditQuery {
   belowIndex?: number
   /** Only events not integrated yet. */
   pending?: boolean
+  /** At most this many. */
   limit?: number
+  /** Only this grant's events. */
   grantId?: string
+  /** Only this account holder's events. */
   subject?: string
+  /** Only this client's events. */
   clientId?: string
+  /** Only events of these types. */
   types?: string[]
 }
 
 /** An event waiting to be pushed to a recipient's webhook. */
 export interface OutboxEvent {
+  /** Unique event id (`evt_…`). */
   id: string
+  /** The recipient. */
   clientId: string
+  /** The grant the event is about. */
   grantId: string
+  /** The recipient's `webhook_uri` at the time the event was queued. */
   url: string
   /** The signed Security Event Token. */
   body: string
   /** Failed attempts so far. */
   attempts: number
+  /** Epoch ms of the next delivery attempt (or the end of a claim's lease). */
   nextAttemptAt: number
+  /** Epoch ms. */
   createdAt: number
 }
 
@@ -395,6 +486,7 @@ export interface AuditLogCheckpoint {
   root: Uint8Array
   /** The signed note: origin, size and base64 root, then the Ed25519 signature line. */
   note: string
+  /** Epoch ms. */
   createdAt: number
 }
 
@@ -402,6 +494,7 @@ export interface AuditLogCheckpoint {
 export interface AuditBatch {
   /** Leaves already in the tree (`events` get indexes `size`, `size + 1`, …). */
   size: number
+  /** The pending events to integrate, in `seq` order. */
   events: AuditEvent[]
   /** The stored nodes `appendPlan(size)` names, in that order. */
   edge: Uint8Array[]
@@ -409,16 +502,24 @@ export interface AuditBatch {
 
 /** What the sequencer returns: the new perfect-subtree nodes and the signed checkpoint over them. */
 export interface AuditSeal {
-  nodes: { level: number; index: number; hash: Uint8Array }[]
+  /** Every perfect-subtree node the batch completes (level 0 included), to store. */
+  nodes: (NodeId & {
+    /** The subtree's hash. */
+    hash: Uint8Array
+  })[]
+  /** The signed checkpoint over the new tree. */
   checkpoint: AuditLogCheckpoint
 }
 
 /** A client's logo as fetched from its `logo_uri` and checked (a raster image, at most 256 KiB). */
 export interface ClientLogo {
+  /** The client it belongs to. */
   clientId: string
   /** `image/png`, `image/jpeg`, `image/gif` or `image/webp`. */
   contentType: string
+  /** The image bytes. */
   bytes: Uint8Array
+  /** Epoch ms. */
   createdAt: number
 }
 
@@ -442,9 +543,14 @@ export interface FailureWindow {
 
 /** A built-in sign-in session. The cookie holds a random id; the store keeps only its SHA-256. */
 export interface SessionRecord {
+  /** SHA-256 of the session id (the cookie value). */
   idHash: string
+  /** The signed-in account holder. */
   subject: string
+  /** Display name, if known. */
   name?: string
+  /** Epoch ms. */
   createdAt: number
+  /** Epoch ms. */
   expiresAt: number
 }
