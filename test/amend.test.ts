@@ -874,3 +874,43 @@ describe('the same rules on another data type: marketplace_sales at Bazaar Marke
     expect(event).toMatchObject({ grant_id: grantId, by: 'subject' })
   })
 })
+
+describe('the same rules on a summary type: affordability_summary (metrics, an object route)', () => {
+  it('merges a metric in the person’s words, then the person narrows one away; the next summary follows', async () => {
+    const TOTALS = {
+      type: 'affordability_summary',
+      accounts: [WALLET],
+      period: { lookback_days: 365 },
+      metrics: ['monthly_income'],
+      purpose: 'credit_assessment',
+      expires_in: 30 * 86400,
+      max_reads_per_day: 4,
+    }
+    const { tokens, DPoP } = await link(holder.issuer, r, [TOTALS])
+    const grantId = grantIdOf(tokens)
+    const { expires_in: _x, max_reads_per_day: _y, ...more } = TOTALS
+    const pending = await amendPush(r, grantId, 'merge', [{ ...more, metrics: ['monthly_spending'] }])
+    const answer = await consent(holder.issuer, pending)
+    expect(text(answer.page)).toContain('Adds: Money out each month')
+    await exchange(r, pending, answer.location!)
+    const summary = async () => {
+      const res = await resourceGet(tokens.access_token, `${holder.issuer}/api/affordability-summary`, DPoP)
+      expect(res.status).toBe(200)
+      return (await res.json()) as { months: Array<Record<string, unknown>> }
+    }
+    const both = (await summary()).months.at(-1)!
+    expect(both).toHaveProperty('income')
+    expect(both).toHaveProperty('spending')
+
+    const { res } = await narrowOnDashboard(holder, grantId, browserFor(holder.issuer), {
+      fields: ['monthly_spending'],
+    })
+    expect(res.status).toBe(303)
+    expect(text(await grantPage(holder, grantId))).toContain(
+      'You narrowed access. Removes: Money in each month',
+    )
+    const after = (await summary()).months.at(-1)!
+    expect(after).not.toHaveProperty('income')
+    expect(after).toHaveProperty('spending')
+  })
+})
