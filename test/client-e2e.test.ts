@@ -126,7 +126,7 @@ beforeAll(async () => {
   })
   hookClient = createConsentClient({ ...hookConfig, clock: now })
   handle = hookClient.webhookHandler((event) => {
-    events.push(event)
+    if (event.type === 'grant-ended') events.push(event)
   })
 })
 

@@ -122,7 +122,7 @@ beforeAll(async () => {
   })
   hookClient = createConsentClient(hookConfig)
   handle = hookClient.webhookHandler((event) => {
-    events.push(event)
+    if (event.type === 'grant-ended') events.push(event)
   })
 })
 

@@ -424,6 +424,114 @@ export function describeStoreConformance(
       })
     })
 
+    describe('grants: amendments and expiry reminders', () => {
+      it('transitionGrant with ifUpdatedAt applies only to the grant as it was read', async () => {
+        await store.createGrant(grant({ status: 'active', updatedAt: T + 5 }))
+        const after = [{ type: 'transaction_history', fields: ['amount'] }]
+        // Read at T + 4, changed at T + 5 since: refused, nothing changes.
+        expect(
+          await store.transitionGrant(
+            'g1',
+            ['active'],
+            { authorizationDetails: after, updatedAt: T + 6 },
+            { ifUpdatedAt: T + 4 },
+          ),
+        ).toBeNull()
+        expect(await store.getGrant('g1')).toEqual(grant({ status: 'active', updatedAt: T + 5 }))
+        const amended = await store.transitionGrant(
+          'g1',
+          ['active'],
+          { authorizationDetails: after, updatedAt: T + 6 },
+          { ifUpdatedAt: T + 5 },
+        )
+        expect(amended).toEqual(grant({ status: 'active', authorizationDetails: after, updatedAt: T + 6 }))
+        // The condition joins the status check and the outbox effect: all or nothing.
+        const ev: OutboxEvent = {
+          id: 'amended-1',
+          clientId: 'client-1',
+          grantId: 'g1',
+          url: 'https://lender.example/events',
+          body: 'h.p.s',
+          attempts: 0,
+          nextAttemptAt: T,
+          createdAt: T,
+        }
+        expect(
+          await store.transitionGrant(
+            'g1',
+            ['active'],
+            { updatedAt: T + 7 },
+            { ifUpdatedAt: T + 5, outbox: ev },
+          ),
+        ).toBeNull()
+        expect(await store.claimEvents(T, 10, MINUTE)).toEqual([])
+        expect(
+          await store.transitionGrant(
+            'g1',
+            ['active'],
+            { updatedAt: T + 7 },
+            { ifUpdatedAt: T + 6, outbox: ev },
+          ),
+        ).toMatchObject({ updatedAt: T + 7 })
+        expect((await store.claimEvents(T, 10, MINUTE)).map((e) => e.id)).toEqual(['amended-1'])
+      })
+      it('listGrantsToRemind: active, expiring in (now, before], not yet reminded of that expiry', async () => {
+        const mk = (id: string, status: GrantStatus, expiresAt: number) =>
+          store.createGrant(grant({ id, status, expiresAt }))
+        await mk('soon', 'active', T + 2 * DAY)
+        await mk('sooner', 'active', T + DAY)
+        await mk('boundary', 'active', T + 7 * DAY)
+        await mk('later', 'active', T + 7 * DAY + 1)
+        await mk('past', 'active', T)
+        await mk('pending', 'pending', T + DAY)
+        await mk('revoked', 'revoked', T + DAY)
+        const ids = (gs: Grant[]) => gs.map((g) => g.id)
+        expect(ids(await store.listGrantsToRemind(T, T + 7 * DAY, 10))).toEqual([
+          'sooner',
+          'soon',
+          'boundary',
+        ])
+        expect(ids(await store.listGrantsToRemind(T, T + 7 * DAY, 1))).toEqual(['sooner'])
+        expect(await store.listGrantsToRemind(T, T + 7 * DAY, 1)).toEqual([
+          grant({ id: 'sooner', status: 'active', expiresAt: T + DAY }),
+        ])
+        expect(await store.markGrantReminded('sooner', T + DAY)).toBe(true)
+        expect(ids(await store.listGrantsToRemind(T, T + 7 * DAY, 10))).toEqual(['soon', 'boundary'])
+        // A renewal moves the expiry: due again for the new one.
+        await store.transitionGrant('sooner', ['active'], { expiresAt: T + 3 * DAY, updatedAt: T + 1 })
+        expect(ids(await store.listGrantsToRemind(T, T + 7 * DAY, 10))).toEqual([
+          'soon',
+          'sooner',
+          'boundary',
+        ])
+        // Reminding changes nothing a grant reader sees.
+        expect(await store.getGrant('soon')).toEqual(
+          grant({ id: 'soon', status: 'active', expiresAt: T + 2 * DAY }),
+        )
+      })
+      it('markGrantReminded marks once per expiry, only an active grant at that expiry, with its event', async () => {
+        await store.createGrant(grant({ status: 'active', expiresAt: T + DAY }))
+        await store.createGrant(grant({ id: 'g2', status: 'revoked', expiresAt: T + DAY }))
+        const ev = (id: string): OutboxEvent => ({
+          id,
+          clientId: 'client-1',
+          grantId: 'g1',
+          url: 'https://lender.example/events',
+          body: `h.${id}.s`,
+          attempts: 0,
+          nextAttemptAt: T,
+          createdAt: T,
+        })
+        expect(await store.markGrantReminded('g1', T + 2 * DAY, ev('wrong-expiry'))).toBe(false)
+        expect(await store.markGrantReminded('g2', T + DAY, ev('ended'))).toBe(false)
+        expect(await store.markGrantReminded('nope', T + DAY, ev('unknown'))).toBe(false)
+        expect(await store.markGrantReminded('g1', T + DAY, ev('first'))).toBe(true)
+        expect(await store.markGrantReminded('g1', T + DAY, ev('second'))).toBe(false)
+        expect((await store.claimEvents(T, 10, MINUTE)).map((e) => e.id)).toEqual(['first'])
+        expect(await store.getGrant('g1')).toEqual(grant({ status: 'active', expiresAt: T + DAY }))
+      })
+    })
+
     describe('refresh tokens', () => {
       it('saves and reads; unknown is null; copies', async () => {
         await store.saveRefreshToken(refreshToken())
@@ -1025,6 +1133,37 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       const claims = await times(PARALLEL, (i) => via(i).claimEvents(T, 2, MINUTE))
       const ids = claims.flat().map((e) => e.id)
       expect(ids.sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4'])
+    })
+    it('markGrantReminded: exactly one reminder (and one event) per expiry', async () => {
+      await via(0).createGrant(grant({ status: 'active', expiresAt: T + DAY }))
+      const results = await times(PARALLEL, (i) =>
+        via(i).markGrantReminded('g1', T + DAY, {
+          id: `remind-${i}`,
+          clientId: 'client-1',
+          grantId: 'g1',
+          url: 'https://rp.example/e',
+          body: 'b',
+          attempts: 0,
+          nextAttemptAt: T,
+          createdAt: T,
+        }),
+      )
+      expect(results.filter(Boolean)).toHaveLength(1)
+      expect(await via(0).claimEvents(T, 100, MINUTE)).toHaveLength(1)
+    })
+    it('transitionGrant with ifUpdatedAt: exactly one amendment of the grant as read wins', async () => {
+      await via(0).createGrant(grant({ status: 'active' }))
+      const results = await times(PARALLEL, (i) =>
+        via(i).transitionGrant(
+          'g1',
+          ['active'],
+          { authorizationDetails: [{ type: 'transaction_history', n: i }], updatedAt: T + 1 + i },
+          { ifUpdatedAt: T },
+        ),
+      )
+      const winners = results.filter((r) => r !== null)
+      expect(winners).toHaveLength(1)
+      expect(await via(0).getGrant('g1')).toEqual(winners[0])
     })
     it('recordJti: exactly one true', async () => {
       const results = await times(PARALLEL, (i) => via(i).recordJti('client-1:jti-x', T + MINUTE))

@@ -109,6 +109,10 @@ export interface ConsentChoice {
   accounts?: string[]
   fields?: string[]
   balances?: boolean
+  /** A `period` option value (`lookback:30`, `dates:…`); absent: as asked. */
+  period?: string
+  /** An `expires` option value (`days:7`); absent: as asked. */
+  expires?: string
 }
 
 /**
@@ -158,6 +162,10 @@ export async function consent(
     field: fields,
   }
   if (choice.balances !== false && page.includes('value="balances"')) form.datatype = 'balances'
+  // A change to a grant (Grant Management) names the version of the grant the page showed.
+  if (page.includes('name="grant_version"')) form.grant_version = hiddenInput(page, 'grant_version')
+  if (choice.period !== undefined) form.period = choice.period
+  if (choice.expires !== undefined) form.expires = choice.expires
   const answer = await browser.request(formAction(page, url), { form })
   return { status: answer.status, location: answer.headers.get('location'), page, browser }
 }

@@ -16,9 +16,9 @@ import {
   type Account,
   ClientAuthenticationError,
   type ConsentClient,
+  type ConsentEvent,
   ConsentryClientError,
   createConsentClient,
-  type GrantEndedEvent,
   GrantExpiredError,
   GrantRevokedError,
   InvalidRequestError,
@@ -179,7 +179,9 @@ export async function startBeaconLending(options: BeaconLendingOptions): Promise
       return reregistering
     }
 
-    async function onGrantEnded(event: GrantEndedEvent) {
+    async function onGrantEnded(event: ConsentEvent) {
+      // Changes and reminders need nothing here: the SDK keeps the stored link in step.
+      if (event.type !== 'grant-ended') return
       // The SDK already dropped the link from the token store; remember it for the person's next visit.
       await sessions.update((map) => {
         for (const s of map.values())

@@ -19,9 +19,9 @@ import { join, resolve } from 'node:path'
 import {
   ClientAuthenticationError,
   type ConsentClient,
+  type ConsentEvent,
   ConsentryClientError,
   createConsentClient,
-  type GrantEndedEvent,
   GrantExpiredError,
   GrantRevokedError,
   InvalidRequestError,
@@ -206,7 +206,9 @@ export async function startTidewater(options: TidewaterOptions): Promise<Tidewat
       return reregistering
     }
 
-    async function onGrantEnded(event: GrantEndedEvent) {
+    async function onGrantEnded(event: ConsentEvent) {
+      // Changes and reminders need nothing here: the SDK keeps the stored link in step.
+      if (event.type !== 'grant-ended') return
       // The SDK already dropped the link from the token store; remember it for the seller's next visit.
       await sessions.update((map) => {
         for (const s of map.values())

@@ -18,7 +18,7 @@ import {
   ProtocolError,
   StateMismatchError,
 } from './errors.ts'
-import { createWebhookHandler, type GrantEndedEvent, verifyEvent } from './events.ts'
+import { type ConsentEvent, createWebhookHandler, verifyEvent } from './events.ts'
 import { generateDPoPKey, importDPoPKey, thumbprint } from './keys.ts'
 import { type Link, LinkImpl } from './link.ts'
 import { createSandbox, type Sandbox } from './sandbox.ts'
@@ -146,27 +146,33 @@ export interface ConsentClient {
    */
   link(grantId: string): Promise<Link>
   /**
-   * Verify a pushed Security Event Token against the issuer's JWKS and return the grant-ended event.
+   * Verify a pushed Security Event Token against the issuer's JWKS and return the event
+   * (`grant-ended`, `grant-amended` or `grant-expiring`).
    *
    * @example
    * ```ts
-   * const { grantId, status } = await client.verifyEvent(await request.text())
+   * const event = await client.verifyEvent(await request.text())
+   * if (event.type === 'grant-ended') console.log(event.grantId, event.status)
    * ```
    */
-  verifyEvent(jwt: string): Promise<GrantEndedEvent>
+  verifyEvent(jwt: string): Promise<ConsentEvent>
   /**
-   * A `Request → Response` webhook handler: verifies the event, ends the link in the token store (its
-   * tokens are deleted and a tombstone kept, so later calls on the grant throw `GrantRevokedError` /
-   * `GrantExpiredError`), calls `onEvent`, answers `202` (or `400` for a bad token).
+   * A `Request → Response` webhook handler: verifies the event, keeps the token store in step —
+   * `grant-ended` ends the link (its tokens are deleted and a tombstone kept, so later calls on the
+   * grant throw `GrantRevokedError` / `GrantExpiredError`); `grant-amended` records the new details
+   * and end; `grant-expiring` the end — calls `onEvent`, answers `202` (or `400` for a bad token).
    *
    * @example
    * ```ts
-   * const webhook = client.webhookHandler(async ({ grantId, status }) => markEnded(grantId, status))
+   * const webhook = client.webhookHandler(async (event) => {
+   *   if (event.type === 'grant-ended') await markEnded(event.grantId, event.status)
+   *   if (event.type === 'grant-expiring') await askToRenew(event.grantId, event.expiresAt)
+   * })
    * app.post('/consentry/events', (req) => webhook(req))
    * ```
    */
   webhookHandler(
-    onEvent: (event: GrantEndedEvent) => void | Promise<void>,
+    onEvent: (event: ConsentEvent) => void | Promise<void>,
   ): (request: Request) => Promise<Response>
   /**
    * The holder's sandbox, for your tests: a link for a test person without any page, and a test
@@ -236,7 +242,7 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
   })
   const detailTypes = [...builtInDetailTypes, ...(options.detailTypes ?? [])]
 
-  const verify = async (jwt: string): Promise<GrantEndedEvent> =>
+  const verify = async (jwt: string): Promise<ConsentEvent> =>
     verifyEvent(jwt, {
       issuer: transport.issuer,
       clientId: ctx.clientId,
@@ -390,8 +396,22 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
 
     webhookHandler(onEvent) {
       return createWebhookHandler(verify, async (event) => {
-        // Tombstone, then drop the tokens: later calls on this grant throw GrantRevokedError / GrantExpiredError.
-        await ctx.endLink(event.grantId, event.status === 'expired' ? 'expired' : 'revoked', event.reason)
+        if (event.type === 'grant-ended') {
+          // Tombstone, then drop the tokens: later calls on this grant throw GrantRevokedError / GrantExpiredError.
+          await ctx.endLink(event.grantId, event.status === 'expired' ? 'expired' : 'revoked', event.reason)
+        } else {
+          // Keep the stored link in step: reads are enforced by the holder against the grant anyway.
+          const state = await ctx.store.get(event.grantId)
+          if (state && state.issuer === transport.issuer && state.clientId === ctx.clientId)
+            await ctx.store.set(event.grantId, {
+              ...state,
+              ...(event.type === 'grant-amended'
+                ? { authorizationDetails: structuredClone(event.authorizationDetails) }
+                : {}),
+              grantExpiresAt: event.expiresAt.getTime(),
+              updatedAt: clock(),
+            })
+        }
         await onEvent(event)
       })
     },

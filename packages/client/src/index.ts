@@ -30,6 +30,13 @@ export {
   type VerifyAffordabilitySummaryOptions,
   verifyAffordabilitySummary,
 } from './affordability.ts'
+export type {
+  AmendAction,
+  AmendOptions,
+  AmendResult,
+  PendingAmend,
+  StartAmendResult,
+} from './amend.ts'
 export {
   type ConsentClient,
   type ConsentClientOptions,
@@ -70,9 +77,15 @@ export {
   UnauthorizedError,
 } from './errors.ts'
 export {
+  type ConsentEvent,
+  type ConsentEventBase,
   createWebhookHandler,
+  GRANT_AMENDED_EVENT,
   GRANT_ENDED_EVENT,
+  GRANT_EXPIRING_EVENT,
+  type GrantAmendedEvent,
   type GrantEndedEvent,
+  type GrantExpiringEvent,
   parseEvent,
   type VerifyEventOptions,
   verifyEvent,

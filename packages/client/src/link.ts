@@ -28,6 +28,14 @@ import {
 } from '@consentry/core'
 import * as oauth from 'oauth4webapi'
 import { type VerifiedAffordabilitySummary, verifyAffordabilitySummary } from './affordability.ts'
+import {
+  type AmendOptions,
+  type AmendResult,
+  completeAmend,
+  type PendingAmend,
+  type StartAmendResult,
+  startAmend,
+} from './amend.ts'
 import type { ClientContext } from './context.ts'
 import { ConsentryClientError, InvalidRequestError, ProtocolError } from './errors.ts'
 import type { LinkState } from './token-store.ts'
@@ -272,6 +280,43 @@ export interface Link {
    * ```
    */
   verifyAccessLog(): Promise<AccessLogVerification>
+  /**
+   * Ask the person to change this grant (FAPI Grant Management): `merge` (default) adds `details` to
+   * what is granted, `replace` makes them the whole grant. Returns the URL to send the person to (the
+   * holder shows the change as "Adds: …" / "Removes: …" lines) and the {@link PendingAmend} to keep.
+   *
+   * @example
+   * ```ts
+   * const { url, pending } = await link.amend([{ ...detail, period: { lookback_days: 180 } }])
+   * session.pendingAmend = pending
+   * return Response.redirect(url, 303)
+   * ```
+   */
+  amend(
+    details: readonly AuthorizationDetail[] | readonly Record<string, unknown>[],
+    options?: AmendOptions,
+  ): Promise<StartAmendResult>
+  /**
+   * Ask the person to renew this grant: a `replace` with the details as granted now and a new
+   * `expiresIn` (seconds, counted from the person's approval; the holder caps it).
+   *
+   * @example
+   * ```ts
+   * const { url, pending } = await link.renew({ expiresIn: 90 * 86400 })
+   * ```
+   */
+  renew(options: { expiresIn: number; state?: string }): Promise<StartAmendResult>
+  /**
+   * Finish an amendment or renewal from the callback URL. `approved`: the same grant now allows the
+   * new details and the link holds fresh tokens for it; `declined`: nothing changed.
+   *
+   * @example
+   * ```ts
+   * const result = await link.completeAmend(request.url, session.pendingAmend)
+   * if (result.outcome === 'declined') showMessage('No changes were made.')
+   * ```
+   */
+  completeAmend(callbackUrl: string | URL, pending: PendingAmend): Promise<AmendResult>
   /**
    * Refresh the access token now (normally automatic). Rotates and stores the refresh token.
    *
@@ -759,6 +804,36 @@ export class LinkImpl implements Link {
   async refresh(): Promise<void> {
     const state = await this.#ctx.loadState(this.grantId)
     this.#snapshot = await this.#ctx.refresh(this.grantId, state.accessToken)
+  }
+
+  async amend(
+    details: readonly AuthorizationDetail[] | readonly Record<string, unknown>[],
+    options?: AmendOptions,
+  ): Promise<StartAmendResult> {
+    return startAmend(this.#ctx, await this.#ctx.loadState(this.grantId), details, options)
+  }
+
+  async renew(options: { expiresIn: number; state?: string }): Promise<StartAmendResult> {
+    const expiresIn = options?.expiresIn
+    if (!Number.isInteger(expiresIn) || expiresIn < 60)
+      throw new InvalidRequestError('expiresIn must be a whole number of seconds, at least 60')
+    const state = await this.#ctx.loadState(this.grantId)
+    // Only details that carry a lifetime get the new one (a holder's own type may have none).
+    const details = state.authorizationDetails.map((d) =>
+      'expires_in' in d ? { ...structuredClone(d), expires_in: expiresIn } : structuredClone(d),
+    )
+    if (!details.some((d) => 'expires_in' in d))
+      throw new InvalidRequestError('no detail of this grant has an expires_in to renew')
+    return startAmend(this.#ctx, state, details, {
+      action: 'replace',
+      ...(options.state !== undefined ? { state: options.state } : {}),
+    })
+  }
+
+  async completeAmend(callbackUrl: string | URL, pending: PendingAmend): Promise<AmendResult> {
+    const done = await completeAmend(this.#ctx, await this.#ctx.loadState(this.grantId), callbackUrl, pending)
+    if (done.state) this.#snapshot = done.state
+    return done.result
   }
 }
 

@@ -1,6 +1,8 @@
 import {
   createConsentClient,
+  GRANT_AMENDED_EVENT,
   GRANT_ENDED_EVENT,
+  GRANT_EXPIRING_EVENT,
   GrantRevokedError,
   InvalidEventError,
   InvalidRequestError,
@@ -246,7 +248,7 @@ describe('events', () => {
     const link = await linkAccount(mock, client)
     const seen: string[] = []
     const handle = client.webhookHandler((e) => {
-      seen.push(`${e.grantId}:${e.status}`)
+      seen.push(`${e.grantId}:${e.type === 'grant-ended' ? e.status : e.type}`)
     })
     const post = (body: string, type = 'application/secevent+jwt') =>
       handle(
@@ -280,6 +282,102 @@ describe('events', () => {
       }),
     )
     expect(res.status).toBe(500)
+  })
+})
+
+describe('events of a changing grant', () => {
+  it('parses grant-amended and grant-expiring as typed events; malformed ones are InvalidEventError', async () => {
+    const { mock } = ctx
+    const { client, clientId } = await setupClient(mock)
+    const details = [{ type: 'transaction_history', accounts: ['acc_1'] }]
+    const amended = await client.verifyEvent(
+      await mock.signEvent({
+        iss: ISSUER,
+        aud: clientId,
+        events: {
+          [GRANT_AMENDED_EVENT]: {
+            grant_id: 'gr_1',
+            action: 'narrow',
+            by: 'subject',
+            authorization_details: details,
+            expires_at: '2027-01-31T00:00:00.000Z',
+            consent_receipt: 'a.b.c',
+          },
+        },
+      }),
+    )
+    expect(amended).toMatchObject({
+      type: 'grant-amended',
+      grantId: 'gr_1',
+      action: 'narrow',
+      by: 'subject',
+      authorizationDetails: details,
+      expiresAt: new Date('2027-01-31T00:00:00.000Z'),
+      consentReceipt: 'a.b.c',
+    })
+    const expiring = await client.verifyEvent(
+      await mock.signEvent({
+        iss: ISSUER,
+        aud: clientId,
+        events: { [GRANT_EXPIRING_EVENT]: { grant_id: 'gr_1', expires_at: '2027-01-31T00:00:00.000Z' } },
+      }),
+    )
+    expect(expiring).toMatchObject({ type: 'grant-expiring', grantId: 'gr_1' })
+    const ended = await client.verifyEvent(
+      await mock.signEvent({
+        iss: ISSUER,
+        aud: clientId,
+        events: { [GRANT_ENDED_EVENT]: { grant_id: 'gr_1', status: 'revoked' } },
+      }),
+    )
+    expect(ended).toMatchObject({ type: 'grant-ended', status: 'revoked' })
+    for (const body of [
+      { [GRANT_AMENDED_EVENT]: { grant_id: 'gr_1', action: 'merge', by: 'client', expires_at: 'x' } },
+      { [GRANT_AMENDED_EVENT]: { grant_id: 'gr_1', by: 'client', authorization_details: details } },
+      { [GRANT_EXPIRING_EVENT]: { grant_id: 'gr_1' } },
+    ]) {
+      const err = await rejection(
+        client.verifyEvent(await mock.signEvent({ iss: ISSUER, aud: clientId, events: body })),
+      )
+      expect(err).toBeInstanceOf(InvalidEventError)
+    }
+  })
+
+  it('the webhook handler keeps the link on grant-amended (updating it) and drops it on grant-ended', async () => {
+    const { mock } = ctx
+    const { client, clientId, store } = await setupClient(mock)
+    const link = await linkAccount(mock, client)
+    const seen: string[] = []
+    const handle = client.webhookHandler((e) => {
+      seen.push(e.type)
+    })
+    const post = async (events: Record<string, unknown>) =>
+      (
+        await handle(
+          new Request('http://127.0.0.1:3000/events', {
+            method: 'POST',
+            body: await mock.signEvent({ iss: ISSUER, aud: clientId, events }),
+            headers: { 'content-type': 'application/secevent+jwt' },
+          }),
+        )
+      ).status
+    const narrowed = [{ type: 'transaction_history', accounts: ['acc_1'], fields: ['amount'] }]
+    expect(
+      await post({
+        [GRANT_AMENDED_EVENT]: {
+          grant_id: link.grantId,
+          action: 'narrow',
+          by: 'subject',
+          authorization_details: narrowed,
+          expires_at: '2027-01-31T00:00:00.000Z',
+        },
+      }),
+    ).toBe(202)
+    expect((await store.get(link.grantId))?.authorizationDetails).toEqual(narrowed)
+    expect((await store.get(link.grantId))?.grantExpiresAt).toBe(Date.parse('2027-01-31T00:00:00.000Z'))
+    expect(await post({ [GRANT_ENDED_EVENT]: { grant_id: link.grantId, status: 'revoked' } })).toBe(202)
+    expect(await store.get(link.grantId)).toBeUndefined()
+    expect(seen).toEqual(['grant-amended', 'grant-ended'])
   })
 })
 

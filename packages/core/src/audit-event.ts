@@ -12,6 +12,8 @@ export const AUDIT_EVENT_TYPES = [
   'grant.revoked',
   'grant.expired',
   'grant.narrowed',
+  'grant.amended',
+  'grant.amendment_denied',
   'code.issued',
   'code.reused',
   'token.issued',

@@ -25,6 +25,8 @@ export const OAUTH_ERRORS = [
   'invalid_redirect_uri',
   'invalid_client_metadata',
   'unsupported_token_type',
+  // FAPI Grant Management §5.3: the grant_id is unknown, another client's, or no longer active.
+  'invalid_grant_id',
 ] as const
 /** One of the {@link OAUTH_ERRORS}. */
 export type OAuthErrorCode = (typeof OAUTH_ERRORS)[number]

@@ -250,6 +250,13 @@ export const configSchema = z.strictObject({
     .int('must be a positive integer')
     .min(1, 'must be a positive integer')
     .optional(),
+  expiryReminderMs: z
+    .number({ error: 'milliseconds before a grant ends (0: no reminders)' })
+    .int('must be a whole number of milliseconds')
+    .min(0, 'must not be negative (0 sends no reminders)')
+    .max(366 * DAY_MS, 'at most 366 days')
+    .optional(),
+  lifetimeCapFrom: z.enum(['renewal', 'grant'], { error: "'renewal' (default) or 'grant'" }).optional(),
   dangerouslyAllowLoopbackEgress: z.boolean().optional(),
   egress: z
     .strictObject({

@@ -185,6 +185,20 @@ export interface ConsentServerConfig {
   /** Unattended-read window. Default 24 h. */
   readWindowMs?: number
   /**
+   * How long before a grant ends its recipient is sent a `grant-expiring` event (once per expiry;
+   * the recipient renews with a Grant Management `replace` the person approves). Default 7 days;
+   * `0` sends none.
+   */
+  expiryReminderMs?: number
+  /**
+   * Where the cap on a grant's lifetime (`lifetimes.maxGrant`) counts from when a change the person
+   * approves sets a new end (a renewal): `'renewal'` (default) — each renewal is a fresh, informed
+   * decision on the holder's own page, so it may last up to the cap from that day; `'grant'` — from
+   * the day the grant was first given, so no grant outlives the cap and the person must connect
+   * again after it (for regimes that require a full re-consent periodically).
+   */
+  lifetimeCapFrom?: 'renewal' | 'grant'
+  /**
    * @deprecated Use `logger`. Called with every unexpected error (after it is logged), e.g. to
    * forward it to an error tracker.
    */
@@ -416,6 +430,8 @@ export interface ResolvedConfig
   theme: Theme
   resourcePath: string
   readWindowMs: number
+  expiryReminderMs: number
+  lifetimeCapFrom: 'renewal' | 'grant'
   initialAccessTokens: string[]
   now: () => number
   /** Resolved guarded-fetch options (`allowLoopback` from `dangerouslyAllowLoopbackEgress`). */
@@ -467,6 +483,9 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError('resourcePath must look like /api')
   const theme = config.theme ?? { name: 'Consentry' }
   const attendedReadsPerDay = config.attendedReadsPerDay ?? 50
+  // (validated by the config schema)
+  const expiryReminderMs = config.expiryReminderMs ?? 7 * 86_400_000
+  const lifetimeCapFrom = config.lifetimeCapFrom ?? 'renewal'
   if (theme.logoUrl !== undefined && !isSelfOrDataImage(theme.logoUrl, issuerUrl))
     throw new ConfigError(
       'theme.logoUrl must be a path or URL on the issuer origin, or a data:image URL (pages allow no other images)',
@@ -513,6 +532,8 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     theme,
     resourcePath,
     readWindowMs: config.readWindowMs ?? 86_400_000,
+    expiryReminderMs,
+    lifetimeCapFrom,
     initialAccessTokens: tokens,
     now: config.now ?? Date.now,
     egressOptions: {

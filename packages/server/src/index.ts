@@ -77,7 +77,7 @@ export {
   ProblemError,
   ResourceAuthError,
 } from './errors.ts'
-export { GRANT_ENDED_EVENT } from './grants/notify.ts'
+export { GRANT_AMENDED_EVENT, GRANT_ENDED_EVENT, GRANT_EXPIRING_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
 export {
   type Categorize,
@@ -122,6 +122,7 @@ export {
   type ClientLogo,
   FAILURE_RETENTION_MS,
   type FailureWindow,
+  type GrantManagementRequest,
   type GrantPatch,
   type GrantTransitionEffects,
   type Interaction,

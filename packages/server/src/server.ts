@@ -3,7 +3,7 @@ import type { AuditTrail } from './audit/trail.ts'
 import { createAuditTrail } from './audit/trail.ts'
 import { type ConsentServerConfig, resolveConfig } from './config.ts'
 import { type Context, createContext, publishedKeys } from './context.ts'
-import { sweepExpiredGrants } from './grants/lifecycle.ts'
+import { remindExpiringGrants, sweepExpiredGrants } from './grants/lifecycle.ts'
 import { deliverEvents } from './grants/notify.ts'
 import type { ConnectionInfo } from './http/client-address.ts'
 import { traceRequests } from './http/trace.ts'
@@ -32,7 +32,8 @@ export interface ConsentServer {
     keys: Record<string, unknown>[]
   }
   /**
-   * Start periodic maintenance: end expired grants (and tell recipients), deliver queued events
+   * Start periodic maintenance: end expired grants (and tell recipients), remind recipients of
+   * grants ending within `expiryReminderMs` (`grant-expiring`), deliver queued events
    * (including any a stopped instance left behind), drop expired single-use rows, and run the audit
    * sequencer (every 100 ms: integrate pending events, sign a checkpoint). Returns a function that stops it. Timers never keep the process alive.
    */
@@ -96,6 +97,7 @@ export async function createConsentServer(config: ConsentServerConfig): Promise<
   setAdapterLog(resourceOnly, log)
   const maintain = async () => {
     await sweepExpiredGrants(ctx)
+    await remindExpiringGrants(ctx)
     await deliverEvents(ctx)
     await resolved.store.deleteExpired(ctx.now())
     await audit!.integrate()

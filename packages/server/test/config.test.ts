@@ -299,6 +299,8 @@ describe('every existing option stays valid', () => {
       webhookRetryDelaysMs: [1000, 5000],
       dangerouslyAllowInsecureIssuer: false,
       attendedReadsPerDay: 10,
+      expiryReminderMs: 3 * 86_400_000,
+      lifetimeCapFrom: 'grant',
       dangerouslyAllowLoopbackEgress: true,
       egress: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], timeoutMs: 2000 },
       signIn: {

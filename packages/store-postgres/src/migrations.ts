@@ -266,6 +266,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'grant_expiry_reminders',
+    sql: (s) => `
+      -- The expiry a grant's recipient was last reminded of (grant-expiring event): a renewal moves
+      -- expires_at, so the renewed grant is reminded again. Found through grants_expiring.
+      ALTER TABLE ${s}.grants ADD COLUMN reminded_for bigint;
+    `,
+  },
 ]
 
 /**

@@ -374,7 +374,7 @@ export function sqlStore(db: Db, schema: string): Store {
              updated_at = $6,
              ended_at = COALESCE($7, ended_at),
              ended_reason = COALESCE($8, ended_reason)
-           WHERE id = $1 AND status = ANY($2::text[])
+           WHERE id = $1 AND status = ANY($2::text[]) AND ($9::bigint IS NULL OR updated_at = $9)
            RETURNING *`,
           [
             grantId,
@@ -385,6 +385,7 @@ export function sqlStore(db: Db, schema: string): Store {
             patch.updatedAt,
             patch.endedAt ?? null,
             patch.endedReason ?? null,
+            effects.ifUpdatedAt ?? null,
           ],
         )
         if (!r) return null
@@ -424,6 +425,47 @@ export function sqlStore(db: Db, schema: string): Store {
         [now, limit],
       )
       return rows.map(toGrant)
+    },
+    async listGrantsToRemind(now, before, limit) {
+      // The grants_expiring partial index (migration 3) covers active grants by expires_at.
+      const rows = await db.query(
+        `SELECT * FROM ${t('grants')}
+         WHERE status = 'active' AND expires_at > $1 AND expires_at <= $2
+           AND reminded_for IS DISTINCT FROM expires_at
+         ORDER BY expires_at, id LIMIT $3`,
+        [now, before, limit],
+      )
+      return rows.map(toGrant)
+    },
+    markGrantReminded(grantId, expiresAt, event) {
+      // Compare-and-set on (status, expiry, not yet reminded of it); the outbox row commits with it.
+      const run = async (q: Queryable) => {
+        const [r] = await q.query(
+          `UPDATE ${t('grants')} SET reminded_for = $2
+           WHERE id = $1 AND status = 'active' AND expires_at = $2
+             AND reminded_for IS DISTINCT FROM $2
+           RETURNING id`,
+          [grantId, expiresAt],
+        )
+        if (!r) return false
+        if (event)
+          await q.query(
+            `INSERT INTO ${t('outbox')} (id, client_id, grant_id, url, body, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [
+              event.id,
+              event.clientId,
+              event.grantId,
+              event.url,
+              event.body,
+              event.attempts,
+              event.nextAttemptAt,
+              event.createdAt,
+            ],
+          )
+        return true
+      }
+      return event ? db.transaction(run) : run(db)
     },
 
     // ---- refresh tokens -----------------------------------------------------------------------

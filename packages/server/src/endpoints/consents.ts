@@ -1,16 +1,34 @@
-import { type AuditEvent, effectiveStatus, type Grant } from '@consentry/core'
+import {
+  type AuditEvent,
+  type AuthorizationDetail,
+  effectiveStatus,
+  type Grant,
+  MAX_DETAILS,
+} from '@consentry/core'
 import { scopeOf } from '../checks/consented-scope.ts'
 import type { Context } from '../context.ts'
 import type { DataType } from '../data-types/define.ts'
-import { dataDetails, dateText, periodText, purposeOf } from '../grants/describe.ts'
-import { endGrant } from '../grants/lifecycle.ts'
-import { consentReceipt } from '../grants/receipt.ts'
+import { isNarrowing, shapeOf } from '../grants/amend.ts'
+import {
+  applyDetailChoices,
+  applyExpiryChoice,
+  expiryControl,
+  periodControl,
+  readsControl,
+} from '../grants/choices.ts'
+import { dataDetails, dataTypeOf, dateText, periodText, purposeOf } from '../grants/describe.ts'
+import { amendGrant, endGrant } from '../grants/lifecycle.ts'
+import { narrowDetails } from '../grants/narrow.ts'
+import { changeLines, invalidDetail } from '../grants/proposal.ts'
+import { amendmentOf, consentReceipt } from '../grants/receipt.ts'
+import { sectionPrefix, sectionsFor } from '../grants/sections.ts'
 import { readForm } from '../http/body.ts'
 import { formExpired, messageResponse } from '../http/message.ts'
 import { html, seeOther } from '../http/respond.ts'
 import {
   detailFacts,
   type GrantSummary,
+  renderChangeForm,
   renderDashboard,
   renderGrantDetail,
   renderRevokeConfirm,
@@ -26,6 +44,8 @@ const HISTORY_TEXT: Record<string, string> = {
   'grant.approved': 'You allowed access',
   'grant.denied': 'You declined',
   'grant.narrowed': 'Access was narrowed',
+  'grant.amended': 'Access changed',
+  'grant.amendment_denied': 'You declined a change the app asked for',
   'token.issued': 'The app connected',
   'token.refreshed': 'The app renewed its access',
   'grant.revoked': 'Access was revoked',
@@ -53,7 +73,7 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
   const who = await currentSubject(ctx, request)
   if (!who) return loginRedirect(ctx, url.pathname + url.search)
   if (rest === '' || rest === '/') return dashboard(ctx, request, who, url)
-  const m = /^\/([A-Za-z0-9_-]{1,64})(\/revoke|\/receipt|\/access-log)?$/.exec(rest)
+  const m = /^\/([A-Za-z0-9_-]{1,64})(\/revoke|\/receipt|\/access-log|\/change)?$/.exec(rest)
   const grant = m ? await ctx.store.getGrant(m[1]!) : null
   // Another person's grant is indistinguishable from none.
   if (!grant || grant.subject !== who.subject)
@@ -64,6 +84,10 @@ export async function consents(ctx: Context, request: Request, url: URL, rest: s
     return accessLog(ctx, url, grant.id, `${ctx.urls.issuer}/consents/${grant.id}/access-log`)
   if (action === '/revoke')
     return request.method === 'POST' ? revoke(ctx, request, who, grant) : confirm(ctx, request, who, grant)
+  if (action === '/change')
+    return request.method === 'POST'
+      ? saveChange(ctx, request, who, grant)
+      : changeForm(ctx, request, who, grant)
   return detail(ctx, request, who, grant, url)
 }
 
@@ -100,6 +124,7 @@ async function summarize(ctx: Context, grant: Grant, events: AuditEvent[]): Prom
     facts,
     grantedOn: dateText(grant.createdAt),
     expiresOn: dateText(grant.expiresAt),
+    ...(effectiveStatus(grant, ctx.now()) === 'active' ? { expiresIn: expiresInText(ctx, grant) } : {}),
     ...(last ? { lastRead: dateText(Date.parse(last.at)) } : {}),
     readsLast30Days: reads.filter((e) => Date.parse(e.at) >= since).length,
     detailUrl: `${basePath(ctx)}/consents/${grant.id}`,
@@ -169,13 +194,19 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
         ...(e.index !== undefined ? { proofUrl: `${base}/access-log?index=${e.index}` } : {}),
       }
     })
-  const history = events
-    .filter((e) => HISTORY_TEXT[e.type])
-    .map((e) => ({ at: dateText(Date.parse(e.at)), text: historyText(e) }))
+  const history = await Promise.all(
+    events
+      .filter((e) => HISTORY_TEXT[e.type])
+      .map(async (e) => ({ at: dateText(Date.parse(e.at)), text: await changeText(ctx, grant, e) })),
+  )
   const { detailUrl: _omit, ...rest } = summary
   const flash = url.searchParams.get('revoked')
     ? `Access revoked. ${summary.clientName} can no longer read your data.`
-    : undefined
+    : url.searchParams.get('changed')
+      ? `Changes saved. From its next request, ${summary.clientName} only gets what is listed here.`
+      : url.searchParams.get('unchanged')
+        ? 'Nothing was changed.'
+        : undefined
   return html(
     renderGrantDetail({
       theme: ctx.config.theme,
@@ -188,7 +219,7 @@ async function detail(ctx: Context, request: Request, who: SignedIn, grant: Gran
       history,
       receiptUrl: `${base}/receipt`,
       accessLogUrl: `${base}/access-log`,
-      ...(summary.status === 'active' ? { revokeUrl: `${base}/revoke` } : {}),
+      ...(summary.status === 'active' ? { revokeUrl: `${base}/revoke`, changeUrl: `${base}/change` } : {}),
       backUrl: `${basePath(ctx)}/consents`,
     }),
     200,
@@ -225,10 +256,12 @@ async function revoke(ctx: Context, request: Request, who: SignedIn, grant: Gran
 
 async function receipt(ctx: Context, grant: Grant) {
   const client = await ctx.store.getClient(grant.clientId)
-  const jws = await consentReceipt(ctx, grant, {
-    clientId: grant.clientId,
-    clientName: client?.clientName ?? grant.clientId,
-  })
+  const jws = await consentReceipt(
+    ctx,
+    grant,
+    { clientId: grant.clientId, clientName: client?.clientName ?? grant.clientId },
+    await amendmentOf(ctx, grant),
+  )
   return new Response(jws, {
     headers: {
       'content-type': 'application/jose',
@@ -241,4 +274,138 @@ async function receipt(ctx: Context, grant: Grant) {
 
 async function nameOf(ctx: Context, who: SignedIn) {
   return who.name ?? (await ctx.config.accountHolders.displayName?.(who.subject)) ?? who.subject
+}
+
+/** "expires in 5 days" (counting a started day as one); `soon` within the reminder window. */
+function expiresInText(ctx: Context, grant: Grant): { text: string; soon: boolean } {
+  const left = grant.expiresAt - ctx.now()
+  const days = Math.max(1, Math.ceil(left / DAY))
+  return {
+    text: `expires in ${days} ${days === 1 ? 'day' : 'days'}`,
+    soon: left <= Math.max(ctx.config.expiryReminderMs, DAY),
+  }
+}
+
+/** A history line; a change says who changed what ("You narrowed access. Removes: Description"). */
+async function changeText(ctx: Context, grant: Grant, e: AuditEvent): Promise<string> {
+  if (e.type !== 'grant.amended') return historyText(e)
+  const d = e.data as Record<string, unknown>
+  const who =
+    d.by === 'subject'
+      ? 'You narrowed access'
+      : d.action === 'replace'
+        ? 'You approved a new version of the access the app asked for'
+        : 'You approved more access the app asked for'
+  const list = (v: unknown) => (Array.isArray(v) ? (v as AuthorizationDetail[]) : [])
+  const at = (v: unknown) => (typeof v === 'string' ? Date.parse(v) : grant.expiresAt)
+  const lines = await changeLines(
+    ctx,
+    grant.subject,
+    { details: list(d.before), expiresAt: at(d.expires_before) },
+    { details: list(d.after), expiresAt: at(d.expires_after) },
+  )
+  return lines.length ? `${who}. ${lines.join('. ')}` : who
+}
+
+/** "Change what <app> can see": the consent controls over what is granted now (narrowing only). */
+async function changeForm(
+  ctx: Context,
+  request: Request,
+  who: SignedIn,
+  grant: Grant,
+  error?: string,
+): Promise<Response> {
+  const base = `${basePath(ctx)}/consents/${grant.id}`
+  if (effectiveStatus(grant, ctx.now()) !== 'active') return seeOther(base)
+  const csrf = await csrfToken(ctx, request, who)
+  const client = await ctx.store.getClient(grant.clientId)
+  const clientName = client?.clientName ?? grant.clientId
+  const typed = dataDetails(ctx, grant.authorizationDetails)
+  const sections = (await sectionsFor(ctx, grant.authorizationDetails, grant.subject, clientName)).map(
+    (section, k) => {
+      const detail = typed[k]!.detail
+      const period = periodControl(detail, section.prefix, 'now')
+      const reads = readsControl(detail, section.prefix, clientName)
+      return {
+        ...section,
+        ...(section.scope
+          ? {
+              scope: {
+                ...section.scope,
+                hint: `${clientName} can see these ${section.scope.plural} now. Untick any you want to stop sharing.`,
+              },
+            }
+          : {}),
+        ...(period ? { period } : {}),
+        ...(reads ? { reads } : {}),
+      }
+    },
+  )
+  return html(
+    renderChangeForm({
+      theme: ctx.config.theme,
+      assetsUrl: ctx.urls.assets,
+      subjectName: await nameOf(ctx, who),
+      csrf: csrf.token,
+      clientName,
+      action: `${base}/change`,
+      cancelUrl: base,
+      version: String(grant.updatedAt),
+      sections,
+      expiry: expiryControl(grant.expiresAt, ctx.now(), 'now'),
+      ...(error ? { error } : {}),
+    }),
+    error ? 400 : 200,
+    { headers: csrf.headers },
+  )
+}
+
+/** Every name the change form may repeat (like the consent form's). */
+const REPEATED = ['account', 'field', 'datatype'].flatMap((n) =>
+  Array.from({ length: MAX_DETAILS }, (_, k) => `${sectionPrefix(k)}${n}`),
+)
+
+/**
+ * Apply the person's narrowing to the same grant at once: only narrower (scope, datatypes, fields,
+ * period, reads a day, end), only to the version the form showed; receipt, `grant-amended` event
+ * and `grant.amended` audit as for any change (see `amendGrant`).
+ */
+async function saveChange(ctx: Context, request: Request, who: SignedIn, grant: Grant): Promise<Response> {
+  const form = await readForm(request, { allowRepeated: REPEATED })
+  if (!(await checkCsrfToken(ctx, request, who, form.get('csrf')))) return formExpired(ctx)
+  const base = `${basePath(ctx)}/consents/${grant.id}`
+  if (effectiveStatus(grant, ctx.now()) !== 'active') return seeOther(base)
+  const again = (message: string) => changeForm(ctx, request, who, grant, message)
+  if (form.get('grant_version') !== String(grant.updatedAt))
+    return again('This access changed while you were editing it. Check it again before saving.')
+  const narrowed = await narrowDetails(ctx, grant.subject, grant.authorizationDetails, form)
+  if (typeof narrowed === 'string')
+    return again(narrowed.replace('or choose Deny.', 'or revoke access instead.'))
+  const prefixes = new Map<number, string>()
+  let k = 0
+  for (const [i, d] of narrowed.entries()) if (dataTypeOf(ctx, d)) prefixes.set(i, sectionPrefix(k++))
+  const chosen = applyDetailChoices(narrowed, form, (i) => prefixes.get(i), { reads: true })
+  if (typeof chosen === 'string') return again(chosen)
+  const after = applyExpiryChoice(chosen, form, grant.expiresAt, ctx.now())
+  if (typeof after === 'string') return again(after)
+  const shape = (type: string) => shapeOf(ctx.config.detailTypes, type)
+  const invalid = invalidDetail(ctx, after.details)
+  if (invalid) return again(invalid)
+  // Never wider, whatever the form said (the options only offer narrower choices; this is the backstop).
+  if (!isNarrowing(grant.authorizationDetails, after.details, grant.expiresAt, after.expiresAt, shape))
+    return again('Only less can be shared from here. To share more, the app has to ask you.')
+  if (
+    JSON.stringify(after.details) === JSON.stringify(grant.authorizationDetails) &&
+    after.expiresAt === grant.expiresAt
+  )
+    return seeOther(`${base}?unchanged=1`)
+  const amended = await amendGrant(ctx, grant, {
+    action: 'narrow',
+    by: 'subject',
+    actor: { type: 'subject', id: who.subject },
+    authorizationDetails: after.details,
+    expiresAt: after.expiresAt,
+  })
+  if (!amended) return again('This access changed while you were editing it. Check it again before saving.')
+  return seeOther(`${base}?changed=1`)
 }

@@ -23,7 +23,7 @@ export function serverMetadata(ctx: Context): ServerMetadata {
       : {}),
     // The audit log: a transparency log anyone can check (RFC 9162 proofs, C2SP checkpoints).
     audit_log: auditLogMetadata(ctx),
-    grant_management_actions_supported: ['query', 'revoke'],
+    grant_management_actions_supported: ['query', 'revoke', 'merge', 'replace'],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],

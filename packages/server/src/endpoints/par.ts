@@ -1,6 +1,7 @@
 import { checkAuthorizationDetails } from '../checks/authorization-details.ts'
 import { checkClientAssertion } from '../checks/client-assertion.ts'
 import { checkDpop } from '../checks/dpop.ts'
+import { checkGrantManagement } from '../checks/grant-management.ts'
 import { checkPkceChallenge } from '../checks/pkce.ts'
 import { checkRedirectUri } from '../checks/redirect-uri.ts'
 import type { Context } from '../context.ts'
@@ -16,8 +17,9 @@ const FORBIDDEN = ['request', 'request_uri', 'response_mode', 'client_secret']
 
 /**
  * Pushed authorization request (RFC 9126), the only way to start an authorization:
- * authenticate the client, then check redirect_uri, PKCE, authorization_details and the DPoP key
- * binding, and hand back a one-time `request_uri`.
+ * authenticate the client, then check redirect_uri, PKCE, authorization_details, Grant Management
+ * (`grant_id` + `grant_management_action`: change an existing grant) and the DPoP key binding, and
+ * hand back a one-time `request_uri`.
  */
 export async function par(ctx: Context, request: Request): Promise<Response> {
   const form = await readForm(request)
@@ -29,6 +31,7 @@ export async function par(ctx: Context, request: Request): Promise<Response> {
   const redirectUri = checkRedirectUri(client, form.get('redirect_uri'))
   const codeChallenge = checkPkceChallenge(form.get('code_challenge'), form.get('code_challenge_method'))
   const authorizationDetails = checkAuthorizationDetails(ctx, form.get('authorization_details'))
+  const grantManagement = await checkGrantManagement(ctx, form, client.clientId, authorizationDetails)
   const state = form.get('state')
   if (state !== undefined && (state.length > 512 || !/^[\x20-\x7e]*$/.test(state)))
     throw new OAuthError('invalid_request', 'state must be at most 512 printable ASCII characters')
@@ -51,6 +54,7 @@ export async function par(ctx: Context, request: Request): Promise<Response> {
     authorizationDetails,
     dpopJkt,
     ...(state !== undefined ? { state } : {}),
+    ...(grantManagement ? { grantManagement } : {}),
   }
   const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken(32)}`
   const expiresIn = ctx.config.lifetimes.requestUri

@@ -1,7 +1,21 @@
-import { type AuditActor, effectiveStatus, type Grant, type GrantStatus } from '@consentry/core'
+import {
+  type AuditActor,
+  type AuthorizationDetail,
+  effectiveStatus,
+  type Grant,
+  type GrantStatus,
+  type Json,
+} from '@consentry/core'
 import type { Context } from '../context.ts'
-import { deliverSoon, grantEndedNotice } from './notify.ts'
-import { recordReceipt } from './receipt.ts'
+import type { AmendAction } from './amend.ts'
+import {
+  deliverSoon,
+  grantAmendedEvent,
+  grantEndedNotice,
+  grantExpiringEvent,
+  outboxEvent,
+} from './notify.ts'
+import { consentReceipt, receiptId, recordReceipt } from './receipt.ts'
 
 /** Attempts at ending a grant whose status changes under us (e.g. approved while being revoked). */
 const END_ATTEMPTS = 3
@@ -82,4 +96,99 @@ export async function sweepExpiredGrants(ctx: Context, batch = 100): Promise<num
     if (ok) ended++
   }
   return ended
+}
+
+/** A change to an active grant, decided by the person (see {@link amendGrant}). */
+export interface GrantChange {
+  action: AmendAction
+  /** Who asked: the recipient (`merge`/`replace`, approved by the person) or the person (`narrow`). */
+  by: 'client' | 'subject'
+  actor: AuditActor
+  authorizationDetails: AuthorizationDetail[]
+  expiresAt: number
+}
+
+/**
+ * Apply a change to the *same* grant — one id, one history, one trail. `read` is the grant as the
+ * change was computed from it: if it changed meanwhile (another amendment, a revocation) nothing is
+ * applied and `null` is returned, so a decision is never applied to a grant the person did not see.
+ *
+ * The new receipt and the `grant-amended` event are built first; the store then applies the change
+ * and queues the event in ONE transaction; then the trail records `grant.amended` (before and
+ * after) and the receipt, and delivery is attempted. Tokens issued before keep working, but only
+ * within the new details: every read checks the grant as it stands.
+ */
+export async function amendGrant(ctx: Context, read: Grant, change: GrantChange): Promise<Grant | null> {
+  if (read.status !== 'active') return null
+  // Strictly later than the version it replaces: each version has its own receipt id.
+  const updatedAt = Math.max(ctx.now(), read.updatedAt + 1)
+  const next: Grant = {
+    ...read,
+    authorizationDetails: change.authorizationDetails,
+    expiresAt: change.expiresAt,
+    updatedAt,
+  }
+  const client = await ctx.store.getClient(read.clientId)
+  const how = { action: change.action, by: change.by }
+  const receipt = await consentReceipt(
+    ctx,
+    next,
+    client ?? { clientId: read.clientId, clientName: read.clientId },
+    { ...how, previous: receiptId(read) },
+  )
+  const event = await outboxEvent(ctx, client, read.id, () => grantAmendedEvent(ctx, next, how, receipt))
+  const amended = await ctx.store.transitionGrant(
+    read.id,
+    ['active'],
+    { authorizationDetails: next.authorizationDetails, expiresAt: next.expiresAt, updatedAt },
+    { ifUpdatedAt: read.updatedAt, ...(event ? { outbox: event } : {}) },
+  )
+  if (!amended) return null
+  const iso = (ms: number) => new Date(ms).toISOString()
+  await ctx.audit.record({
+    type: 'grant.amended',
+    actor: change.actor,
+    grantId: read.id,
+    clientId: read.clientId,
+    subject: read.subject,
+    data: {
+      action: change.action,
+      by: change.by,
+      before: read.authorizationDetails as Json,
+      after: amended.authorizationDetails as Json,
+      expires_before: iso(read.expiresAt),
+      expires_after: iso(amended.expiresAt),
+      previous_receipt: receiptId(read),
+      receipt: receiptId(amended),
+    },
+  })
+  await recordReceipt(ctx, amended, receipt)
+  if (event) deliverSoon(ctx)
+  return amended
+}
+
+/**
+ * Remind recipients of grants that end within `ctx.config.expiryReminderMs` (a `grant-expiring`
+ * event through the outbox, once per expiry: a renewal moves the expiry and re-arms it). Run from
+ * maintenance. Returns how many grants were reminded.
+ */
+export async function remindExpiringGrants(ctx: Context, batch = 100): Promise<number> {
+  const before = ctx.now() + ctx.config.expiryReminderMs
+  if (ctx.config.expiryReminderMs <= 0) return 0
+  let reminded = 0
+  let stale = 0
+  for (;;) {
+    const due = await ctx.store.listGrantsToRemind(ctx.now(), before, batch)
+    for (const g of due) {
+      const client = await ctx.store.getClient(g.clientId)
+      const event = await outboxEvent(ctx, client, g.id, () => grantExpiringEvent(ctx, g))
+      if (await ctx.store.markGrantReminded(g.id, g.expiresAt, event)) reminded++
+      else stale++
+    }
+    // A full batch that another instance reminded first: look again, but never spin on it.
+    if (due.length < batch || stale === due.length) break
+    stale = 0
+  }
+  if (reminded) deliverSoon(ctx)
+  return reminded
 }

@@ -1,5 +1,5 @@
 import type { Grant } from '@consentry/core'
-import { SignJWT } from 'jose'
+import { base64url, SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import { EgressError, guardedFetch } from '../net/guarded-fetch.ts'
 import type { OutboxEvent } from '../store/store.ts'
@@ -11,29 +11,93 @@ import { consentReceipt } from './receipt.ts'
  * (docs/events.md).
  */
 export const GRANT_ENDED_EVENT = 'urn:consentry:event:grant-ended'
+/** A grant changed (amended by the recipient with the person's approval, or narrowed by the person). */
+export const GRANT_AMENDED_EVENT = 'urn:consentry:event:grant-amended'
+/** A grant ends soon (sent once per expiry, `expiryReminder` before it). */
+export const GRANT_EXPIRING_EVENT = 'urn:consentry:event:grant-expiring'
 
 /** How long a claimed event is hidden from other instances while one delivers it. */
 const DELIVERY_LEASE_MS = 60_000
 const BATCH = 20
 
-/** Build the Security Event Token (RFC 8417) telling a recipient one of its grants ended. */
-export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): Promise<string> {
-  return new SignJWT({
-    jti: randomToken(16),
-    events: {
-      [GRANT_ENDED_EVENT]: {
-        grant_id: grant.id,
-        status: grant.status,
-        reason: grant.endedReason ?? 'unspecified',
-        ...(receipt ? { consent_receipt: receipt } : {}),
-      },
-    },
-  })
+/** A Security Event Token (RFC 8417) for `clientId` carrying one event. */
+function securityEvent(ctx: Context, clientId: string, uri: string, body: Record<string, unknown>) {
+  return new SignJWT({ jti: randomToken(16), events: { [uri]: body } })
     .setProtectedHeader({ alg: ctx.signingKey.alg, kid: ctx.signingKey.kid, typ: 'secevent+jwt' })
     .setIssuer(ctx.urls.issuer)
-    .setAudience(grant.clientId)
+    .setAudience(clientId)
     .setIssuedAt(Math.floor(ctx.now() / 1000))
     .sign(ctx.signingKey.privateKey)
+}
+
+/** Build the Security Event Token (RFC 8417) telling a recipient one of its grants ended. */
+export function grantEndedEvent(ctx: Context, grant: Grant, receipt?: string): Promise<string> {
+  return securityEvent(ctx, grant.clientId, GRANT_ENDED_EVENT, {
+    grant_id: grant.id,
+    status: grant.status,
+    reason: grant.endedReason ?? 'unspecified',
+    ...(receipt ? { consent_receipt: receipt } : {}),
+  })
+}
+
+/**
+ * The SET telling a recipient its grant changed: how (`merge`, `replace` — approved by the person —
+ * or the person's own `narrow`), the details and end as they now stand, and the new receipt.
+ */
+export function grantAmendedEvent(
+  ctx: Context,
+  grant: Grant,
+  change: { action: string; by: 'client' | 'subject' },
+  receipt: string,
+): Promise<string> {
+  return securityEvent(ctx, grant.clientId, GRANT_AMENDED_EVENT, {
+    grant_id: grant.id,
+    action: change.action,
+    by: change.by,
+    authorization_details: grant.authorizationDetails,
+    expires_at: new Date(grant.expiresAt).toISOString(),
+    consent_receipt: receipt,
+  })
+}
+
+/** The SET reminding a recipient that a grant ends soon (renew it with a `replace`). */
+export function grantExpiringEvent(ctx: Context, grant: Grant): Promise<string> {
+  return securityEvent(ctx, grant.clientId, GRANT_EXPIRING_EVENT, {
+    grant_id: grant.id,
+    expires_at: new Date(grant.expiresAt).toISOString(),
+  })
+}
+
+/** An outbox entry for `client`'s webhook (none when it has no webhook). */
+export async function outboxEvent(
+  ctx: Context,
+  client: { clientId: string; webhookUri?: string } | null,
+  grantId: string,
+  body: () => Promise<string>,
+): Promise<OutboxEvent | undefined> {
+  if (!client?.webhookUri) return undefined
+  const now = ctx.now()
+  return {
+    id: `evt_${randomToken(16)}`,
+    clientId: client.clientId,
+    grantId,
+    url: client.webhookUri,
+    body: await body(),
+    attempts: 0,
+    nextAttemptAt: now,
+    createdAt: now,
+  }
+}
+
+/** `grant-ended`, `grant-amended`…: the event a queued SET carries (our own token, so its payload is trusted). */
+function eventName(body: string): string {
+  try {
+    const payload = JSON.parse(new TextDecoder().decode(base64url.decode(body.split('.')[1] ?? '')))
+    const uri = Object.keys(payload.events ?? {})[0] ?? ''
+    return uri.startsWith('urn:consentry:event:') ? uri.slice('urn:consentry:event:'.length) : 'unknown'
+  } catch {
+    return 'unknown'
+  }
 }
 
 /**
@@ -111,7 +175,7 @@ export async function deliverEvents(ctx: Context): Promise<number> {
         data: {
           attempt,
           status,
-          event: 'grant-ended',
+          event: eventName(event.body),
           ...(error ? { error } : {}),
           ...(givingUp ? { gave_up: true } : {}),
         },

@@ -18,9 +18,27 @@ export async function issueReceipt(
   grant: Grant,
   client: Pick<ClientRecord, 'clientId' | 'clientName'>,
 ): Promise<string> {
-  const receipt = await consentReceipt(ctx, grant, client)
+  const receipt = await consentReceipt(ctx, grant, client, await amendmentOf(ctx, grant))
   await recordReceipt(ctx, grant, receipt)
   return receipt
+}
+
+/**
+ * The change that made this version of the grant, from its `grant.amended` event (absent for a
+ * version no amendment made): every receipt of one version says the same about it, wherever issued.
+ */
+export async function amendmentOf(ctx: Context, grant: Grant): Promise<ReceiptAmendment | undefined> {
+  const events = await ctx.store.listAuditEvents({ grantId: grant.id, types: ['grant.amended'] })
+  const made = events.findLast((e) => e.data.receipt === receiptId(grant))
+  if (!made) return undefined
+  const { action, by, previous_receipt } = made.data
+  if (
+    (action !== 'merge' && action !== 'replace' && action !== 'narrow') ||
+    (by !== 'client' && by !== 'subject') ||
+    typeof previous_receipt !== 'string'
+  )
+    return undefined
+  return { action, by, previous: previous_receipt }
 }
 
 /** Record in the audit trail that `receipt` was issued for `grant` (its digest, never the receipt). */
@@ -35,11 +53,27 @@ export async function recordReceipt(ctx: Context, grant: Grant, receipt: string)
   })
 }
 
-/** Sign a receipt for the grant as it stands (no audit event: see {@link issueReceipt}). */
+/** The `jti` of the receipt of a grant as it stands: one per version (`updatedAt`) of the grant. */
+export const receiptId = (grant: Pick<Grant, 'id' | 'updatedAt'>) => `rcpt_${grant.id}_${grant.updatedAt}`
+
+/** What a receipt issued for a change says about it: the change, and the receipt it supersedes. */
+export interface ReceiptAmendment {
+  action: 'merge' | 'replace' | 'narrow'
+  by: 'client' | 'subject'
+  /** The `jti` of the receipt of the grant as it was before. */
+  previous: string
+}
+
+/**
+ * Sign a receipt for the grant as it stands (no audit event: see {@link issueReceipt}). A receipt
+ * issued for an amendment names it and the receipt it supersedes (`amendment.previous_receipt`), so
+ * a grant's receipts form a chain from its first approval to its end.
+ */
 export async function consentReceipt(
   ctx: Context,
   grant: Grant,
   client: Pick<ClientRecord, 'clientId' | 'clientName'>,
+  amendment?: ReceiptAmendment,
 ): Promise<string> {
   const purposeId = purposeOf(ctx, grant.authorizationDetails)
   const purpose = purposeId ? ctx.config.purposes[purposeId] : undefined
@@ -68,6 +102,16 @@ export async function consentReceipt(
         }
       }),
       granted_at: iso(grant.createdAt),
+      ...(grant.updatedAt !== grant.createdAt ? { updated_at: iso(grant.updatedAt) } : {}),
+      ...(amendment
+        ? {
+            amendment: {
+              action: amendment.action,
+              by: amendment.by,
+              previous_receipt: amendment.previous,
+            },
+          }
+        : {}),
       expires_at: iso(grant.expiresAt),
       ...(grant.endedAt ? { ended_at: iso(grant.endedAt), ended_reason: grant.endedReason ?? null } : {}),
       withdraw: {
@@ -80,7 +124,7 @@ export async function consentReceipt(
       // The recipient's pairwise identifier: the person's copy and the recipient's are the same document.
       .setSubject(await pairwiseSubject(ctx, grant.clientId, grant.subject))
       .setIssuedAt(Math.floor(ctx.now() / 1000))
-      .setJti(`rcpt_${grant.id}_${grant.updatedAt}`)
+      .setJti(receiptId(grant))
       .sign(ctx.signingKey.privateKey)
   )
 }

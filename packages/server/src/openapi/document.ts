@@ -168,6 +168,15 @@ export function openApiDocument(ctx: Context): Json {
           state: str('opaque'),
           dpop_jkt: str('thumbprint of the DPoP key (RFC 9449 §10)'),
           authorization_details: str('JSON array of details (RFC 9396), one of the types in components'),
+          grant_id: str(
+            'Grant Management: the active grant of this client to change (with grant_management_action)',
+          ),
+          grant_management_action: {
+            type: 'string',
+            enum: ['merge', 'replace'],
+            description:
+              'Grant Management: merge the details into the grant, or replace them (docs/consent-lifecycle.md)',
+          },
         },
         [
           'client_id',

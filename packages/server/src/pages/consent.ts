@@ -1,5 +1,6 @@
 import type { AuthorizationDetail } from '@consentry/core'
 import type { DataTypeWords, ScopeItem } from '../data-types/define.ts'
+import type { SelectControl } from '../grants/choices.ts'
 import { html, type SafeHtml, safeUrl } from './html.ts'
 import { SHIELD_ICON } from './icons.ts'
 import { readsPerDayText } from './labels.ts'
@@ -34,6 +35,8 @@ export interface ConsentSection {
     items: Choice[]
     /** Names of the person's items the request did not name. */
     notOffered: string[]
+    /** The hint under the legend, when not the consent page's ("… asked for these accounts …"). */
+    hint?: string
   }
   /** What is shared, in plain words. */
   lines: string[]
@@ -42,6 +45,10 @@ export interface ConsentSection {
   fields?: { legend: string; items: Choice[] }
   /** What the grant never allows ("move money or make payments"). */
   notAllowed: string[]
+  /** A shorter period the person may choose (field `{prefix}period`). */
+  period?: SelectControl
+  /** Fewer unattended reads a day (the dashboard's change form; field `{prefix}max_reads_per_day`). */
+  reads?: SelectControl
 }
 
 export interface ConsentView {
@@ -62,6 +69,26 @@ export interface ConsentView {
   otherDetails?: Array<{ type: string; lines: string[] }>
   /** Why the last answer was not accepted (e.g. no account ticked), shown in a `role="alert"` box. */
   error?: string
+  /** An earlier end the person may choose (field `expires`). */
+  expiry?: SelectControl
+  /**
+   * A change to an existing grant (Grant Management `merge`/`replace`): the change against what is
+   * granted now, one line each — "Adds: …", "Removes: …", "Changes: …".
+   */
+  changes?: string[]
+  /** Hidden form fields beside `csrf` (e.g. the version of the grant the change was computed from). */
+  hidden?: Record<string, string>
+}
+
+/** An accessible select: a visible label, an optional hint, the options. */
+export function renderSelect(control: SelectControl, id: string): SafeHtml {
+  return html`<div class="field">
+<label for="${id}">${control.label}</label>
+${control.hint ? html`<p class="hint" id="${id}-hint">${control.hint}</p>` : ''}
+<select id="${id}" name="${control.name}"${control.hint ? html` aria-describedby="${id}-hint"` : ''}>
+${control.options.map((o) => html`<option value="${o.value}"${o.selected ? html` selected` : ''}>${o.label}</option>`)}
+</select>
+</div>`
 }
 
 /**
@@ -160,9 +187,11 @@ export function renderDetailControls(section: ConsentSection, clientName: string
     ? html`<fieldset>
 <legend>${scope.named ? scope.legend : `Choose the ${scope.plural} to share`}</legend>
 <p class="hint" id="${p}accounts-hint">${
-        scope.named
-          ? `${clientName} asked for ${scope.items.length === 1 ? `this ${scope.noun}` : `these ${scope.plural}`}. Untick any you don't want to share.`
-          : `${clientName} lets you choose. Untick any ${scope.noun} you don't want to share.`
+        scope.hint
+          ? scope.hint
+          : scope.named
+            ? `${clientName} asked for ${scope.items.length === 1 ? `this ${scope.noun}` : `these ${scope.plural}`}. Untick any you don't want to share.`
+            : `${clientName} lets you choose. Untick any ${scope.noun} you don't want to share.`
       }</p>
 ${
   scope.items.length
@@ -193,6 +222,8 @@ ${section.optional.map(
 <label for="${p}datatype-${d.value}">${d.label}</label>
 </div>`,
 )}
+${section.period ? renderSelect(section.period, `${p}period`) : ''}
+${section.reads ? renderSelect(section.reads, `${p}reads`) : ''}
 </fieldset>`
 
   const fieldsFieldset = section.fields
@@ -241,6 +272,7 @@ export function renderConsentPage(view: ConsentView): string {
 
   const body = html`${view.error ? html`<div class="alert alert--error" role="alert">${view.error}</div>` : ''}<form method="post" action="${safeUrl(view.action) ?? ''}">
 <input type="hidden" name="csrf" value="${view.csrf}">
+${Object.entries(view.hidden ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
 <section class="card" aria-labelledby="consent-title">
 <div class="requester">
 ${
@@ -249,7 +281,11 @@ ${
     : html`<span class="requester__initial" aria-hidden="true">${initial}</span>`
 }
 <div>
-<h1 id="consent-title"><span class="client-name">${client.name}</span> is asking to see your ${theme.name} information</h1>
+<h1 id="consent-title">${
+    view.changes
+      ? html`<span class="client-name">${client.name}</span> is asking to change what it can see`
+      : html`<span class="client-name">${client.name}</span> is asking to see your ${theme.name} information`
+  }</h1>
 ${clientUri ? html`<p class="client-link"><a href="${clientUri}" rel="noopener noreferrer">${hostOf(clientUri)}</a></p>` : ''}
 </div>
 </div>
@@ -260,8 +296,24 @@ ${clientUri ? html`<p class="client-link"><a href="${clientUri}" rel="noopener n
 </div>
 </section>
 
+${
+  view.changes
+    ? html`<section class="card" aria-labelledby="changes-title">
+<h2 class="section-title" id="changes-title">What changes</h2>
+<p class="muted">Compared with what ${client.name} can see now:</p>
+${
+  view.changes.length
+    ? html`<ul class="changes">${view.changes.map(
+        (l) =>
+          html`<li class="${l.startsWith('Adds:') ? 'changes__adds' : l.startsWith('Removes:') ? 'changes__removes' : ''}">${l}</li>`,
+      )}</ul>`
+    : html`<p>Nothing changes.</p>`
+}
+</section>`
+    : ''
+}
 <section class="card" aria-labelledby="what-title">
-<h2 class="section-title" id="what-title">What ${client.name} will see</h2>
+<h2 class="section-title" id="what-title">${view.changes ? `What ${client.name} will see after the change` : `What ${client.name} will see`}</h2>
 ${sections}
 ${
   others.length
@@ -272,8 +324,9 @@ ${
 
 <section class="card" aria-labelledby="how-title">
 <h2 class="section-title" id="how-title">For how long</h2>
+${view.expiry ? renderSelect(view.expiry, 'expires') : ''}
 <dl class="facts">
-<div class="fact"><dt>Access until</dt><dd>${view.expiresAtText}</dd></div>
+${view.expiry ? '' : html`<div class="fact"><dt>Access until</dt><dd>${view.expiresAtText}</dd></div>`}
 <div class="fact"><dt>Without you</dt><dd>${
     view.maxReadsPerDay > 0
       ? `${client.name} may check for updates ${readsPerDayText(view.maxReadsPerDay)} without you`

@@ -18,6 +18,8 @@ export interface GrantSummary {
   facts: Fact[]
   grantedOn: string
   expiresOn: string
+  /** For an active grant: "expires in 5 days" (`soon` when within the holder's reminder window). */
+  expiresIn?: { text: string; soon: boolean }
   /** Absent: never read. */
   lastRead?: string
   readsLast30Days: number
@@ -92,7 +94,11 @@ export function grantFacts(
   return html`<dl class="facts">
 ${g.facts.map((f) => html`<div class="fact"><dt>${f.label}</dt><dd>${f.value}</dd></div>`)}
 <div class="fact"><dt>Granted on</dt><dd>${g.grantedOn}</dd></div>
-<div class="fact"><dt>Expires on</dt><dd>${g.expiresOn}</dd></div>
+<div class="fact"><dt>Expires on</dt><dd>${g.expiresOn}${
+    g.expiresIn
+      ? html` <span class="${g.expiresIn.soon ? 'expires-soon' : 'muted'}">(${g.expiresIn.text})</span>`
+      : ''
+  }</dd></div>
 <div class="fact"><dt>Last read</dt><dd>${g.lastRead ?? 'Never'}</dd></div>
 <div class="fact"><dt>Reads in the last 30 days</dt><dd>${g.readsLast30Days}</dd></div>
 </dl>`

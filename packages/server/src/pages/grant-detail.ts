@@ -34,6 +34,8 @@ export interface GrantDetailView {
   accessLogUrl?: string
   /** The revoke confirmation page (GET); the "Revoke" button shows when the grant is active and this is set. */
   revokeUrl?: string
+  /** The change form ("Change what <app> can see"); shown when the grant is active and this is set. */
+  changeUrl?: string
   /** Back to Connected apps. */
   backUrl: string
 }
@@ -66,6 +68,11 @@ ${view.flash ? html`<div class="alert alert--success" role="status">${view.flash
 <div class="grant-card__head"><h1 id="grant-title">${g.clientName}</h1>${badge(g.status)}</div>
 <p class="grant-card__purpose">${g.purposeLabel}</p>
 ${grantFacts(g)}
+${
+  active && safeUrl(view.changeUrl)
+    ? html`<p class="grant-change"><a href="${safeUrl(view.changeUrl)}">Change what ${g.clientName} can see</a></p>`
+    : ''
+}
 ${
   (active && view.revokeUrl) || receipt
     ? html`<div class="actions">

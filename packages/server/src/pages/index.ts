@@ -3,6 +3,7 @@
  * styles (CSP `default-src 'none'; style-src 'self'`); every interpolation is escaped.
  */
 
+export { type ChangeFormView, renderChangeForm } from './change.ts'
 export {
   type Choice,
   type ConsentSection,
@@ -10,6 +11,7 @@ export {
   consentSection,
   renderConsentPage,
   renderDetailControls,
+  renderSelect,
 } from './consent.ts'
 export {
   type DashboardView,

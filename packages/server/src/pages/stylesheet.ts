@@ -119,6 +119,15 @@ legend { font-weight: 700; padding: 0 0.35rem; }
 .field input { width: 100%; font: inherit; color: var(--c-text); background: var(--c-surface); padding: 0.7rem 0.85rem;
   border: 1px solid #8a94a6; border-radius: 10px; }
 .field input:focus-visible { outline-offset: 1px; border-color: var(--c-primary); }
+.field select { width: 100%; font: inherit; color: var(--c-text); background: var(--c-surface); padding: 0.6rem 0.75rem;
+  border: 1px solid #8a94a6; border-radius: 10px; min-height: 2.9rem; }
+.field select:focus-visible { outline-offset: 1px; border-color: var(--c-primary); }
+.changes { list-style: none; margin: 0.5rem 0 0; padding: 0; }
+.changes li { padding: 0.55rem 0.8rem; border-radius: 10px; margin: 0 0 0.5rem; border: 1px solid var(--c-border); }
+.changes__adds { background: #eff4ff; border-color: #b9cbf5 !important; }
+.changes__removes { background: #fef6ee; border-color: #f5c89e !important; }
+.expires-soon { color: #8a4b00; font-weight: 600; }
+.grant-change { margin: 1.1rem 0 0; }
 
 /* Buttons */
 .button, button { font: inherit; font-weight: 650; display: inline-flex; align-items: center; justify-content: center;

@@ -43,6 +43,9 @@ export async function serveListing(
     from: cursor?.from ?? q.get('from') ?? undefined,
     to: cursor?.to ?? q.get('to') ?? undefined,
   })
+  // A period narrowed mid-listing: the next page would start before it, so what is left is outside.
+  if (cursor && cursor.before.at.slice(0, 10) < from)
+    throw new ProblemError('outside_consent', 'the rest of this listing is outside the consented period')
   const noun = route.dataType.words.scope?.noun
   const resource = {
     type: route.dataType.detail.type,

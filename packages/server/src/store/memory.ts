@@ -38,6 +38,8 @@ export function memoryStore(): Store {
   const interactions = new Map<string, Interaction>()
   const codes = new Map<string, AuthorizationCode & { usedAt?: number }>()
   const grants = new Map<string, Grant>()
+  /** Grant id → the expiry its recipient was reminded of. */
+  const reminded = new Map<string, number>()
   const refreshTokens = new Map<string, RefreshTokenRecord>()
   const jtis = new Map<string, number>()
   const reads = new Map<string, number[]>()
@@ -122,6 +124,7 @@ export function memoryStore(): Store {
     async transitionGrant(id, from, patch, effects = {}) {
       const g = grants.get(id)
       if (!g || !from.includes(g.status)) return null
+      if (effects.ifUpdatedAt !== undefined && g.updatedAt !== effects.ifUpdatedAt) return null
       // Check every effect before changing anything: all or nothing.
       if (effects.outbox && outbox.has(effects.outbox.id)) throw new Error('outbox event already exists')
       if (effects.outbox) outbox.set(effects.outbox.id, copy(effects.outbox))
@@ -148,6 +151,28 @@ export function memoryStore(): Store {
         .sort((a, b) => a.expiresAt - b.expiresAt)
         .slice(0, limit)
         .map(copy)
+    },
+    async listGrantsToRemind(now, before, limit) {
+      return [...grants.values()]
+        .filter(
+          (g) =>
+            g.status === 'active' &&
+            g.expiresAt > now &&
+            g.expiresAt <= before &&
+            reminded.get(g.id) !== g.expiresAt,
+        )
+        .sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1))
+        .slice(0, limit)
+        .map(copy)
+    },
+    async markGrantReminded(id, expiresAt, event) {
+      const g = grants.get(id)
+      if (!g || g.status !== 'active' || g.expiresAt !== expiresAt || reminded.get(id) === expiresAt)
+        return false
+      if (event && outbox.has(event.id)) throw new Error('outbox event already exists')
+      reminded.set(id, expiresAt)
+      if (event) outbox.set(event.id, copy(event))
+      return true
     },
 
     async saveRefreshToken(t) {

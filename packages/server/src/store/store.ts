@@ -108,6 +108,19 @@ export interface Store {
    * grant's `expiresAt` is the end of its consent interaction, so abandoned requests end too).
    */
   listExpiringGrants(now: number, limit: number): Promise<Grant[]>
+  /**
+   * Active grants with `now < expiresAt <= before` whose recipient has not been reminded of *this*
+   * expiry yet (see {@link markGrantReminded}; a renewal moves `expiresAt`, so the renewed grant is
+   * due again later), soonest expiry first, at most `limit`. Read-only.
+   */
+  listGrantsToRemind(now: number, before: number, limit: number): Promise<Grant[]>
+  /**
+   * Atomic: if the grant is active, its `expiresAt` is still `expiresAt` and it was not yet marked
+   * for that expiry, mark it (remember `expiresAt` as the reminded one) and queue `event` (when given)
+   * in the same transaction, and return `true`. Otherwise change nothing and return `false` — so
+   * concurrent instances send one reminder per expiry.
+   */
+  markGrantReminded(grantId: string, expiresAt: number, event?: OutboxEvent): Promise<boolean>
 
   // ---- refresh tokens (stored hashed) ---------------------------------------------------------
   /** Store a refresh token record (hashed). */
@@ -305,6 +318,25 @@ export interface AuthorizationRequest {
   authorizationDetails: AuthorizationDetail[]
   /** RFC 9449 §10: the code is bound to this DPoP key. */
   dpopJkt: string
+  /**
+   * Grant Management (FAPI Grant Management §6): this request changes the client's active grant
+   * `grantId` — `replace` its details with the requested ones, or `merge` them into it. Absent: a new
+   * grant.
+   */
+  grantManagement?: GrantManagementRequest
+}
+
+/** A pushed request's `grant_id` + `grant_management_action`. */
+export interface GrantManagementRequest {
+  /** The grant to change (the client's own, active). */
+  grantId: string
+  /** `merge` the requested details into the grant, or `replace` them. */
+  action: 'merge' | 'replace'
+  /**
+   * For `merge`: per requested detail, the members the recipient actually sent (zod fills defaults
+   * such as `expires_in`; a later expiry or more reads a day are merged in only when asked).
+   */
+  asked?: string[][]
 }
 
 /** A pushed authorization request (RFC 9126), waiting for the browser at `/authorize`. */
@@ -381,6 +413,11 @@ export interface GrantTransitionEffects {
   revokeRefreshTokensAt?: number
   /** Queue this event (its `id` must be new). */
   outbox?: OutboxEvent
+  /**
+   * A further condition of the compare-and-set, not an effect: the stored `updatedAt` must equal this
+   * (an amendment computed from the grant as it was read is refused if the grant changed meanwhile).
+   */
+  ifUpdatedAt?: number
 }
 
 /** The changes {@link Store.transitionGrant} applies. */
