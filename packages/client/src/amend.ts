@@ -6,14 +6,9 @@
 import { type AuthorizationDetail, builtInDetailTypes, parseAuthorizationDetails } from '@consentry/core'
 import { decodeJwt } from 'jose'
 import * as oauth from 'oauth4webapi'
+import { readCallback } from './callback.ts'
 import type { ClientContext } from './context.ts'
-import {
-  CallbackError,
-  InvalidRequestError,
-  IssuerMismatchError,
-  ProtocolError,
-  StateMismatchError,
-} from './errors.ts'
+import { InvalidRequestError, ProtocolError } from './errors.ts'
 import { thumbprint } from './keys.ts'
 import type { LinkState } from './token-store.ts'
 import { toClientError, withNonceRetry } from './transport.ts'
@@ -178,38 +173,9 @@ export async function completeAmend(
   pending: PendingAmend,
 ): Promise<{ result: AmendResult; state?: LinkState }> {
   checkPendingAmend(pending, ctx, state.grantId)
-  let url: URL
-  try {
-    url = new URL(callbackUrl)
-  } catch {
-    throw new CallbackError('the callback URL is malformed')
-  }
-  const as = await ctx.metadata()
-  const params = url.searchParams
-  // RFC 9207 §2.4: exactly one iss, identical to the issuer.
-  const iss = params.getAll('iss')
-  if (iss.length !== 1 || iss[0] !== as.issuer)
-    throw new IssuerMismatchError({
-      expected: as.issuer,
-      ...(iss.length === 1 ? { received: iss[0] as string } : { count: iss.length }),
-      source: 'callback',
-    })
-  if (params.getAll('state').length !== 1 || params.get('state') !== pending.state)
-    throw new StateMismatchError()
-  let callback: URLSearchParams
-  try {
-    callback = oauth.validateAuthResponse(as, ctx.oauthClient, params, pending.state)
-  } catch (err) {
-    if (err instanceof oauth.AuthorizationResponseError) {
-      if (err.error === 'access_denied') return { result: { outcome: 'declined', grantId: state.grantId } }
-      throw new CallbackError('the authorization server returned an error', {
-        serverError: err.error,
-        ...(typeof err.error_description === 'string' ? { description: err.error_description } : {}),
-      })
-    }
-    throw new CallbackError('the callback is not a valid authorization response')
-  }
-  if (!callback.get('code')) throw new CallbackError('the callback has no authorization code')
+  const read = await readCallback(ctx, callbackUrl, pending.state)
+  if (read === 'denied') return { result: { outcome: 'declined', grantId: state.grantId } }
+  const { as, callback } = read
   const [auth, dpop] = await Promise.all([ctx.auth(), ctx.dpopFor(state)])
   let response: oauth.TokenEndpointResponse
   try {

@@ -8,9 +8,9 @@ import {
 } from '@consentry/core'
 import type { JWK } from 'jose'
 import * as oauth from 'oauth4webapi'
+import { readCallback } from './callback.ts'
 import { ClientContext } from './context.ts'
 import {
-  CallbackError,
   ConfigurationError,
   InvalidRequestError,
   IssuerMismatchError,
@@ -311,38 +311,9 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
 
     async completeLink(callbackUrl: string | URL, pending: PendingLink): Promise<Link> {
       checkPending(pending, transport.issuer, ctx.clientId)
-      let url: URL
-      try {
-        url = new URL(callbackUrl)
-      } catch {
-        throw new CallbackError('the callback URL is malformed')
-      }
-      const as = await ctx.metadata()
-      const params = url.searchParams
-      // RFC 9207 §2.4: exactly one iss, identical to the issuer.
-      const iss = params.getAll('iss')
-      if (iss.length !== 1 || iss[0] !== as.issuer)
-        throw new IssuerMismatchError({
-          expected: as.issuer,
-          ...(iss.length === 1 ? { received: iss[0] as string } : { count: iss.length }),
-          source: 'callback',
-        })
-      if (params.getAll('state').length !== 1 || params.get('state') !== pending.state)
-        throw new StateMismatchError()
-      let callback: URLSearchParams
-      try {
-        callback = oauth.validateAuthResponse(as, ctx.oauthClient, params, pending.state)
-      } catch (err) {
-        if (err instanceof oauth.AuthorizationResponseError) {
-          if (err.error === 'access_denied') throw new LinkDeniedError({ serverError: 'access_denied' })
-          throw new CallbackError('the authorization server returned an error', {
-            serverError: err.error,
-            ...(typeof err.error_description === 'string' ? { description: err.error_description } : {}),
-          })
-        }
-        throw new CallbackError('the callback is not a valid authorization response')
-      }
-      if (!callback.get('code')) throw new CallbackError('the callback has no authorization code')
+      const read = await readCallback(ctx, callbackUrl, pending.state)
+      if (read === 'denied') throw new LinkDeniedError({ serverError: 'access_denied' })
+      const { as, callback } = read
       const [auth, pair] = await Promise.all([ctx.auth(), importDPoPKey(pending.dpopKey)])
       const dpop = oauth.DPoP(ctx.oauthClient, pair)
       let response: oauth.TokenEndpointResponse
