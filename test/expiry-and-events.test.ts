@@ -23,7 +23,9 @@ let failFirst = 0
 let holder: HarborPay
 let r: Recipient
 let offset = 0
-const now = () => Date.now() + offset
+/** When set, the holder's clock stands still at this time. */
+let frozenAt: number | undefined
+const now = () => frozenAt ?? Date.now() + offset
 
 /** Poll a condition (bounded by attempts, not by how fast the machine is). */
 async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
@@ -84,6 +86,15 @@ async function verifyEvent(set: string) {
   )[GRANT_ENDED_EVENT]!
 }
 
+/** The grant-ended event received for `grantId` (other grants' late deliveries are not it). */
+async function eventFor(grantId: string) {
+  for (const set of received) {
+    const event = await verifyEvent(set)
+    if (event.grant_id === grantId) return event
+  }
+  return undefined
+}
+
 describe('grants end on their own, and recipients are told', () => {
   it('pushes a signed grant-ended event with the final receipt, retrying until delivered', async () => {
     received = []
@@ -113,6 +124,32 @@ describe('grants end on their own, and recipients are told', () => {
     expect(log.map((e) => e.type)).toEqual(['webhook.failed', 'webhook.failed', 'webhook.delivered'])
   })
 
+  it('retries on schedule even when the retry timer fires before the clock reaches the retry', async () => {
+    // With the clock standing still, every retry timer fires "early": the retry is due at
+    // frozen + 20 ms, and the clock never gets there. The retry must still be attempted on its
+    // timer (maintenance is off here), not left for the next maintenance run.
+    received = []
+    failFirst = 1
+    const { tokens } = await link(holder.issuer, r, [HISTORY_DETAIL])
+    const grantId = (tokens as unknown as { grant_id: string }).grant_id
+    frozenAt = now()
+    try {
+      await oauth.processRevocationResponse(
+        await oauth.revocationRequest(r.as, r.client, r.auth, tokens.refresh_token!, {
+          [oauth.allowInsecureRequests]: true,
+        }),
+      )
+      expect(await until(() => eventFor(grantId), 'the retried event')).toMatchObject({
+        grant_id: grantId,
+        status: 'revoked',
+      })
+      const log = await holder.server.audit.list({ grantId, types: ['webhook.failed', 'webhook.delivered'] })
+      expect(log.map((e) => e.type)).toEqual(['webhook.failed', 'webhook.delivered'])
+    } finally {
+      frozenAt = undefined
+    }
+  })
+
   it('expires a grant at its end of life: refused at once, then swept, audited and notified', async () => {
     received = []
     const short = { ...HISTORY_DETAIL, expires_in: 3600 }
@@ -128,7 +165,7 @@ describe('grants end on their own, and recipients are told', () => {
       status: 'expired',
       endedReason: 'lifetime_elapsed',
     })
-    const event = await verifyEvent(await until(() => received.find(Boolean), 'the expiry event'))
+    const event = await until(() => eventFor(grantId), 'the expiry event')
     expect(event).toMatchObject({ grant_id: grantId, status: 'expired' })
     expect((await holder.server.audit.list({ grantId, types: ['grant.expired'] })).length).toBe(1)
   })

@@ -141,13 +141,14 @@ export function deliverSoon(ctx: Context): void {
  * Push every due event (RFC 8935): a 2xx removes it; a failure schedules the next attempt after the
  * configured backoff, until the schedule is exhausted and the event is given up. Every attempt is
  * audited (status codes only). Runs after each new event, on each retry timer, and from maintenance
- * (which also picks up what a crashed instance left behind).
+ * (which also picks up what a crashed instance left behind). `dueBy`: also claim events due by this
+ * time (a retry timer's own due time).
  */
-export async function deliverEvents(ctx: Context): Promise<number> {
+export async function deliverEvents(ctx: Context, dueBy?: number): Promise<number> {
   const delays = ctx.config.webhookRetryDelaysMs
   let delivered = 0
   for (;;) {
-    const batch = await ctx.store.claimEvents(ctx.now(), BATCH, DELIVERY_LEASE_MS)
+    const batch = await ctx.store.claimEvents(Math.max(ctx.now(), dueBy ?? 0), BATCH, DELIVERY_LEASE_MS)
     for (const event of batch) {
       const { status, error } = await post(ctx, event.url, event.body)
       const ok = status >= 200 && status < 300
@@ -156,10 +157,14 @@ export async function deliverEvents(ctx: Context): Promise<number> {
       if (ok || givingUp) await ctx.store.deleteEvent(event.id)
       else {
         const delay = delays[attempt - 1]!
-        await ctx.store.rescheduleEvent(event.id, attempt, ctx.now() + delay)
+        const due = ctx.now() + delay
+        await ctx.store.rescheduleEvent(event.id, attempt, due)
+        // The timer may fire a little before the clock reads `due` (libuv counts timeouts from the
+        // event loop's cached time), so the retry claims what is due by `due`, not by its own now:
+        // otherwise it would find nothing due and the event would wait for the next maintenance run.
         setTimeout(
           () =>
-            void deliverEvents(ctx).catch((e) =>
+            void deliverEvents(ctx, due).catch((e) =>
               ctx.config.onError(e, { area: 'webhook', event: 'webhook.error' }),
             ),
           delay,
