@@ -198,6 +198,70 @@ describe('the published log', () => {
   })
 })
 
+describe('the log as C2SP tlog-tiles (hash tiles only)', () => {
+  /** `MTH(D[n])` of RFC 9162 §2.1.1, recursively, from leaf hashes. */
+  const mth = (leaves: Buffer[]): Buffer => {
+    if (leaves.length === 1) return leaves[0]!
+    let k = 1
+    while (k * 2 < leaves.length) k *= 2
+    return nodeOf(mth(leaves.slice(0, k)), mth(leaves.slice(k)))
+  }
+  const tile = async (path: string) => {
+    const res = await fetch(`${holder.issuer}/audit/${path}`)
+    expect(res.status, path).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/octet-stream')
+    expect(res.headers.get('cache-control')).toMatch(/immutable/)
+    const bytes = Buffer.from(await res.arrayBuffer())
+    return Array.from({ length: bytes.length / 32 }, (_, i) => bytes.subarray(i * 32, i * 32 + 32))
+  }
+
+  it('serves level-0 and level-1 tiles from which anyone recomputes the signed root', async () => {
+    for (let i = 0; i < 300; i++)
+      await holder.server.audit.record({ type: 'test.filler', actor: { type: 'system' }, data: { i } })
+    await holder.server.audit.flush()
+    const cp = openCheckpoint(await (await fetch(metadata.audit_log.checkpoint_endpoint)).text(), key())
+    expect(cp.size).toBeGreaterThan(256)
+    expect((metadata.audit_log as { tiles_prefix?: string }).tiles_prefix).toBe(`${holder.issuer}/audit`)
+    const full = Math.floor(cp.size / 256)
+    const leaves: Buffer[] = []
+    for (let n = 0; n < full; n++) leaves.push(...(await tile(`tile/0/${String(n).padStart(3, '0')}`)))
+    const rest = cp.size % 256
+    if (rest) leaves.push(...(await tile(`tile/0/${String(full).padStart(3, '0')}.p/${rest}`)))
+    expect(leaves).toHaveLength(cp.size)
+    expect(mth(leaves).equals(cp.root)).toBe(true)
+    // Level 1: each hash is the root of a full level-0 tile.
+    const level1 = await tile(`tile/1/000.p/${full}`)
+    for (let n = 0; n < full; n++)
+      expect(level1[n]!.equals(mth(leaves.slice(n * 256, n * 256 + 256)))).toBe(true)
+    // The leaves are the events' leaf hashes, in index order.
+    const events = (await holder.server.audit.list({})).filter((e) => e.index !== undefined)
+    const first = events.find((e) => e.index === 0)!
+    const { auditLeafBytes } = await import('@consentry/core')
+    expect(leafHashOf(Buffer.from(auditLeafBytes(first))).equals(leaves[0]!)).toBe(true)
+  })
+
+  it('refuses tiles beyond the newest checkpoint, malformed paths and entry bundles with 404', async () => {
+    const cp = openCheckpoint(await (await fetch(metadata.audit_log.checkpoint_endpoint)).text(), key())
+    const full = String(Math.floor(cp.size / 256)).padStart(3, '0')
+    const rest = cp.size % 256
+    for (const path of [
+      `tile/0/${full}`, // the rightmost tile is not full yet
+      ...(rest < 255 ? [`tile/0/${full}.p/${rest + 1}`] : []), // one hash wider than the tree
+      'tile/1/000', // 65,536 leaves needed
+      'tile/0/0',
+      'tile/0/x000/000',
+      'tile/64/000',
+      'tile/entries/000',
+      'tile/entries/000.p/3',
+      'tile/0/000.p/0',
+    ]) {
+      const res = await fetch(`${holder.issuer}/audit/${path}`)
+      expect(res.status, path).toBe(404)
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+    }
+  })
+})
+
 describe("the person's verifiable access log", () => {
   const bundleUrl = () => `${holder.issuer}/consents/${grant.id}/access-log`
 

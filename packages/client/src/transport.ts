@@ -109,6 +109,8 @@ export type ServerMetadata = oauth.AuthorizationServer & {
     verifier_key: string
     checkpoint_endpoint: string
     consistency_endpoint: string
+    /** C2SP tlog-tiles prefix (hash tiles only). */
+    tiles_prefix?: string
   }
 }
 

@@ -59,6 +59,7 @@ export {
   verifyCheckpointNote,
 } from './audit/note.ts'
 export { sha256, sha256Hex } from './audit/sha256.ts'
+export { formatTilePath, parseTilePath, TILE_WIDTH, type Tile, tileNodes, tileWithin } from './audit/tiles.ts'
 export {
   AUDIT_EXPORT_VERSION,
   AUDIT_PROBLEM_CODES,

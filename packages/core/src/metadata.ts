@@ -26,6 +26,8 @@ export const serverMetadataSchema = z.looseObject({
       verifier_key: z.string(),
       checkpoint_endpoint: z.string(),
       consistency_endpoint: z.string(),
+      /** C2SP tlog-tiles prefix: hash tiles at `<prefix>/tile/<L>/<N>[.p/<W>]` (no entry bundles). */
+      tiles_prefix: z.string().optional(),
     })
     .optional(),
   response_types_supported: z.array(z.string()),

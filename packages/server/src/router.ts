@@ -2,7 +2,7 @@ import { currentNonce } from './checks/dpop.ts'
 import { checkSameOrigin } from './checks/same-origin.ts'
 import type { Context } from './context.ts'
 import { assets } from './endpoints/assets.ts'
-import { auditCheckpoint, auditConsistency, grantAccessLog } from './endpoints/audit.ts'
+import { auditCheckpoint, auditConsistency, auditTile, grantAccessLog } from './endpoints/audit.ts'
 import { authorize, interaction } from './endpoints/authorize.ts'
 import { consents } from './endpoints/consents.ts'
 import { discovery, protectedResourceMetadata } from './endpoints/discovery.ts'
@@ -94,6 +94,7 @@ function routes(ctx: Context): Route[] {
     },
     { match: exact('/audit/checkpoint'), methods: { GET: auditCheckpoint } },
     { match: exact('/audit/consistency'), methods: { GET: auditConsistency } },
+    { match: prefix('/audit/tile'), methods: { GET: (c, _r, _u, path) => auditTile(c, path.slice(1)) } },
     { match: exact('/login'), methods: { GET: login, POST: login }, form: true },
     { match: exact('/logout'), methods: { POST: logout }, form: true },
     { match: prefix('/consents'), methods: { GET: consents, POST: consents }, form: true },

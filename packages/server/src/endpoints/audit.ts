@@ -1,4 +1,4 @@
-import { toBase64 } from '@consentry/core'
+import { parseTilePath, tileNodes, tileWithin, toBase64 } from '@consentry/core'
 import { accessLogBundle } from '../audit/trail.ts'
 import { checkAccessToken } from '../checks/access-token.ts'
 import type { Context } from '../context.ts'
@@ -19,6 +19,7 @@ export function auditLogMetadata(ctx: Context) {
     verifier_key: ctx.auditLogKey.verifierKey,
     checkpoint_endpoint: `${ctx.urls.issuer}/audit/checkpoint`,
     consistency_endpoint: `${ctx.urls.issuer}/audit/consistency`,
+    tiles_prefix: `${ctx.urls.issuer}/audit`,
   }
 }
 
@@ -30,6 +31,35 @@ export async function auditCheckpoint(ctx: Context): Promise<Response> {
   const latest = (await log(ctx).latest()) ?? (await log(ctx).integrate()) ?? (await log(ctx).latest())
   if (!latest) throw new ProblemError('not_found', 'the audit log has no checkpoint yet')
   return new Response(latest.note, { status: 200, headers: TEXT })
+}
+
+/**
+ * `GET /audit/tile/<L>/<N>[.p/<W>]`: a hash tile of the log (C2SP tlog-tiles; the prefix is
+ * `{issuer}/audit`, whose `checkpoint` is the endpoint above), `application/octet-stream`, the
+ * tile's hashes concatenated, immutable. 404 for a tile the newest checkpoint does not contain yet.
+ * Entry bundles (`tile/entries/…`) are not served: events name people and their grants, so only the
+ * person (their access log) and the recipient (its grant's) see entries; anyone sees hashes.
+ */
+export async function auditTile(ctx: Context, path: string): Promise<Response> {
+  if (path.startsWith('entries/') || path === 'entries')
+    throw new ProblemError(
+      'not_found',
+      'entry bundles are not public: events name people; see the access log of a grant',
+    )
+  const tile = parseTilePath(`tile/${path}`)
+  if (!tile) throw new ProblemError('not_found', 'not a tile path (tile/<L>/<N>[.p/<W>])')
+  const size = (await log(ctx).latest())?.size ?? 0
+  if (!tileWithin(tile, size)) throw new ProblemError('not_found', `no such tile in the tree of ${size}`)
+  const hashes = await ctx.store.getAuditNodes(tileNodes(tile))
+  const body = new Uint8Array(hashes.length * 32)
+  for (const [i, h] of hashes.entries()) body.set(h, i * 32)
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'content-type': 'application/octet-stream',
+      'cache-control': 'public, max-age=31536000, immutable',
+    },
+  })
 }
 
 const badRequest = (description: string) =>
