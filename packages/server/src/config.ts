@@ -48,6 +48,8 @@ export interface AccountHolders {
   /**
    * Your login page (absolute, or a path on the issuer). A person who must sign in is sent there (303) with
    * `return_to`: the absolute URL to send them back to once signed in (see docs/holder-contracts.md).
+   * Required with `authenticate` alone (without `verifyPassword` there is no built-in form to fall
+   * back to).
    */
   loginUrl?: string
   /** The built-in "Username / Password / Sign in" form (demos, small holders): check the password. */
@@ -477,6 +479,12 @@ export function resolveConfig(config: ConsentServerConfig): ResolvedConfig {
     throw new ConfigError('dataSource (or at least one of dataTypes) is required')
   if (!config.accountHolders.authenticate && !config.accountHolders.verifyPassword)
     throw new ConfigError('accountHolders needs authenticate() or verifyPassword()')
+  // Without the built-in form, a person who is not signed in must be sent to the holder's own login:
+  // with no loginUrl, /login would redirect to itself forever.
+  if (!config.accountHolders.verifyPassword && !config.accountHolders.loginUrl)
+    throw new ConfigError(
+      'accountHolders.loginUrl is required with authenticate() alone (where to send a person who is not signed in)',
+    )
   const tokens = config.initialAccessToken === undefined ? [] : [config.initialAccessToken].flat()
   const resourcePath = config.resourcePath ?? '/api'
   if (!/^\/[a-z0-9/_-]*[a-z0-9_-]$/i.test(resourcePath))

@@ -212,6 +212,10 @@ describe('function-valued options are checked for shape', () => {
       with_({ accountHolders: { loginUrl: '/login' } }),
       'accountHolders needs authenticate() or verifyPassword()',
     ],
+    [
+      with_({ accountHolders: { authenticate: async () => null } }),
+      'accountHolders.loginUrl is required with authenticate() alone',
+    ],
     [with_({ logger: console.log }), 'logger: must be a logger, not a function'],
     [with_({ logger: { error() {} } }), 'logger.warn: missing; a pino logger, or { error(fields, msg)'],
     [with_({ logger: { ...quiet, child: {} } }), 'logger.child: must be a function, not an object'],
