@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import type { LinkState, TokenStore } from '@consentry/client'
+import type { EndedLink, LinkState, TokenStore } from '@consentry/client'
 
 /** Read a JSON file; `undefined` if it does not exist. */
 export async function readJsonFile<T>(path: string): Promise<T | undefined> {
@@ -101,14 +101,21 @@ export class JsonFileMap<V> {
 
 /**
  * A `TokenStore` in one JSON file (`links.json`): links survive restarts, and a rotated refresh token
- * is on disk before the SDK uses the new access token.
+ * is on disk before the SDK uses the new access token. Ended links are kept as tombstones in a second
+ * file (`links-ended.json`), so a revoked link is still `GrantRevokedError` after a restart.
+ * (Also used by the processor demo, Tidewater.)
  */
 export async function fileTokenStore(path: string): Promise<TokenStore & { settled(): Promise<void> }> {
   const file = await JsonFileMap.open<LinkState>(path)
+  const ended = await JsonFileMap.open<EndedLink>(path.replace(/(\.json)?$/, '-ended.json'))
   return {
     get: (grantId) => file.get(grantId),
     set: (grantId, state) => file.set(grantId, state),
     delete: (grantId) => file.delete(grantId),
-    settled: () => file.settled(),
+    setEnded: (grantId, record) => ended.set(grantId, record),
+    getEnded: (grantId) => ended.get(grantId),
+    settled: async () => {
+      await Promise.all([file.settled(), ended.settled()])
+    },
   }
 }

@@ -34,6 +34,12 @@ import {
   registerClient,
 } from '@consentry/client'
 import {
+  fileTokenStore,
+  JsonFileMap,
+  readJsonFile,
+  writeJsonFileAtomic,
+} from '@consentry/example-lender/src/json-file.ts'
+import {
   type MarketplaceSalesDetailInput,
   marketplaceSalesType,
   type Order,
@@ -41,7 +47,6 @@ import {
   type SalesDatatype,
   type Settlement,
 } from '@consentry/example-marketplace/contract'
-import { fileTokenStore, JsonFileMap, readJsonFile, writeJsonFileAtomic } from './json-file.ts'
 import { type AskView, dateLabel, landingPage, messagePage, payoutsPage, type StoreView } from './pages.ts'
 import { reconcile } from './reconcile.ts'
 import { STYLESHEET } from './style.ts'
