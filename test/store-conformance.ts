@@ -957,8 +957,11 @@ export function describeStoreConformance(
         expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-2'))?.status).toBe('wrong_owner')
         expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-1'))?.status).toBe('consumed')
       })
-      it('an unknown record is null for anyone', async () => {
+      it('an unknown record is null for anyone; another owner’s expired one is still wrong_owner', async () => {
         expect(await store.consumeRecord('code', 'unknown', T, 'client-2')).toBeNull()
+        await store.saveRecord(codeRecord('c2', T + 10))
+        expect((await store.consumeRecord('code', 'c2', T + 10, 'client-2'))?.status).toBe('wrong_owner')
+        expect(await store.consumeRecord('code', 'c2', T + 10, 'client-1')).toBeNull()
       })
       it('a record without an owner is anyone’s; without an owner argument nothing is checked', async () => {
         await store.saveRecord(interactionRecord())

@@ -24,7 +24,7 @@ import type {
 /** A value type as the JSON object a record holds. */
 const asValue = (value: object) => value as Record<string, unknown>
 /** A record's value as the type it was saved as (the store returns a JSON copy of it). */
-const valueOf = <T>(record: StoredRecord) => record.value as unknown as T
+const valueAs = <T>(record: StoredRecord) => record.value as unknown as T
 
 /** Keep a pushed authorization request until it is consumed at `/authorize` or expires. */
 export function savePushedRequest(store: Store, pushed: PushedRequest): Promise<void> {
@@ -44,7 +44,7 @@ export async function consumePushedRequest(
 ): Promise<PushedRequest | null> {
   const consumed = await store.consumeRecord('pushed_request', requestUri, now)
   if (consumed?.status !== 'ok') return null
-  const { request } = valueOf<{ request: AuthorizationRequest }>(consumed.record)
+  const { request } = valueAs<{ request: AuthorizationRequest }>(consumed.record)
   return { requestUri, request, expiresAt: consumed.record.expiresAt }
 }
 
@@ -56,13 +56,13 @@ export function saveInteraction(store: Store, ix: Interaction): Promise<void> {
 /** The interaction, or `null` if unknown, expired or already decided. */
 export async function getInteraction(store: Store, id: string, now: number): Promise<Interaction | null> {
   const found = await store.findRecord('interaction', id, now)
-  return found ? valueOf<Interaction>(found) : null
+  return found ? valueAs<Interaction>(found) : null
 }
 
 /** Take the consent decision once: the interaction the first time, `null` for a double submit. */
 export async function consumeInteraction(store: Store, id: string, now: number): Promise<Interaction | null> {
   const consumed = await store.consumeRecord('interaction', id, now)
-  return consumed?.status === 'ok' ? valueOf<Interaction>(consumed.record) : null
+  return consumed?.status === 'ok' ? valueAs<Interaction>(consumed.record) : null
 }
 
 /** Store an authorization code (by its hash), redeemable once and only by its own client. */
@@ -89,7 +89,7 @@ export async function consumeCode(
 ): Promise<{ status: 'ok' | 'reused' | 'wrong_client'; code: AuthorizationCode } | null> {
   const consumed = await store.consumeRecord('code', codeHash, now, clientId)
   if (!consumed) return null
-  const code = valueOf<AuthorizationCode>(consumed.record)
+  const code = valueAs<AuthorizationCode>(consumed.record)
   if (consumed.status === 'wrong_owner') return { status: 'wrong_client', code }
   return { status: consumed.status === 'consumed' ? 'reused' : 'ok', code }
 }
@@ -107,7 +107,7 @@ export function createSession(store: Store, session: SessionRecord): Promise<voi
 /** The session, or `null` if unknown, expired or ended. */
 export async function getSession(store: Store, idHash: string, now: number): Promise<SessionRecord | null> {
   const found = await store.findRecord('session', idHash, now)
-  return found ? valueOf<SessionRecord>(found) : null
+  return found ? valueAs<SessionRecord>(found) : null
 }
 
 /** End a session (sign-out): every instance sharing the store sees it gone at once. */

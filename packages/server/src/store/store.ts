@@ -56,8 +56,8 @@ export interface Store {
   findRecord(kind: RecordKind, id: string, now: number): Promise<StoredRecord | null>
   /**
    * Atomic, single use. `null` if unknown, or expired and never consumed. With `owner` given and the
-   * record's `owner` different: `{ status: 'wrong_owner' }` and the record is left exactly as it was
-   * (a stolen code can neither be burnt nor trigger reuse detection). Otherwise, the first call while
+   * record's `owner` different: `{ status: 'wrong_owner' }` and the record is left exactly as it was,
+   * whatever its state (a stolen code can neither be burnt nor trigger reuse detection). Otherwise, the first call while
    * unexpired sets `consumedAt = now` and gives `{ status: 'ok' }` (the owner check and the marking are
    * one step); every later call gives `{ status: 'consumed' }` (reuse detection), until `deleteExpired`
    * drops the record. `record` is the stored record (a copy).
