@@ -28,9 +28,10 @@ import type {
   AuthorizationRequest,
   Interaction,
   OutboxEvent,
-  PushedRequest,
   RefreshTokenRecord,
+  SessionRecord,
   Store,
+  StoredRecord,
 } from '@consentry/server'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
@@ -78,15 +79,6 @@ const client = (clientId = 'client-1'): ClientRecord => ({
   createdAt: T,
 })
 
-const pushed = (
-  requestUri = 'urn:ietf:params:oauth:request_uri:r1',
-  expiresAt = T + MINUTE,
-): PushedRequest => ({
-  requestUri,
-  request: request(),
-  expiresAt,
-})
-
 const interaction = (id = 'i1', expiresAt = T + 10 * MINUTE): Interaction => ({
   id,
   request: request(),
@@ -103,6 +95,44 @@ const code = (codeHash = 'code-hash-1', expiresAt = T + MINUTE): AuthorizationCo
   redirectUri: 'https://lender.example/callback',
   codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
   dpopJkt: 'jkt-1',
+  expiresAt,
+})
+
+/** What `saveRecord` takes. */
+type NewRecord = Omit<StoredRecord, 'consumedAt'>
+const asValue = (value: object) => value as Record<string, unknown>
+
+/** The four kinds as the server stores them (packages/server/src/store/records.ts). */
+const pushedRecord = (id = 'urn:ietf:params:oauth:request_uri:r1', expiresAt = T + MINUTE): NewRecord => ({
+  kind: 'pushed_request',
+  id,
+  value: { request: request() },
+  expiresAt,
+})
+const interactionRecord = (id = 'i1', expiresAt = T + 10 * MINUTE): NewRecord => ({
+  kind: 'interaction',
+  id,
+  value: asValue(interaction(id, expiresAt)),
+  expiresAt,
+})
+const codeRecord = (id = 'code-hash-1', expiresAt = T + MINUTE): NewRecord => ({
+  kind: 'code',
+  id,
+  owner: 'client-1',
+  value: asValue(code(id, expiresAt)),
+  expiresAt,
+})
+const session = (idHash = 'sh1', expiresAt = T + 100): SessionRecord => ({
+  idHash,
+  subject: 'alice',
+  name: 'Alice Martin',
+  createdAt: T,
+  expiresAt,
+})
+const sessionRecord = (id = 'sh1', expiresAt = T + 100): NewRecord => ({
+  kind: 'session',
+  id,
+  value: asValue(session(id, expiresAt)),
   expiresAt,
 })
 
@@ -209,87 +239,122 @@ export function describeStoreConformance(
       })
     })
 
-    describe('pushed requests', () => {
-      it('is consumed once while unexpired, then null', async () => {
-        await store.savePushedRequest(pushed())
-        expect(await store.consumePushedRequest(pushed().requestUri, T)).toEqual(pushed())
-        expect(await store.consumePushedRequest(pushed().requestUri, T)).toBeNull()
+    describe('single-use records', () => {
+      it('finds a record while unexpired and unconsumed; null once expired (expiresAt <= now) or unknown', async () => {
+        await store.saveRecord(sessionRecord('sh1', T + 100))
+        expect(await store.findRecord('session', 'sh1', T)).toEqual(sessionRecord('sh1', T + 100))
+        expect(await store.findRecord('session', 'sh1', T + 99)).toEqual(sessionRecord('sh1', T + 100))
+        expect(await store.findRecord('session', 'sh1', T + 100)).toBeNull()
+        expect(await store.findRecord('session', 'unknown', T)).toBeNull()
+        // The owner comes back with the record; finding never consumes.
+        await store.saveRecord(codeRecord())
+        expect(await store.findRecord('code', 'code-hash-1', T)).toEqual(codeRecord())
+        expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-1'))?.status).toBe('ok')
       })
-      it('is null when unknown or expired (expiresAt <= now), and stays gone', async () => {
-        expect(await store.consumePushedRequest('urn:unknown', T)).toBeNull()
-        await store.savePushedRequest(pushed('urn:r2', T + 5))
-        expect(await store.consumePushedRequest('urn:r2', T + 5)).toBeNull()
-        expect(await store.consumePushedRequest('urn:r2', T)).toBeNull()
+      it('keeps each kind apart: the same id in two kinds is two records', async () => {
+        await store.saveRecord({ ...sessionRecord('same'), expiresAt: T + MINUTE })
+        await store.saveRecord(interactionRecord('same'))
+        expect((await store.findRecord('session', 'same', T))?.value).toEqual(session('same'))
+        expect((await store.findRecord('interaction', 'same', T))?.value).toEqual(interaction('same'))
+        expect(await store.findRecord('code', 'same', T)).toBeNull()
+        expect((await store.consumeRecord('interaction', 'same', T))?.status).toBe('ok')
+        expect(await store.findRecord('session', 'same', T)).not.toBeNull()
+        await store.deleteRecord('session', 'same')
+        expect((await store.consumeRecord('interaction', 'same', T))?.status).toBe('consumed')
       })
-      it('stores a copy', async () => {
-        const input = pushed()
-        await store.savePushedRequest(input)
-        input.request.redirectUri = 'https://evil.example/cb'
-        input.request.authorizationDetails.push({ type: 'extra' })
-        expect(await store.consumePushedRequest(input.requestUri, T)).toEqual(pushed())
-      })
-    })
-
-    describe('interactions', () => {
-      it('reads without consuming while unexpired; null when expired or unknown', async () => {
-        await store.saveInteraction(interaction('i1', T + 100))
-        expect(await store.getInteraction('i1', T)).toEqual(interaction('i1', T + 100))
-        expect(await store.getInteraction('i1', T + 99)).toEqual(interaction('i1', T + 100))
-        expect(await store.getInteraction('i1', T + 100)).toBeNull()
-        expect(await store.getInteraction('unknown', T)).toBeNull()
-      })
-      it('saving again updates it (sign-in, pending grant)', async () => {
-        await store.saveInteraction(interaction())
-        await store.saveInteraction({ ...interaction(), subject: 'alice', grantId: 'g1' })
-        expect(await store.getInteraction('i1', T)).toEqual({
-          ...interaction(),
-          subject: 'alice',
-          grantId: 'g1',
-        })
-      })
-      it('is consumed once, then gone', async () => {
-        await store.saveInteraction(interaction())
-        expect(await store.consumeInteraction('i1', T)).toEqual(interaction())
-        expect(await store.consumeInteraction('i1', T)).toBeNull()
-        expect(await store.getInteraction('i1', T)).toBeNull()
-      })
-      it('an expired interaction cannot be consumed', async () => {
-        await store.saveInteraction(interaction('i2', T + 10))
-        expect(await store.consumeInteraction('i2', T + 10)).toBeNull()
-        expect(await store.consumeInteraction('unknown', T)).toBeNull()
-      })
-      it('returns copies', async () => {
-        await store.saveInteraction(interaction())
-        const out = (await store.getInteraction('i1', T))!
-        out.csrf = 'changed'
-        out.request.authorizationDetails[0]!.type = 'changed'
-        expect(await store.getInteraction('i1', T)).toEqual(interaction())
-      })
-    })
-
-    describe('authorization codes', () => {
-      it('first consume is ok, every later one is reused', async () => {
-        await store.saveCode(code())
-        const first = await store.consumeCode('code-hash-1', T, 'client-1')
-        expect(first?.status).toBe('ok')
-        expect(first?.code).toMatchObject(code())
+      it('the first consume while unexpired is ok and marks it; every later one is consumed', async () => {
+        await store.saveRecord(codeRecord())
+        const first = await store.consumeRecord('code', 'code-hash-1', T, 'client-1')
+        expect(first).toEqual({ status: 'ok', record: { ...codeRecord(), consumedAt: T } })
+        // Reuse is reported whatever the clock says, past expiry too.
         for (const now of [T, T + 1, T + 2 * MINUTE]) {
-          const again = await store.consumeCode('code-hash-1', now, 'client-1')
-          expect(again?.status).toBe('reused')
-          expect(again?.code).toMatchObject(code())
+          const again = await store.consumeRecord('code', 'code-hash-1', now, 'client-1')
+          expect(again).toEqual({ status: 'consumed', record: { ...codeRecord(), consumedAt: T } })
         }
+        await store.saveRecord(pushedRecord())
+        const id = pushedRecord().id
+        expect(await store.consumeRecord('pushed_request', id, T + 5)).toEqual({
+          status: 'ok',
+          record: { ...pushedRecord(), consumedAt: T + 5 },
+        })
+        expect((await store.consumeRecord('pushed_request', id, T + 6))?.status).toBe('consumed')
       })
-      it('unknown or expired (expiresAt <= now) gives null', async () => {
-        expect(await store.consumeCode('unknown', T, 'client-1')).toBeNull()
-        await store.saveCode(code('c2', T + 10))
-        expect(await store.consumeCode('c2', T + 10, 'client-1')).toBeNull()
-        expect(await store.consumeCode('c2', T + 11, 'client-1')).toBeNull()
+      it('unknown, or expired and never consumed, gives null and marks nothing', async () => {
+        expect(await store.consumeRecord('code', 'unknown', T, 'client-1')).toBeNull()
+        expect(await store.consumeRecord('interaction', 'unknown', T)).toBeNull()
+        await store.saveRecord(codeRecord('c2', T + 10))
+        expect(await store.consumeRecord('code', 'c2', T + 10, 'client-1')).toBeNull()
+        expect(await store.consumeRecord('code', 'c2', T + 11, 'client-1')).toBeNull()
+        // Asked "as of" an earlier time: still stored and never marked.
+        expect((await store.consumeRecord('code', 'c2', T, 'client-1'))?.status).toBe('ok')
       })
-      it('returns copies', async () => {
-        await store.saveCode(code())
-        const first = (await store.consumeCode('code-hash-1', T, 'client-1'))!
-        first.code.grantId = 'changed'
-        expect((await store.consumeCode('code-hash-1', T, 'client-1'))?.code.grantId).toBe('g1')
+      it('findRecord is null once the record is consumed', async () => {
+        await store.saveRecord(interactionRecord())
+        expect(await store.findRecord('interaction', 'i1', T)).not.toBeNull()
+        expect((await store.consumeRecord('interaction', 'i1', T))?.status).toBe('ok')
+        expect(await store.findRecord('interaction', 'i1', T)).toBeNull()
+      })
+      it('saving again replaces the value, owner and expiry of an unconsumed record (sign-in, pending grant)', async () => {
+        await store.saveRecord(interactionRecord('i1', T + 100))
+        const signedIn = asValue({ ...interaction('i1', T + 200), subject: 'alice', grantId: 'g1' })
+        await store.saveRecord({ kind: 'interaction', id: 'i1', value: signedIn, expiresAt: T + 200 })
+        expect(await store.findRecord('interaction', 'i1', T + 150)).toEqual({
+          kind: 'interaction',
+          id: 'i1',
+          value: signedIn,
+          expiresAt: T + 200,
+        })
+        // A new owner replaces the old one.
+        await store.saveRecord(codeRecord())
+        await store.saveRecord({ ...codeRecord(), owner: 'client-2' })
+        expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-1'))?.status).toBe('wrong_owner')
+        expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-2'))?.status).toBe('ok')
+      })
+      it('saving over a consumed record changes nothing (never revived)', async () => {
+        await store.saveRecord(interactionRecord('i1', T + 100))
+        await store.consumeRecord('interaction', 'i1', T)
+        await store.saveRecord({ ...interactionRecord('i1', T + DAY), value: { other: true } })
+        expect(await store.findRecord('interaction', 'i1', T)).toBeNull()
+        expect(await store.consumeRecord('interaction', 'i1', T + 1)).toEqual({
+          status: 'consumed',
+          record: { ...interactionRecord('i1', T + 100), consumedAt: T },
+        })
+        // Nor is a code's owner changed: a stranger still gets wrong_owner.
+        await store.saveRecord(codeRecord())
+        await store.consumeRecord('code', 'code-hash-1', T, 'client-1')
+        await store.saveRecord({ ...codeRecord(), owner: 'client-2' })
+        expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-2'))?.status).toBe('wrong_owner')
+      })
+      it('deleteRecord removes a record, consumed or not; unknown is a no-op (sign-out)', async () => {
+        await store.saveRecord(sessionRecord('sh1'))
+        await store.saveRecord(sessionRecord('sh2'))
+        await store.deleteRecord('session', 'sh1')
+        await store.deleteRecord('session', 'nope')
+        expect(await store.findRecord('session', 'sh1', T)).toBeNull()
+        expect(await store.consumeRecord('session', 'sh1', T)).toBeNull()
+        expect(await store.findRecord('session', 'sh2', T)).toEqual(sessionRecord('sh2'))
+        await store.saveRecord(codeRecord())
+        await store.consumeRecord('code', 'code-hash-1', T, 'client-1')
+        await store.deleteRecord('code', 'code-hash-1')
+        expect(await store.consumeRecord('code', 'code-hash-1', T, 'client-1')).toBeNull()
+      })
+      it('stores and returns copies', async () => {
+        const input = interactionRecord()
+        await store.saveRecord(input)
+        const value = input.value as unknown as Interaction
+        value.csrf = 'changed'
+        value.request.authorizationDetails.push({ type: 'extra' })
+        const found = (await store.findRecord('interaction', 'i1', T))!
+        expect(found).toEqual(interactionRecord())
+        ;(found.value as unknown as Interaction).request.authorizationDetails[0]!.type = 'changed'
+        found.expiresAt = T
+        const consumed = (await store.consumeRecord('interaction', 'i1', T))!
+        expect(consumed.record).toEqual({ ...interactionRecord(), consumedAt: T })
+        consumed.record.value.csrf = 'changed'
+        expect((await store.consumeRecord('interaction', 'i1', T))?.record).toEqual({
+          ...interactionRecord(),
+          consumedAt: T,
+        })
       })
     })
 
@@ -821,27 +886,29 @@ export function describeStoreConformance(
     })
 
     describe('deleteExpired', () => {
-      it('removes expired requests and interactions, keeps live ones', async () => {
-        await store.savePushedRequest(pushed('urn:dead', T + 100))
-        await store.savePushedRequest(pushed('urn:live', T + 101))
-        await store.saveInteraction(interaction('dead', T + 100))
-        await store.saveInteraction(interaction('live', T + 101))
+      it('drops unconsumed records once expired (expiresAt <= now), keeps live ones', async () => {
+        for (const make of [pushedRecord, interactionRecord, codeRecord, sessionRecord]) {
+          await store.saveRecord(make('dead', T + 100))
+          await store.saveRecord(make('live', T + 101))
+        }
         await store.deleteExpired(T + 100)
-        // Asking "as of" an earlier time shows whether the row is still stored.
-        expect(await store.consumePushedRequest('urn:dead', T)).toBeNull()
-        expect(await store.getInteraction('dead', T)).toBeNull()
-        expect(await store.consumePushedRequest('urn:live', T)).not.toBeNull()
-        expect(await store.getInteraction('live', T)).not.toBeNull()
+        // Asking "as of" an earlier time shows whether the record is still stored.
+        for (const kind of ['pushed_request', 'interaction', 'code', 'session'] as const) {
+          expect(await store.findRecord(kind, 'dead', T)).toBeNull()
+          expect(await store.findRecord(kind, 'live', T)).not.toBeNull()
+        }
       })
-      it('keeps used codes a day past expiry so reuse is still reported', async () => {
-        await store.saveCode(code('used', T + MINUTE))
-        await store.saveCode(code('live', T + 2 * DAY))
-        await store.consumeCode('used', T, 'client-1')
+      it('keeps consumed records a day past expiry so reuse is still reported', async () => {
+        await store.saveRecord(codeRecord('used', T + MINUTE))
+        await store.saveRecord(codeRecord('live', T + 2 * DAY))
+        await store.consumeRecord('code', 'used', T, 'client-1')
+        // Consumed, then expired: still consumed until deleteExpired drops it a day later.
         await store.deleteExpired(T + MINUTE + DAY - 1)
-        expect((await store.consumeCode('used', T + MINUTE + DAY - 1, 'client-1'))?.status).toBe('reused')
+        const late = await store.consumeRecord('code', 'used', T + MINUTE + DAY - 1, 'client-1')
+        expect(late?.status).toBe('consumed')
         await store.deleteExpired(T + MINUTE + DAY)
-        expect(await store.consumeCode('used', T + MINUTE + DAY, 'client-1')).toBeNull()
-        expect((await store.consumeCode('live', T, 'client-1'))?.status).toBe('ok')
+        expect(await store.consumeRecord('code', 'used', T + MINUTE + DAY, 'client-1')).toBeNull()
+        expect((await store.consumeRecord('code', 'live', T, 'client-1'))?.status).toBe('ok')
       })
       it('forgets expired jtis only', async () => {
         await store.recordJti('dead', T + 100)
@@ -873,34 +940,44 @@ export function describeStoreConformance(
       })
     })
 
-    describe('authorization codes: only the owning client consumes', () => {
-      it('another client gets wrong_client and the code stays unused; the owner then redeems it', async () => {
-        await store.saveCode(code())
+    describe('single-use records: only the owner consumes', () => {
+      it('another owner gets wrong_owner and the record stays untouched; the owner then consumes it', async () => {
+        await store.saveRecord(codeRecord())
         for (const now of [T, T + 1]) {
-          const stranger = await store.consumeCode('code-hash-1', now, 'client-2')
-          expect(stranger?.status).toBe('wrong_client')
+          const stranger = await store.consumeRecord('code', 'code-hash-1', now, 'client-2')
+          expect(stranger).toEqual({ status: 'wrong_owner', record: codeRecord() })
         }
-        const owner = await store.consumeCode('code-hash-1', T + 2, 'client-1')
-        expect(owner?.status).toBe('ok')
-        expect(owner?.code).toMatchObject(code())
+        expect(await store.findRecord('code', 'code-hash-1', T + 2)).toEqual(codeRecord())
+        const owner = await store.consumeRecord('code', 'code-hash-1', T + 2, 'client-1')
+        expect(owner).toEqual({ status: 'ok', record: { ...codeRecord(), consumedAt: T + 2 } })
       })
-      it('another client presenting a used code is wrong_client, not reused; the owner’s is reused', async () => {
-        await store.saveCode(code())
-        expect((await store.consumeCode('code-hash-1', T, 'client-1'))?.status).toBe('ok')
-        expect((await store.consumeCode('code-hash-1', T, 'client-2'))?.status).toBe('wrong_client')
-        expect((await store.consumeCode('code-hash-1', T, 'client-1'))?.status).toBe('reused')
+      it('another owner presenting a consumed record gets wrong_owner, not consumed; the owner’s is consumed', async () => {
+        await store.saveRecord(codeRecord())
+        expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-1'))?.status).toBe('ok')
+        expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-2'))?.status).toBe('wrong_owner')
+        expect((await store.consumeRecord('code', 'code-hash-1', T, 'client-1'))?.status).toBe('consumed')
       })
-      it('an unknown code is null for any client', async () => {
-        expect(await store.consumeCode('unknown', T, 'client-2')).toBeNull()
+      it('an unknown record is null for anyone; another owner’s expired one is still wrong_owner', async () => {
+        expect(await store.consumeRecord('code', 'unknown', T, 'client-2')).toBeNull()
+        await store.saveRecord(codeRecord('c2', T + 10))
+        expect((await store.consumeRecord('code', 'c2', T + 10, 'client-2'))?.status).toBe('wrong_owner')
+        expect(await store.consumeRecord('code', 'c2', T + 10, 'client-1')).toBeNull()
+      })
+      it('a record without an owner is anyone’s; without an owner argument nothing is checked', async () => {
+        await store.saveRecord(interactionRecord())
+        expect((await store.consumeRecord('interaction', 'i1', T, 'client-2'))?.status).toBe('ok')
+        expect((await store.consumeRecord('interaction', 'i1', T, 'client-3'))?.status).toBe('consumed')
+        await store.saveRecord(codeRecord())
+        expect((await store.consumeRecord('code', 'code-hash-1', T))?.status).toBe('ok')
       })
       it('under concurrency, strangers never win and never mark it: exactly one owner call is ok', async () => {
-        await store.saveCode(code())
+        await store.saveRecord(codeRecord())
         const results = await times(20, (i) =>
-          store.consumeCode('code-hash-1', T, i % 2 ? 'client-2' : 'client-1'),
+          store.consumeRecord('code', 'code-hash-1', T, i % 2 ? 'client-2' : 'client-1'),
         )
-        expect(results.filter((r, i) => i % 2 === 1 && r?.status !== 'wrong_client')).toHaveLength(0)
+        expect(results.filter((r, i) => i % 2 === 1 && r?.status !== 'wrong_owner')).toHaveLength(0)
         expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
-        expect(results.filter((r) => r?.status === 'reused')).toHaveLength(9)
+        expect(results.filter((r) => r?.status === 'consumed')).toHaveLength(9)
       })
     })
 
@@ -947,7 +1024,7 @@ export function describeStoreConformance(
       })
     })
 
-    describe('sign-in failures and sessions', () => {
+    describe('sign-in failures', () => {
       it('recordFailure counts in a fixed window from the first failure, with the previous failure time', async () => {
         expect(await store.getFailures('k', T, MINUTE)).toBeNull()
         expect(await store.recordFailure('k', T, MINUTE)).toEqual({ count: 1, firstAt: T, lastAt: T })
@@ -992,44 +1069,11 @@ export function describeStoreConformance(
         expect((await store.getFailures('b', T + 3, MINUTE))?.count).toBe(0)
         expect((await store.recordFailure('b', T + 4, MINUTE)).count).toBe(1)
       })
-      it('creates, reads (unexpired only) and deletes sessions; returned records are copies', async () => {
-        const session = {
-          idHash: 'sh1',
-          subject: 'alice',
-          name: 'Alice Martin',
-          createdAt: T,
-          expiresAt: T + 100,
-        }
-        await store.createSession(session)
-        await store.createSession({ idHash: 'sh2', subject: 'bob', createdAt: T, expiresAt: T + 100 })
-        await expect(store.createSession(session)).rejects.toThrow()
-        const got = await store.getSession('sh1', T + 99)
-        expect(got).toEqual(session)
-        got!.subject = 'mallory'
-        expect((await store.getSession('sh1', T))?.subject).toBe('alice')
-        expect(await store.getSession('sh2', T)).toEqual({
-          idHash: 'sh2',
-          subject: 'bob',
-          createdAt: T,
-          expiresAt: T + 100,
-        })
-        expect(await store.getSession('sh1', T + 100)).toBeNull()
-        expect(await store.getSession('nope', T)).toBeNull()
-        await store.deleteSession('sh1')
-        await store.deleteSession('nope')
-        expect(await store.getSession('sh1', T)).toBeNull()
-        expect(await store.getSession('sh2', T)).not.toBeNull()
-      })
-      it('deleteExpired removes expired sessions and failure windows idle for 48 hours', async () => {
-        await store.createSession({ idHash: 'dead', subject: 'alice', createdAt: T, expiresAt: T + 100 })
-        await store.createSession({ idHash: 'live', subject: 'alice', createdAt: T, expiresAt: T + 101 })
+      it('deleteExpired removes failure windows idle for 48 hours', async () => {
         const long = 100 * 3_600_000 // longer than the retention, to observe the deletion
         await store.recordFailure('old', T, long)
         await store.recordFailure('recent', T, long)
         await store.recordFailure('recent', T + 47 * 3_600_000, long)
-        await store.deleteExpired(T + 100)
-        expect(await store.getSession('dead', T)).toBeNull()
-        expect(await store.getSession('live', T)).not.toBeNull()
         await store.deleteExpired(T + 48 * 3_600_000)
         expect(await store.getFailures('old', T + 1, long)).toBeNull()
         expect((await store.getFailures('recent', T + 1, long))?.count).toBe(2)
@@ -1104,19 +1148,50 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       stores = await instances()
     }, HOOK_TIMEOUT)
 
-    it('consumeCode: exactly one ok, the rest reused', async () => {
-      await via(0).saveCode(code())
-      const results = await times(PARALLEL, (i) => via(i).consumeCode('code-hash-1', T, 'client-1'))
+    it('consumeRecord: exactly one ok, the rest consumed', async () => {
+      await via(0).saveRecord(codeRecord())
+      const results = await times(PARALLEL, (i) => via(i).consumeRecord('code', 'code-hash-1', T, 'client-1'))
       expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
-      expect(results.filter((r) => r?.status === 'reused')).toHaveLength(PARALLEL - 1)
+      expect(results.filter((r) => r?.status === 'consumed')).toHaveLength(PARALLEL - 1)
     })
-    it('consumePushedRequest and consumeInteraction: exactly one winner', async () => {
-      await via(0).savePushedRequest(pushed())
-      await via(0).saveInteraction(interaction())
-      const requests = await times(PARALLEL, (i) => via(i).consumePushedRequest(pushed().requestUri, T))
-      const interactions = await times(PARALLEL, (i) => via(i).consumeInteraction('i1', T))
-      expect(requests.filter((r) => r !== null)).toEqual([pushed()])
-      expect(interactions.filter((r) => r !== null)).toEqual([interaction()])
+    it('consumeRecord of a pushed request and an interaction: exactly one winner each', async () => {
+      await via(0).saveRecord(pushedRecord())
+      await via(0).saveRecord(interactionRecord())
+      const requests = await times(PARALLEL, (i) =>
+        via(i).consumeRecord('pushed_request', pushedRecord().id, T),
+      )
+      const interactions = await times(PARALLEL, (i) => via(i).consumeRecord('interaction', 'i1', T))
+      for (const [results, saved] of [
+        [requests, pushedRecord()],
+        [interactions, interactionRecord()],
+      ] as const) {
+        expect(results.filter((r) => r?.status === 'ok').map((r) => r?.record)).toEqual([
+          { ...saved, consumedAt: T },
+        ])
+        expect(results.filter((r) => r?.status === 'consumed')).toHaveLength(PARALLEL - 1)
+      }
+    })
+    it('consumeRecord: strangers never win; exactly one owner call is ok', async () => {
+      await via(0).saveRecord(codeRecord())
+      const results = await times(PARALLEL, (i) =>
+        via(i).consumeRecord('code', 'code-hash-1', T, i % 2 ? 'client-2' : 'client-1'),
+      )
+      expect(results.filter((r, i) => i % 2 === 1 && r?.status !== 'wrong_owner')).toHaveLength(0)
+      expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
+      expect(results.filter((r) => r?.status === 'consumed')).toHaveLength(PARALLEL / 2 - 1)
+    })
+    it('saveRecord racing consumeRecord never revives it: one ok, consumed after', async () => {
+      await via(0).saveRecord(interactionRecord())
+      const results = await times(PARALLEL, (i) =>
+        i % 2
+          ? via(i)
+              .saveRecord({ ...interactionRecord(), value: { saved: i } })
+              .then(() => null)
+          : via(i).consumeRecord('interaction', 'i1', T),
+      )
+      expect(results.filter((r) => r?.status === 'ok')).toHaveLength(1)
+      expect(await via(1).findRecord('interaction', 'i1', T)).toBeNull()
+      expect((await via(1).consumeRecord('interaction', 'i1', T))?.status).toBe('consumed')
     })
     it('claimEvents: each event goes to exactly one claimer', async () => {
       for (let i = 0; i < 5; i++)

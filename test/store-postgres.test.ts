@@ -1,6 +1,8 @@
 import { MIGRATIONS, postgresStore } from '@consentry/store-postgres'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { migrate } from '../packages/store-postgres/src/migrations.ts'
+import { pgDb } from '../packages/store-postgres/src/pg.ts'
 import { describeStoreConformance } from './store-conformance.ts'
 
 /**
@@ -89,6 +91,95 @@ describe('postgresStore', { timeout: 30_000 }, () => {
     expect((await pool.query('SELECT 1::bigint AS n')).rows).toEqual([{ n: '1' }])
     await pool.end()
     await dropSchema(schema)
+  })
+
+  it('migration 12 carries sessions, flows in progress and used codes over into records', async () => {
+    // A schema as the previous release left it, written the way that release wrote it.
+    const schema = newSchema()
+    const s = `"${schema}"`
+    await migrate(pgDb(admin, false), schema, 11)
+    const T = 1_700_000_000_000
+    const request = { clientId: 'c1', redirectUri: 'https://rp.example/cb', dpopJkt: 'jkt' }
+    const code = { codeHash: 'ch1', clientId: 'c1', grantId: 'g1', subject: 'alice', expiresAt: T + 60_000 }
+    await admin.query(
+      `INSERT INTO ${s}.sessions (id_hash, subject, name, created_at, expires_at) VALUES
+         ('sh1', 'alice', 'Alice Martin', $1, $2), ('sh2', 'bob', NULL, $1, $2)`,
+      [T, T + 3_600_000],
+    )
+    await admin.query(
+      `INSERT INTO ${s}.pushed_requests (request_uri, record, expires_at) VALUES ($1, $2, $3)`,
+      ['urn:r1', JSON.stringify({ requestUri: 'urn:r1', request, expiresAt: T + 90_000 }), T + 90_000],
+    )
+    await admin.query(`INSERT INTO ${s}.interactions (id, record, expires_at) VALUES ($1, $2, $3)`, [
+      'i1',
+      JSON.stringify({
+        id: 'i1',
+        request,
+        subject: 'alice',
+        cookieHash: 'h',
+        csrf: 'x',
+        expiresAt: T + 600_000,
+      }),
+      T + 600_000,
+    ])
+    await admin.query(
+      `INSERT INTO ${s}.codes (code_hash, record, expires_at, used_at) VALUES ($1, $2, $3, NULL), ($4, $5, $3, $6)`,
+      ['ch1', JSON.stringify(code), T + 60_000, 'ch2', JSON.stringify({ ...code, codeHash: 'ch2' }), T + 5],
+    )
+
+    const store = await postgresStore({ connectionString: url, schema })
+    try {
+      // The signed-in session is still signed in, exactly as stored (no name: no name member).
+      expect(await store.findRecord('session', 'sh1', T + 1)).toEqual({
+        kind: 'session',
+        id: 'sh1',
+        value: {
+          idHash: 'sh1',
+          subject: 'alice',
+          name: 'Alice Martin',
+          createdAt: T,
+          expiresAt: T + 3_600_000,
+        },
+        expiresAt: T + 3_600_000,
+      })
+      expect((await store.findRecord('session', 'sh2', T + 1))?.value).toEqual({
+        idHash: 'sh2',
+        subject: 'bob',
+        createdAt: T,
+        expiresAt: T + 3_600_000,
+      })
+      // A flow in progress continues: the pushed request and the interaction are there, unconsumed.
+      expect(await store.consumeRecord('pushed_request', 'urn:r1', T + 1)).toEqual({
+        status: 'ok',
+        record: {
+          kind: 'pushed_request',
+          id: 'urn:r1',
+          value: { request },
+          expiresAt: T + 90_000,
+          consumedAt: T + 1,
+        },
+      })
+      expect((await store.findRecord('interaction', 'i1', T + 1))?.value).toMatchObject({ subject: 'alice' })
+      // Codes keep their client as owner; a used code is still reported as reused.
+      expect((await store.consumeRecord('code', 'ch1', T + 1, 'c2'))?.status).toBe('wrong_owner')
+      expect(await store.consumeRecord('code', 'ch1', T + 1, 'c1')).toMatchObject({
+        status: 'ok',
+        record: { owner: 'c1', value: code },
+      })
+      expect(await store.consumeRecord('code', 'ch2', T + 1, 'c1')).toMatchObject({
+        status: 'consumed',
+        record: { consumedAt: T + 5 },
+      })
+      const { rows } = await admin.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1
+           AND table_name IN ('sessions', 'pushed_requests', 'interactions', 'codes')`,
+        [schema],
+      )
+      expect(rows).toEqual([])
+    } finally {
+      await store.close()
+      await dropSchema(schema)
+    }
   })
 
   it('fails without leaking the connection string when the database is unreachable', async () => {

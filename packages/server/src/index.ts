@@ -120,6 +120,7 @@ export {
   type AuthorizationCode,
   type AuthorizationRequest,
   type ClientLogo,
+  CONSUMED_RECORD_RETENTION_MS,
   FAILURE_RETENTION_MS,
   type FailureWindow,
   type GrantManagementRequest,
@@ -128,7 +129,9 @@ export {
   type Interaction,
   type OutboxEvent,
   type PushedRequest,
+  type RecordKind,
   type RefreshTokenRecord,
   type SessionRecord,
   type Store,
+  type StoredRecord,
 } from './store/store.ts'

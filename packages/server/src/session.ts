@@ -1,5 +1,6 @@
 import type { Context } from './context.ts'
 import { getCookie, setCookie } from './http/cookies.ts'
+import { createSession, deleteSession, getSession } from './store/records.ts'
 import { hashSecret, hmac, randomToken, timingSafeEqual } from './tokens/random.ts'
 
 /**
@@ -33,7 +34,7 @@ export async function currentSubject(ctx: Context, request: Request): Promise<Si
   const id = getCookie(ctx, request, SESSION_COOKIE)
   if (!plausibleId(id)) return null
   const idHash = await hashSecret(id)
-  const session = await ctx.store.getSession(idHash, ctx.now())
+  const session = await getSession(ctx.store, idHash, ctx.now())
   if (!session) return null
   return {
     subject: session.subject,
@@ -50,7 +51,7 @@ export async function startSession(ctx: Context, request: Request, who: Subject)
   await endSession(ctx, request)
   const id = randomToken(32)
   const now = ctx.now()
-  await ctx.store.createSession({
+  await createSession(ctx.store, {
     idHash: await hashSecret(id),
     subject: who.subject,
     ...(who.name !== undefined ? { name: who.name } : {}),
@@ -63,7 +64,7 @@ export async function startSession(ctx: Context, request: Request, who: Subject)
 /** End the browser's built-in session on the server; returns the `Set-Cookie` that clears it. */
 export async function endSession(ctx: Context, request: Request): Promise<string> {
   const id = getCookie(ctx, request, SESSION_COOKIE)
-  if (plausibleId(id)) await ctx.store.deleteSession(await hashSecret(id))
+  if (plausibleId(id)) await deleteSession(ctx.store, await hashSecret(id))
   return setCookie(ctx, SESSION_COOKIE, '', { maxAge: 0 })
 }
 

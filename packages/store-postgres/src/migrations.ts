@@ -275,15 +275,56 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE ${s}.grants ADD COLUMN reminded_for bigint;
     `,
   },
+  {
+    version: 12,
+    name: 'single_use_records',
+    sql: (s) => `
+      -- Pushed requests, interactions, authorization codes and sessions become one table of
+      -- single-use records (Store.saveRecord / findRecord / consumeRecord / deleteRecord). Only
+      -- owner is ever compared in SQL, so value stays json like every other JSON column here.
+      CREATE TABLE ${s}.records (
+        kind text NOT NULL,
+        id text NOT NULL,
+        value json NOT NULL,
+        owner text,
+        expires_at bigint NOT NULL,
+        consumed_at bigint,
+        PRIMARY KEY (kind, id)
+      );
+      CREATE INDEX records_expires_at ON ${s}.records (expires_at);
+
+      -- Every stored row moves over, so nobody is signed out and no flow in progress breaks. Expired
+      -- rows move too (they read as absent either way, and deleteExpired drops them as before): a
+      -- migration has no "now" to compare with. Consumed pushed requests and interactions were
+      -- deleted, so none arrives consumed; a used code keeps its used time as consumed_at, so its
+      -- replay is still reported as reuse.
+      INSERT INTO ${s}.records (kind, id, value, expires_at)
+        SELECT 'pushed_request', request_uri, json_build_object('request', record->'request'), expires_at
+        FROM ${s}.pushed_requests;
+      INSERT INTO ${s}.records (kind, id, value, expires_at)
+        SELECT 'interaction', id, record, expires_at FROM ${s}.interactions;
+      INSERT INTO ${s}.records (kind, id, value, owner, expires_at, consumed_at)
+        SELECT 'code', code_hash, record, record->>'clientId', expires_at, used_at FROM ${s}.codes;
+      INSERT INTO ${s}.records (kind, id, value, expires_at)
+        SELECT 'session', id_hash,
+          json_strip_nulls(json_build_object('idHash', id_hash, 'subject', subject, 'name', name,
+            'createdAt', created_at, 'expiresAt', expires_at)),
+          expires_at
+        FROM ${s}.sessions;
+
+      DROP TABLE ${s}.pushed_requests, ${s}.interactions, ${s}.codes, ${s}.sessions;
+    `,
+  },
 ]
 
 /**
- * Bring `schema` up to date. Safe when several instances start at once: everything runs in ONE
- * transaction that first takes a transaction-scoped advisory lock keyed on the schema, so a second
- * instance waits, then sees the committed `schema_migrations` rows and applies nothing. A failed
- * migration rolls back completely (PostgreSQL DDL is transactional).
+ * Bring `schema` up to date (or up to version `upTo`, for tests of a migration). Safe when several
+ * instances start at once: everything runs in ONE transaction that first takes a transaction-scoped
+ * advisory lock keyed on the schema, so a second instance waits, then sees the committed
+ * `schema_migrations` rows and applies nothing. A failed migration rolls back completely (PostgreSQL
+ * DDL is transactional).
  */
-export async function migrate(db: Db, schema: string): Promise<void> {
+export async function migrate(db: Db, schema: string, upTo = Number.POSITIVE_INFINITY): Promise<void> {
   const s = quoteIdent(schema)
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`consentry:migrate:${schema}`])
@@ -303,7 +344,7 @@ export async function migrate(db: Db, schema: string): Promise<void> {
       ),
     )
     for (const m of MIGRATIONS) {
-      if (applied.has(m.version)) continue
+      if (applied.has(m.version) || m.version > upTo) continue
       await tx.exec(m.sql(s))
       await tx.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
         m.version,

@@ -9,21 +9,17 @@ import {
 } from '@consentry/core'
 import type {
   AuditLogCheckpoint,
-  AuthorizationCode,
   ClientLogo,
-  Interaction,
   OutboxEvent,
-  PushedRequest,
+  RecordKind,
   RefreshTokenRecord,
-  SessionRecord,
   Store,
+  StoredRecord,
 } from '@consentry/server'
-import { FAILURE_RETENTION_MS, type FailureWindow } from '@consentry/server'
+import { CONSUMED_RECORD_RETENTION_MS, FAILURE_RETENTION_MS, type FailureWindow } from '@consentry/server'
 import { type Db, int8, type Queryable, quoteIdent, type Row } from './db.ts'
 import { migrate } from './migrations.ts'
 
-/** Used codes stay this long past expiry so a replay is still reported as `reused`. */
-const USED_CODE_GRACE_MS = 86_400_000
 /** Read-quota rows older than this are dropped by `deleteExpired` (quota windows are at most a day). */
 const READ_QUOTA_RETENTION_MS = 48 * 3_600_000
 
@@ -108,16 +104,18 @@ const toFailureWindow = (r: Row): FailureWindow => {
   return w
 }
 
-const toSession = (r: Row): SessionRecord => {
-  const session: SessionRecord = {
-    idHash: String(r.id_hash),
-    subject: String(r.subject),
-    createdAt: int8(r.created_at),
+const toRecord = (r: Row): StoredRecord => {
+  const record: StoredRecord = {
+    kind: r.kind as RecordKind,
+    id: String(r.id),
+    value: r.value as Record<string, unknown>,
     expiresAt: int8(r.expires_at),
   }
-  const name = optText(r.name)
-  if (name !== undefined) session.name = name
-  return session
+  const owner = optText(r.owner)
+  const consumedAt = opt(r.consumed_at)
+  if (owner !== undefined) record.owner = owner
+  if (consumedAt !== undefined) record.consumedAt = consumedAt
+  return record
 }
 
 const toOutboxEvent = (r: Row): OutboxEvent => ({
@@ -263,74 +261,47 @@ export function sqlStore(db: Db, schema: string): Store {
       }
     },
 
-    // ---- pushed authorization requests --------------------------------------------------------
-    async savePushedRequest(request) {
+    // ---- single-use records: pushed requests, interactions, codes, sessions -------------------
+    async saveRecord(r) {
+      // The conflict update's WHERE keeps a consumed record as it is (never revived).
       await db.query(
-        `INSERT INTO ${t('pushed_requests')} (request_uri, record, expires_at) VALUES ($1, $2::json, $3)
-         ON CONFLICT (request_uri) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at`,
-        [request.requestUri, json(request), request.expiresAt],
+        `INSERT INTO ${t('records')} AS r (kind, id, value, owner, expires_at) VALUES ($1, $2, $3::json, $4, $5)
+         ON CONFLICT (kind, id) DO UPDATE SET
+           value = excluded.value, owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE r.consumed_at IS NULL`,
+        [r.kind, r.id, json(r.value), r.owner ?? null, r.expiresAt],
       )
     },
-    async consumePushedRequest(requestUri, now) {
-      // DELETE … RETURNING: of concurrent callers exactly one gets the row. An expired row is
-      // deleted too (it is dead either way) but not returned.
+    async findRecord(kind, id, now) {
       const [r] = await db.query(
-        `DELETE FROM ${t('pushed_requests')} WHERE request_uri = $1 RETURNING record, expires_at`,
-        [requestUri],
+        `SELECT * FROM ${t('records')} WHERE kind = $1 AND id = $2 AND consumed_at IS NULL AND expires_at > $3`,
+        [kind, id, now],
       )
-      return r && int8(r.expires_at) > now ? (r.record as PushedRequest) : null
+      return r ? toRecord(r) : null
     },
-
-    // ---- interactions -------------------------------------------------------------------------
-    async saveInteraction(interaction) {
-      await db.query(
-        `INSERT INTO ${t('interactions')} (id, record, expires_at) VALUES ($1, $2::json, $3)
-         ON CONFLICT (id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at`,
-        [interaction.id, json(interaction), interaction.expiresAt],
-      )
-    },
-    async getInteraction(id, now) {
-      const [r] = await db.query(
-        `SELECT record FROM ${t('interactions')} WHERE id = $1 AND expires_at > $2`,
-        [id, now],
-      )
-      return r ? (r.record as Interaction) : null
-    },
-    async consumeInteraction(id, now) {
-      const [r] = await db.query(
-        `DELETE FROM ${t('interactions')} WHERE id = $1 RETURNING record, expires_at`,
-        [id],
-      )
-      return r && int8(r.expires_at) > now ? (r.record as Interaction) : null
-    },
-
-    // ---- authorization codes ------------------------------------------------------------------
-    async saveCode(code) {
-      await db.query(
-        `INSERT INTO ${t('codes')} (code_hash, record, expires_at) VALUES ($1, $2::json, $3)
-         ON CONFLICT (code_hash) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at,
-           used_at = NULL`,
-        [code.codeHash, json(code), code.expiresAt],
-      )
-    },
-    async consumeCode(codeHash, now, clientId) {
+    async consumeRecord(kind, id, now, owner) {
       // The conditional UPDATE is the single-use gate: under concurrency PostgreSQL re-checks
-      // `used_at IS NULL` after the winner commits, so exactly one caller gets the row. The owner
-      // check is in the same statement: another client's attempt never marks the code used.
+      // `consumed_at IS NULL` after the winner commits, so exactly one caller gets the row. The owner
+      // check is in the same statement: a stranger's attempt never marks the record.
       const [won] = await db.query(
-        `UPDATE ${t('codes')} SET used_at = $2
-         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 AND record->>'clientId' = $3
-         RETURNING record`,
-        [codeHash, now, clientId],
+        `UPDATE ${t('records')} SET consumed_at = $3
+         WHERE kind = $1 AND id = $2 AND consumed_at IS NULL AND expires_at > $3
+           AND ($4::text IS NULL OR owner IS NULL OR owner = $4)
+         RETURNING *`,
+        [kind, id, now, owner ?? null],
       )
-      if (won) return { status: 'ok', code: won.record as AuthorizationCode }
-      // Lost or not eligible: another client's code, "already used" (reuse, report it), or
-      // unknown/expired.
-      const [r] = await db.query(`SELECT record, used_at FROM ${t('codes')} WHERE code_hash = $1`, [codeHash])
+      if (won) return { status: 'ok', record: toRecord(won) }
+      // Lost or not eligible: a read (never a write) tells another owner's, consumed before (reuse:
+      // report it), and unknown or expired unconsumed (null) apart.
+      const [r] = await db.query(`SELECT * FROM ${t('records')} WHERE kind = $1 AND id = $2`, [kind, id])
       if (!r) return null
-      const code = r.record as AuthorizationCode
-      if (code.clientId !== clientId) return { status: 'wrong_client', code }
-      return r.used_at !== null ? { status: 'reused', code } : null
+      const record = toRecord(r)
+      if (owner !== undefined && record.owner !== undefined && record.owner !== owner)
+        return { status: 'wrong_owner', record }
+      return record.consumedAt !== undefined ? { status: 'consumed', record } : null
+    },
+    async deleteRecord(kind, id) {
+      await db.query(`DELETE FROM ${t('records')} WHERE kind = $1 AND id = $2`, [kind, id])
     },
 
     // ---- grants -------------------------------------------------------------------------------
@@ -751,42 +722,16 @@ export function sqlStore(db: Db, schema: string): Store {
       await db.query(`DELETE FROM ${t('sign_in_failures')} WHERE key = $1`, [key])
     },
 
-    // ---- sessions -----------------------------------------------------------------------------
-    async createSession(session) {
-      try {
-        await db.query(
-          `INSERT INTO ${t('sessions')} (id_hash, subject, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-          [session.idHash, session.subject, session.name ?? null, session.createdAt, session.expiresAt],
-        )
-      } catch (e) {
-        if (isUniqueViolation(e)) throw new Error('session already exists')
-        throw e
-      }
-    },
-    async getSession(idHash, now) {
-      const [r] = await db.query(`SELECT * FROM ${t('sessions')} WHERE id_hash = $1 AND expires_at > $2`, [
-        idHash,
-        now,
-      ])
-      return r ? toSession(r) : null
-    },
-    async deleteSession(idHash) {
-      await db.query(`DELETE FROM ${t('sessions')} WHERE id_hash = $1`, [idHash])
-    },
-
     async deleteExpired(now) {
       await db.transaction(async (tx) => {
-        await tx.query(`DELETE FROM ${t('pushed_requests')} WHERE expires_at <= $1`, [now])
-        await tx.query(`DELETE FROM ${t('interactions')} WHERE expires_at <= $1`, [now])
-        // Unused expired codes can go now (they only ever give `null`); used ones stay a day past
-        // expiry so a replay is still detected as reuse.
+        // Unconsumed expired records can go now (they only ever give `null`); consumed ones stay a
+        // day past expiry so a code's replay is still detected as reuse.
         await tx.query(
-          `DELETE FROM ${t('codes')} WHERE (used_at IS NULL AND expires_at <= $1) OR expires_at <= $2`,
-          [now, now - USED_CODE_GRACE_MS],
+          `DELETE FROM ${t('records')} WHERE (consumed_at IS NULL AND expires_at <= $1) OR expires_at <= $2`,
+          [now, now - CONSUMED_RECORD_RETENTION_MS],
         )
         await tx.query(`DELETE FROM ${t('jtis')} WHERE expires_at <= $1`, [now])
         await tx.query(`DELETE FROM ${t('read_quota')} WHERE at <= $1`, [now - READ_QUOTA_RETENTION_MS])
-        await tx.query(`DELETE FROM ${t('sessions')} WHERE expires_at <= $1`, [now])
         await tx.query(`DELETE FROM ${t('sign_in_failures')} WHERE last_at <= $1`, [
           now - FAILURE_RETENTION_MS,
         ])

@@ -19,6 +19,13 @@ import { formExpired, messageResponse } from '../http/message.ts'
 import { html, seeOther } from '../http/respond.ts'
 import { type ConsentView, renderConsentPage } from '../pages/index.ts'
 import { basePath, currentSubject } from '../session.ts'
+import {
+  consumeInteraction,
+  consumePushedRequest,
+  getInteraction,
+  saveCode,
+  saveInteraction,
+} from '../store/records.ts'
 import type { Interaction } from '../store/store.ts'
 import { hashSecret, randomToken, timingSafeEqual } from '../tokens/random.ts'
 import { logoPath } from './assets.ts'
@@ -42,7 +49,7 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
       'This link is not valid',
       'Authorization requests must be pushed first (PAR): only client_id and request_uri are accepted here.',
     )
-  const pushed = await ctx.store.consumePushedRequest(requestUri, ctx.now())
+  const pushed = await consumePushedRequest(ctx.store, requestUri, ctx.now())
   if (!pushed || pushed.request.clientId !== clientId)
     return messageResponse(
       ctx,
@@ -57,7 +64,7 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
     csrf: randomToken(32),
     expiresAt: ctx.now() + ctx.config.lifetimes.interaction * 1000,
   }
-  await ctx.store.saveInteraction(ix)
+  await saveInteraction(ctx.store, ix)
   const path = `${basePath(ctx)}/authorize/${ix.id}`
   return seeOther(path, {
     'set-cookie': setCookie(ctx, IX_COOKIE, cookie, { path, maxAge: ctx.config.lifetimes.interaction }),
@@ -66,7 +73,7 @@ export async function authorize(ctx: Context, _request: Request, url: URL): Prom
 
 /** `GET /authorize/{id}` shows the consent page; `POST` takes the decision. */
 export async function interaction(ctx: Context, request: Request, id: string): Promise<Response> {
-  const ix = await ctx.store.getInteraction(id, ctx.now())
+  const ix = await getInteraction(ctx.store, id, ctx.now())
   const cookie = getCookie(ctx, request, IX_COOKIE, `${basePath(ctx)}/authorize/${id}`)
   if (!ix || !cookie || !timingSafeEqual(await hashSecret(cookie), ix.cookieHash))
     return messageResponse(
@@ -100,7 +107,7 @@ export async function interaction(ctx: Context, request: Request, id: string): P
     if (!ix.subject) {
       ix.subject = who.subject
       ix.grantId = ix.request.grantManagement.grantId
-      await ctx.store.saveInteraction(ix)
+      await saveInteraction(ctx.store, ix)
     }
     if (request.method === 'POST') return decideAmendment(ctx, request, ix, client)
     return amendmentPage(ctx, ix, client, who.name ?? who.subject)
@@ -132,7 +139,7 @@ export async function interaction(ctx: Context, request: Request, id: string): P
     })
     ix.subject = who.subject
     ix.grantId = grant.id
-    await ctx.store.saveInteraction(ix)
+    await saveInteraction(ctx.store, ix)
   }
   return consentPage(ctx, ix, client, who.name ?? who.subject)
 }
@@ -212,7 +219,7 @@ async function decide(
     ;({ details: granted, expiresAt } = result)
   }
   // The decision is taken once: a double submit finds the interaction gone.
-  if (!(await ctx.store.consumeInteraction(ix.id, ctx.now())))
+  if (!(await consumeInteraction(ctx.store, ix.id, ctx.now())))
     return messageResponse(ctx, 'Already answered', 'This request was already answered.')
   const now = ctx.now()
   const target = callbackTarget(ctx, ix)
@@ -258,7 +265,7 @@ async function decide(
 /** Redirect back to the client with a code for `grantId` (single use, short-lived, PKCE- and DPoP-bound). */
 async function issueCode(ctx: Context, ix: Interaction, grantId: string, target: URL): Promise<Response> {
   const code = randomToken(32)
-  await ctx.store.saveCode({
+  await saveCode(ctx.store, {
     codeHash: await hashSecret(code),
     clientId: ix.request.clientId,
     grantId,
@@ -423,7 +430,7 @@ async function decideAmendment(
     if (typeof result === 'string') return amendmentPage(ctx, ix, client, subject, result)
     after = result
   }
-  if (!(await ctx.store.consumeInteraction(ix.id, ctx.now())))
+  if (!(await consumeInteraction(ctx.store, ix.id, ctx.now())))
     return messageResponse(ctx, 'Already answered', 'This request was already answered.')
   if (!active) {
     target.searchParams.set('error', 'invalid_grant_id')

@@ -8,6 +8,7 @@ import type { Context } from '../context.ts'
 import { OAuthError } from '../errors.ts'
 import { readForm } from '../http/body.ts'
 import { json } from '../http/respond.ts'
+import { savePushedRequest } from '../store/records.ts'
 import type { AuthorizationRequest } from '../store/store.ts'
 import { randomToken } from '../tokens/random.ts'
 
@@ -58,7 +59,7 @@ export async function par(ctx: Context, request: Request): Promise<Response> {
   }
   const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken(32)}`
   const expiresIn = ctx.config.lifetimes.requestUri
-  await ctx.store.savePushedRequest({
+  await savePushedRequest(ctx.store, {
     requestUri,
     request: authRequest,
     expiresAt: ctx.now() + expiresIn * 1000,

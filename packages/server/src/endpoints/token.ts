@@ -7,6 +7,7 @@ import { OAuthError } from '../errors.ts'
 import { endGrant, usableGrant } from '../grants/lifecycle.ts'
 import { type Form, readForm } from '../http/body.ts'
 import { json } from '../http/respond.ts'
+import { consumeCode } from '../store/records.ts'
 import { issueGrantAccessToken, issueManagementAccessToken } from '../tokens/access-token.ts'
 import { issueGrantTokens } from '../tokens/grant-tokens.ts'
 import { hashSecret, randomToken } from '../tokens/random.ts'
@@ -45,7 +46,7 @@ async function authorizationCode(ctx: Context, form: Form, client: ClientRecord,
   // Only the client the code was issued to can consume it; another client's attempt (a stolen or
   // injected code) is refused without marking it used, so the owner still redeems it and its grant
   // stands (RFC 6749 §4.1.3, RFC 9700 §4.5).
-  const redeemed = await ctx.store.consumeCode(await hashSecret(code), ctx.now(), client.clientId)
+  const redeemed = await consumeCode(ctx.store, await hashSecret(code), ctx.now(), client.clientId)
   if (!redeemed) throw new OAuthError('invalid_grant', 'the authorization code is invalid or expired')
   if (redeemed.status === 'wrong_client')
     throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')

@@ -9,18 +9,20 @@ import {
 import type {
   AuditLogCheckpoint,
   AuditQuery,
-  AuthorizationCode,
   ClientLogo,
-  Interaction,
   OutboxEvent,
-  PushedRequest,
+  RecordKind,
   RefreshTokenRecord,
-  SessionRecord,
   Store,
+  StoredRecord,
 } from './store.ts'
-import { FAILURE_RETENTION_MS, type FailureWindow } from './store.ts'
+import { CONSUMED_RECORD_RETENTION_MS, FAILURE_RETENTION_MS, type FailureWindow } from './store.ts'
 
 const copy = <T>(value: T): T => structuredClone(value)
+/** Records are copied as JSON, as a SQL store keeps them (`undefined` members vanish). */
+const copyRecord = (record: StoredRecord): StoredRecord => JSON.parse(JSON.stringify(record))
+/** One map for every kind; a kind holds no `:`, so the key is unambiguous. */
+const recordKey = (kind: RecordKind, id: string) => `${kind}:${id}`
 
 /**
  * An in-memory {@link Store} for tests and throwaway demos: one process, nothing survives a restart.
@@ -34,9 +36,7 @@ const copy = <T>(value: T): T => structuredClone(value)
 export function memoryStore(): Store {
   const clients = new Map<string, ClientRecord>()
   const logos = new Map<string, ClientLogo>()
-  const requests = new Map<string, PushedRequest>()
-  const interactions = new Map<string, Interaction>()
-  const codes = new Map<string, AuthorizationCode & { usedAt?: number }>()
+  const records = new Map<string, StoredRecord>()
   const grants = new Map<string, Grant>()
   /** Grant id → the expiry its recipient was reminded of. */
   const reminded = new Map<string, number>()
@@ -52,7 +52,6 @@ export function memoryStore(): Store {
   let nextSeq = 1
   const outbox = new Map<string, OutboxEvent>()
   const failures = new Map<string, { count: number; firstAt: number; lastAt: number }>()
-  const sessions = new Map<string, SessionRecord>()
 
   return {
     async createClient(client) {
@@ -78,39 +77,28 @@ export function memoryStore(): Store {
       return l ? copy(l) : null
     },
 
-    async savePushedRequest(r) {
-      requests.set(r.requestUri, copy(r))
+    async saveRecord(record) {
+      const key = recordKey(record.kind, record.id)
+      if (records.get(key)?.consumedAt !== undefined) return // never revived
+      const { kind, id, value, owner, expiresAt } = record
+      records.set(key, copyRecord({ kind, id, value, ...(owner !== undefined ? { owner } : {}), expiresAt }))
     },
-    async consumePushedRequest(uri, now) {
-      const r = requests.get(uri)
-      requests.delete(uri)
-      return r && r.expiresAt > now ? r : null
+    async findRecord(kind, id, now) {
+      const r = records.get(recordKey(kind, id))
+      return r && r.consumedAt === undefined && r.expiresAt > now ? copyRecord(r) : null
     },
-
-    async saveInteraction(i) {
-      interactions.set(i.id, copy(i))
+    async consumeRecord(kind, id, now, owner) {
+      const r = records.get(recordKey(kind, id))
+      if (!r) return null
+      if (owner !== undefined && r.owner !== undefined && r.owner !== owner)
+        return { status: 'wrong_owner', record: copyRecord(r) }
+      if (r.consumedAt !== undefined) return { status: 'consumed', record: copyRecord(r) }
+      if (r.expiresAt <= now) return null
+      r.consumedAt = now
+      return { status: 'ok', record: copyRecord(r) }
     },
-    async getInteraction(id, now) {
-      const i = interactions.get(id)
-      return i && i.expiresAt > now ? copy(i) : null
-    },
-    async consumeInteraction(id, now) {
-      const i = interactions.get(id)
-      interactions.delete(id)
-      return i && i.expiresAt > now ? i : null
-    },
-
-    async saveCode(code) {
-      codes.set(code.codeHash, copy(code))
-    },
-    async consumeCode(hash, now, clientId) {
-      const c = codes.get(hash)
-      if (!c) return null
-      if (c.clientId !== clientId) return { status: 'wrong_client', code: copy(c) }
-      if (c.usedAt !== undefined) return { status: 'reused', code: copy(c) }
-      if (c.expiresAt <= now) return null
-      c.usedAt = now
-      return { status: 'ok', code: copy(c) }
+    async deleteRecord(kind, id) {
+      records.delete(recordKey(kind, id))
     },
 
     async createGrant(g) {
@@ -346,23 +334,13 @@ export function memoryStore(): Store {
       failures.delete(key)
     },
 
-    async createSession(session) {
-      if (sessions.has(session.idHash)) throw new Error('session already exists')
-      sessions.set(session.idHash, copy(session))
-    },
-    async getSession(idHash, now) {
-      const s = sessions.get(idHash)
-      return s && s.expiresAt > now ? copy(s) : null
-    },
-    async deleteSession(idHash) {
-      sessions.delete(idHash)
-    },
-
     async deleteExpired(now) {
-      for (const [k, v] of requests) if (v.expiresAt <= now) requests.delete(k)
-      for (const [k, v] of interactions) if (v.expiresAt <= now) interactions.delete(k)
-      // Used codes are kept until expiry + a day so reuse is still detected, then dropped.
-      for (const [k, v] of codes) if (v.expiresAt + 86_400_000 <= now) codes.delete(k)
+      // Consumed records are kept a day past expiry so a code's reuse is still detected, then dropped.
+      for (const [k, v] of records)
+        if (
+          v.consumedAt === undefined ? v.expiresAt <= now : v.expiresAt + CONSUMED_RECORD_RETENTION_MS <= now
+        )
+          records.delete(k)
       for (const [k, v] of jtis) if (v <= now) jtis.delete(k)
       // Read-quota entries older than 48 hours can no longer count in any (at most daily) window.
       for (const [k, v] of reads) {
@@ -370,7 +348,6 @@ export function memoryStore(): Store {
         if (kept.length) reads.set(k, kept)
         else reads.delete(k)
       }
-      for (const [k, v] of sessions) if (v.expiresAt <= now) sessions.delete(k)
       for (const [k, v] of failures) if (v.lastAt <= now - FAILURE_RETENTION_MS) failures.delete(k)
     },
     async close() {},

@@ -20,6 +20,11 @@ import type {
  * - Secrets arrive already hashed where noted (`codeHash`, `tokenHash`); stores never see raw codes or
  *   refresh tokens.
  * - Returned objects are copies: mutating them never changes what is stored.
+ *
+ * Pushed requests, interactions, authorization codes and sessions share one generic single-use
+ * {@link StoredRecord} API (`saveRecord`, `findRecord`, `consumeRecord`, `deleteRecord`); the server
+ * keeps its typed view of them in `records.ts`. That folded ten methods into four: the contract went
+ * from 46 methods to 40.
  */
 export interface Store {
   // ---- clients -------------------------------------------------------------------------------
@@ -40,45 +45,36 @@ export interface Store {
   /** The stored logo of a client, or `null`. */
   getClientLogo(clientId: string): Promise<ClientLogo | null>
 
-  // ---- pushed authorization requests (RFC 9126) ----------------------------------------------
-  /** Store a pushed authorization request until it is consumed or expires. */
-  savePushedRequest(request: PushedRequest): Promise<void>
+  // ---- single-use records: pushed requests, interactions, codes, sessions ------------------------
   /**
-   * Atomic, single use: returns the request the first time it is asked for while unexpired, `null`
-   * ever after (and for unknown or expired request_uris).
+   * Insert a record, or replace the value, owner and expiry of the unconsumed record with the same
+   * `kind` and `id` (an interaction is saved again after sign-in). A consumed record is never
+   * revived: saving over it changes nothing.
    */
-  consumePushedRequest(requestUri: string, now: number): Promise<PushedRequest | null>
-
-  // ---- interactions: an authorization in progress (login, then consent) -----------------------
-  /** Store (or update, same `id`) an interaction. */
-  saveInteraction(interaction: Interaction): Promise<void>
-  /** `null` if unknown or expired. */
-  getInteraction(id: string, now: number): Promise<Interaction | null>
-  /** Atomic, single use: the consent decision can be taken once. */
-  consumeInteraction(id: string, now: number): Promise<Interaction | null>
-
-  // ---- authorization codes --------------------------------------------------------------------
-  /** Store an authorization code (hashed) until it is consumed or expires. */
-  saveCode(code: AuthorizationCode): Promise<void>
+  saveRecord(record: Omit<StoredRecord, 'consumedAt'>): Promise<void>
+  /** The record, or `null` if unknown, expired (`expiresAt <= now`) or consumed. Read-only. */
+  findRecord(kind: RecordKind, id: string, now: number): Promise<StoredRecord | null>
   /**
-   * Atomic, and only for the client the code was issued to. A code whose `clientId` is not `clientId`
-   * gives `{ status: 'wrong_client' }` and is left exactly as it was (never marked used), whatever its
-   * state, so another client presenting a stolen code can neither burn it nor trigger reuse
-   * detection. For its own client: the first call for an unexpired code returns `{ status: 'ok' }` and
-   * marks it used (the check of `clientId` and the marking are one step); every later call returns
-   * `{ status: 'reused' }` (so the server can revoke what the code issued); an expired unused code
-   * gives `null`. An unknown code gives `null`.
+   * Atomic, single use. `null` if unknown, or expired and never consumed. With `owner` given and the
+   * record's `owner` different: `{ status: 'wrong_owner' }` and the record is left exactly as it was,
+   * whatever its state (a stolen code can neither be burnt nor trigger reuse detection). Otherwise, the first call while
+   * unexpired sets `consumedAt = now` and gives `{ status: 'ok' }` (the owner check and the marking are
+   * one step); every later call gives `{ status: 'consumed' }` (reuse detection), until `deleteExpired`
+   * drops the record. `record` is the stored record (a copy).
    */
-  consumeCode(
-    codeHash: string,
+  consumeRecord(
+    kind: RecordKind,
+    id: string,
     now: number,
-    clientId: string,
+    owner?: string,
   ): Promise<{
-    /** `ok`: first use; `reused`: used before; `wrong_client`: issued to another client (left untouched). */
-    status: 'ok' | 'reused' | 'wrong_client'
-    /** The stored code. */
-    code: AuthorizationCode
+    /** `ok`: this call consumed it; `consumed`: consumed before; `wrong_owner`: another party's (left untouched). */
+    status: 'ok' | 'consumed' | 'wrong_owner'
+    /** The stored record. */
+    record: StoredRecord
   } | null>
+  /** Remove a record (sign-out ends a session). Unknown: no-op. */
+  deleteRecord(kind: RecordKind, id: string): Promise<void>
 
   // ---- grants ---------------------------------------------------------------------------------
   /** Store a new grant (its id is new). */
@@ -286,23 +282,41 @@ export interface Store {
   /** Forget every failure of `key` (a successful sign-in resets its pair). Unknown keys: no-op. */
   clearFailures(key: string): Promise<void>
 
-  // ---- sign-in: server-side sessions (revocable) --------------------------------------------------
-  /** Store a new session (its id arrives hashed); an id hash already stored is an error. */
-  createSession(session: SessionRecord): Promise<void>
-  /** The session, or `null` if unknown or expired (`expiresAt <= now`). */
-  getSession(idHash: string, now: number): Promise<SessionRecord | null>
-  /** End a session (sign-out): from now on `getSession` gives `null`. Unknown ids: no-op. */
-  deleteSession(idHash: string): Promise<void>
-
   // ---- housekeeping ---------------------------------------------------------------------------
   /**
-   * Remove expired single-use rows (requests, interactions, codes, jtis, old quota rows), expired
-   * sessions, and failure windows whose last failure is {@link FAILURE_RETENTION_MS} or more old.
+   * Remove unconsumed records with `expiresAt <= now`, consumed records {@link CONSUMED_RECORD_RETENTION_MS}
+   * past their `expiresAt` (so a code replay is still reported as reused for a day), expired jtis, old
+   * quota rows, and failure windows whose last failure is {@link FAILURE_RETENTION_MS} or more old.
    */
   deleteExpired(now: number): Promise<void>
   /** Release connections and timers. The store is not used afterwards. */
   close(): Promise<void>
 }
+
+/** What a single-use record holds. */
+export type RecordKind = 'pushed_request' | 'interaction' | 'code' | 'session'
+
+/** A single-use record: a pushed request, an interaction, an authorization code or a session. */
+export interface StoredRecord {
+  /** What it is. */
+  kind: RecordKind
+  /** Unique within its kind: the request_uri, the interaction id, the code's hash, the session id's hash. */
+  id: string
+  /** The record's data: a JSON object, stored and returned as a copy (JSON round trip). */
+  value: Record<string, unknown>
+  /** Only this party may consume it (the client an authorization code was issued to). Absent: anyone. */
+  owner?: string
+  /** Epoch ms. Expired when `expiresAt <= now`. */
+  expiresAt: number
+  /** Epoch ms, set by the first successful `consumeRecord`. */
+  consumedAt?: number
+}
+
+/**
+ * Consumed records are kept this long past their `expiresAt` before `deleteExpired` drops them, so a
+ * replayed authorization code is still reported as reused (RFC 9700 §4.5).
+ */
+export const CONSUMED_RECORD_RETENTION_MS = 86_400_000
 
 /** The validated parameters of a pushed authorization request. */
 export interface AuthorizationRequest {
