@@ -36,7 +36,8 @@ const LABEL: Record<string, string> = {
   'oidc-provider': 'node-oidc-provider 9 userinfo, DPoP-bound opaque token, nonces, memory adapter',
   memory: 'Consentry (Harbor Pay demo holder, maintenance on), memory store',
   postgres: 'Consentry (Harbor Pay demo holder, maintenance on), PostgreSQL store',
-  sqlite: 'Consentry (Harbor Pay demo holder, maintenance on), embedded SQLite store (node:sqlite, the default)',
+  sqlite:
+    'Consentry (Harbor Pay demo holder, maintenance on), embedded SQLite store (node:sqlite, the default)',
   pglite: 'Consentry (Harbor Pay demo holder, maintenance on), embedded PGlite store',
 }
 const CONNECTIONS = 10
