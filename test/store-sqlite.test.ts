@@ -4,7 +4,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { type Grant, StoreError, sqliteStore } from '@consentry/server'
+import type { Grant } from '@consentry/core'
+import { StoreError, sqliteStore } from '@consentry/server'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openSqliteStore } from '../packages/server/src/store/sqlite.ts'
 import { MAX_BATCH_WRITES } from '../packages/server/src/store/sqlite-batch.ts'
@@ -51,13 +52,13 @@ function failingCommits(syncs?: ((error: Error | null) => void)[]) {
     const statement = prepare(text)
     if (text !== 'COMMIT') return statement
     const run = statement.run.bind(statement)
-    statement.run = (...args) => {
+    statement.run = () => {
       control.commits++
       if (control.failNext > 0) {
         control.failNext--
         throw Object.assign(new Error('disk I/O error (simulated)'), { errcode: 10 })
       }
-      return run(...args)
+      return run()
     }
     return statement
   }
