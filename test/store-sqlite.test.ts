@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Grant } from '@consentry/core'
 import { StoreError, sqliteStore } from '@consentry/server'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openSqliteStore } from '../packages/server/src/store/sqlite.ts'
 import { MAX_BATCH_WRITES } from '../packages/server/src/store/sqlite-batch.ts'
 import { migrateSqlite } from '../packages/server/src/store/sqlite-schema.ts'
+import { startWriter } from './helpers/crash.ts'
 import { describeStoreConformance } from './store-conformance.ts'
 
 const temp = mkdtempSync(join(tmpdir(), 'consentry-sqlite-'))
@@ -130,27 +128,10 @@ describe('sqliteStore', { timeout: 60_000 }, () => {
 
   it('an acknowledged write survives SIGKILL of its process', async () => {
     const path = freshPath()
-    const require = createRequire(import.meta.url)
-    const tsx = pathToFileURL(require.resolve('tsx')).href
-    const script = fileURLToPath(new URL('./store-sqlite-child.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--conditions=source', `--import=${tsx}`, script, path], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('exit', (_code, signal) => resolve(signal)),
-    )
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => String(chunk).includes('committed') && resolve())
-      child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)))
-    })
+    const writer = await startWriter(new URL('./store-sqlite-child.ts', import.meta.url), [path])
     // While it runs, the file is locked against this process too.
     await expect(sqliteStore({ path })).rejects.toMatchObject({ code: 'store_locked' })
-    child.kill('SIGKILL')
-    expect(await exited).toBe('SIGKILL')
+    expect(await writer.kill()).toBe('SIGKILL')
 
     const store = await sqliteStore({ path })
     expect((await store.getGrant('crash-grant'))?.subject).toBe('alice')

@@ -105,59 +105,49 @@ type Sqlite = typeof import('node:sqlite')
 
 const num = (v: SQLOutputValue | undefined): number => Number(v)
 const str = (v: SQLOutputValue | undefined): string => String(v)
-/** NULL columns become absent members, as in the memory store. */
+/** NULL as `undefined`. */
 const optNum = (v: SQLOutputValue | undefined) => (v === null || v === undefined ? undefined : Number(v))
 const optStr = (v: SQLOutputValue | undefined) => (v === null || v === undefined ? undefined : String(v))
 const parse = <T>(v: SQLOutputValue | undefined): T => JSON.parse(String(v)) as T
 const blob = (v: SQLOutputValue | undefined): Uint8Array => new Uint8Array(v as Uint8Array)
 
-function toGrant(r: Row): Grant {
-  const g: Grant = {
-    id: str(r.id),
-    clientId: str(r.client_id),
-    subject: str(r.subject),
-    status: str(r.status) as GrantStatus,
-    authorizationDetails: parse(r.authorization_details),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    expiresAt: num(r.expires_at),
-  }
-  const endedAt = optNum(r.ended_at)
-  const endedReason = optStr(r.ended_reason)
-  if (endedAt !== undefined) g.endedAt = endedAt
-  if (endedReason !== undefined) g.endedReason = endedReason
-  return g
+/** The members whose value is defined: NULL columns become absent members, as in the memory store. */
+function defined<T extends Record<string, unknown>>(members: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [key, value] of Object.entries(members))
+    if (value !== undefined) out[key as keyof T] = value as T[keyof T]
+  return out
 }
 
-function toRefreshToken(r: Row): RefreshTokenRecord {
-  const t: RefreshTokenRecord = {
-    tokenHash: str(r.token_hash),
-    grantId: str(r.grant_id),
-    clientId: str(r.client_id),
-    jkt: str(r.jkt),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-  }
-  const usedAt = optNum(r.used_at)
-  const revokedAt = optNum(r.revoked_at)
-  if (usedAt !== undefined) t.usedAt = usedAt
-  if (revokedAt !== undefined) t.revokedAt = revokedAt
-  return t
-}
+const toGrant = (r: Row): Grant => ({
+  id: str(r.id),
+  clientId: str(r.client_id),
+  subject: str(r.subject),
+  status: str(r.status) as GrantStatus,
+  authorizationDetails: parse(r.authorization_details),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+  expiresAt: num(r.expires_at),
+  ...defined({ endedAt: optNum(r.ended_at), endedReason: optStr(r.ended_reason) }),
+})
 
-function toRecord(r: Row): StoredRecord {
-  const record: StoredRecord = {
-    kind: str(r.kind) as RecordKind,
-    id: str(r.id),
-    value: parse(r.value),
-    expiresAt: num(r.expires_at),
-  }
-  const owner = optStr(r.owner)
-  const consumedAt = optNum(r.consumed_at)
-  if (owner !== undefined) record.owner = owner
-  if (consumedAt !== undefined) record.consumedAt = consumedAt
-  return record
-}
+const toRefreshToken = (r: Row): RefreshTokenRecord => ({
+  tokenHash: str(r.token_hash),
+  grantId: str(r.grant_id),
+  clientId: str(r.client_id),
+  jkt: str(r.jkt),
+  createdAt: num(r.created_at),
+  expiresAt: num(r.expires_at),
+  ...defined({ usedAt: optNum(r.used_at), revokedAt: optNum(r.revoked_at) }),
+})
+
+const toRecord = (r: Row): StoredRecord => ({
+  kind: str(r.kind) as RecordKind,
+  id: str(r.id),
+  value: parse(r.value),
+  expiresAt: num(r.expires_at),
+  ...defined({ owner: optStr(r.owner), consumedAt: optNum(r.consumed_at) }),
+})
 
 /** A stored event row back to an event: `seq`, `index` once integrated, then the stored JSON. */
 const toAuditEvent = (r: Row): AuditEvent =>
@@ -185,12 +175,12 @@ const toOutboxEvent = (r: Row): OutboxEvent => ({
   createdAt: num(r.created_at),
 })
 
-const toFailureWindow = (r: Row, withPrevious: boolean): FailureWindow => {
-  const w: FailureWindow = { count: num(r.count), firstAt: num(r.first_at), lastAt: num(r.last_at) }
-  const previousAt = withPrevious ? optNum(r.prev_at) : undefined
-  if (previousAt !== undefined) w.previousAt = previousAt
-  return w
-}
+const toFailureWindow = (r: Row, withPrevious: boolean): FailureWindow => ({
+  count: num(r.count),
+  firstAt: num(r.first_at),
+  lastAt: num(r.last_at),
+  ...defined({ previousAt: withPrevious ? optNum(r.prev_at) : undefined }),
+})
 
 const outboxParams = (e: OutboxEvent): SQLInputValue[] => [
   e.id,
