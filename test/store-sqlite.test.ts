@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { Grant } from '@consentry/core'
 import { StoreError, sqliteStore } from '@consentry/server'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -61,7 +64,7 @@ function failingCommits(syncs?: ((error: Error | null) => void)[]) {
     return statement
   }
   const wal = syncs && { sync: (done: (error: Error | null) => void) => void syncs.push(done), close() {} }
-  return { db: db as Db, control, store: openSqliteStore(db, wal) }
+  return { db: db as Db, control, store: openSqliteStore(db, wal ? { wal } : {}) }
 }
 
 /** Whether `promise` has settled once pending callbacks ran. */
@@ -80,6 +83,10 @@ describe('sqliteStore', { timeout: 60_000 }, () => {
   it('keeps data across close and reopen; seq carries on; the file is private to its user', async () => {
     const path = freshPath()
     const first = await sqliteStore({ path })
+    expect(first.ephemeral).toBeUndefined() // durable: server secrets need a key-encryption key
+    const memory = await sqliteStore({ path: ':memory:' })
+    expect(memory.ephemeral).toBe(true)
+    await memory.close()
     await first.createGrant(grant())
     const event = await first.appendAuditEvent({
       id: 'e1',
@@ -112,6 +119,26 @@ describe('sqliteStore', { timeout: 60_000 }, () => {
     const again = await sqliteStore({ path })
     expect(await again.getGrant('g1')).toEqual(grant())
     await again.close()
+  })
+
+  it('on a runtime without node:sqlite, importing works and opening fails with sqlite_unavailable', () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+    const script = `
+      const { sqliteStore } = await import('@consentry/server')
+      await sqliteStore({ path: ':memory:' }).catch((e) => console.log(e.name, e.code))`
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--no-experimental-sqlite',
+        '--conditions=source',
+        `--import=${tsx}`,
+        '--input-type=module',
+        '-e',
+        script,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    )
+    expect(run.stdout.trim()).toBe('StoreError sqlite_unavailable')
   })
 
   it('refuses a file written by a newer schema with store_schema_newer', async () => {

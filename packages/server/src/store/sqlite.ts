@@ -205,10 +205,16 @@ function firstAfter(times: readonly number[], after: number): number {
   return lo
 }
 
+/**
+ * The specifier in a variable: bundlers (esbuild, under tsup) would otherwise rewrite the literal to
+ * `sqlite` — `node:sqlite` exists only with its prefix — or try to resolve it.
+ */
+const SQLITE_MODULE = 'node:sqlite'
+
 /** `node:sqlite`, or a coded error on runtimes without it (Bun, Node before 22.13). */
 async function loadSqlite(): Promise<Sqlite> {
   try {
-    return await import('node:sqlite')
+    return (await import(SQLITE_MODULE)) as Sqlite
   } catch (cause) {
     throw new StoreError(
       'sqlite_unavailable',
@@ -316,17 +322,18 @@ function durableWal(db: DatabaseSync, path: string): NonNullable<OpenDatabase['w
 export async function sqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const sqlite = await loadSqlite()
   const { db, wal } = openDatabase(sqlite, options.path)
-  return openSqliteStore(db, wal)
+  // In memory, server secrets never reach a disk (no key-encryption key needed, as memoryStore).
+  return wal ? openSqliteStore(db, { wal }) : openSqliteStore(db, { ephemeral: true })
 }
 
 /**
  * The store over an open, migrated connection; `wal` fsyncs its write-ahead log (absent: commits are
- * final at once). Exported for tests that wrap the connection to provoke failures; applications use
- * {@link sqliteStore}.
+ * final at once), `ephemeral` says nothing reaches a disk. Exported for tests that wrap the
+ * connection to provoke failures; applications use {@link sqliteStore}.
  */
 export function openSqliteStore(
   db: DatabaseSync,
-  wal?: { sync: GroupCommitOptions['sync']; close: () => void },
+  { wal, ephemeral = false }: { wal?: NonNullable<OpenDatabase['wal']>; ephemeral?: boolean } = {},
 ): Store & SingleUseRecords {
   /** Read-quota times per key, sorted, mirroring the `read_quota` rows of that key. */
   const quotaTimes = new Map<string, number[]>()
@@ -501,6 +508,7 @@ export function openSqliteStore(
 
   const store: Store & SingleUseRecords = {
     ...records,
+    ...(ephemeral ? { ephemeral: true } : {}),
 
     // ---- clients ------------------------------------------------------------------------------
     createClient(client) {
