@@ -44,9 +44,11 @@ import { FAILURE_RETENTION_MS } from './store.ts'
  * - Durability: WAL; a write's promise resolves once its transaction is committed and the WAL file
  *   fsynced (`synchronous=FULL`'s guarantee, with the fsync run off the event loop: see
  *   `GroupCommit`), so an acknowledged write survives the process being killed, and power loss.
- * - Group commit: writes made during one event-loop turn share one transaction and one fsync
- *   (`GroupCommit`); each runs under its own SAVEPOINT, so a failing write (a duplicate client id)
- *   rejects only its caller, while a failed COMMIT rejects every caller of the batch and keeps nothing.
+ * - Group commit: writes made during one event-loop turn share one transaction (`GroupCommit`), and
+ *   the transactions committed while an fsync runs share the next fsync. Each write of several
+ *   statements runs under its own SAVEPOINT (SQLite undoes a failed single statement by itself), so
+ *   a failing write (a duplicate client id) rejects only its caller, while a failed COMMIT rejects
+ *   every caller of the batch and keeps nothing.
  * - Reads see the connection's own writes at once, including those of the batch not yet committed
  *   (one process: nothing else can read the file).
  * - Two writes are acknowledged before their commit, as the Store contract allows because the caller
