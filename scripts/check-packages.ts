@@ -9,7 +9,8 @@
  *                                     e.g. by `changeset pack --out-dir <dir>`; no build, no pack)
  *
  * `--node` (repeatable) loads the installed packages under that Node too: CI passes the oldest Node
- * that `engines` allows, so the claim is tested (the CommonJS build needs require(esm), 22.12+).
+ * that `engines` allows, so the claim is tested (the CommonJS build needs require(esm), 22.12+, and
+ * `sqliteStore` needs `node:sqlite` unflagged, 22.13+).
  */
 import { spawnSync } from 'node:child_process'
 import {

@@ -39,6 +39,9 @@ function literalUnion(file: string, find: (node: ts.Node) => ts.TypeNode | undef
 const egressCodes = literalUnion('server/src/net/guarded-fetch.ts', (node) =>
   ts.isTypeAliasDeclaration(node) && node.name.text === 'EgressErrorCode' ? node.type : undefined,
 )
+const storeCodes = literalUnion('server/src/errors.ts', (node) =>
+  ts.isTypeAliasDeclaration(node) && node.name.text === 'StoreErrorCode' ? node.type : undefined,
+)
 /** The codes `ResourceAuthError`'s constructor accepts (its `WWW-Authenticate` errors). */
 const resourceAuthCodes = literalUnion('server/src/errors.ts', (node) =>
   ts.isParameter(node) &&
@@ -56,6 +59,7 @@ const catalogues: [section: string, codes: readonly string[]][] = [
   ['`PROBLEM_CODES`', Object.keys(PROBLEM_CODES)],
   ['`ConfigError`', [new ConfigError('x').code]],
   ['`EgressErrorCode`', egressCodes],
+  ['`StoreErrorCode`', storeCodes],
   ['`AUDIT_PROBLEM_CODES`', AUDIT_PROBLEM_CODES],
   ['`CLIENT_ERROR_CODES`', Object.keys(CLIENT_ERROR_CODES)],
 ]

@@ -4,13 +4,12 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { verifyAuditExport } from '@consentry/core'
-import { exportAuditLog } from '@consentry/server'
-import { pgliteStore } from '@consentry/store-postgres'
+import { exportAuditLog, sqliteStore } from '@consentry/server'
 import { afterAll, describe, expect, it } from 'vitest'
 import { HISTORY_DETAIL, insecure, link, oauth, registerRecipient, resourceGet } from './helpers/recipient.ts'
 
 /**
- * The demo on its embedded store (PGlite in a directory), killed with SIGKILL right after acknowledged
+ * The demo on its embedded store (SQLite in its data directory), killed with SIGKILL right after acknowledged
  * writes, then started again: grants, their revocation state and the audit trail are all still there.
  */
 const dir = mkdtempSync(join(tmpdir(), 'consentry-durability-'))
@@ -101,8 +100,8 @@ describe('durability of the embedded store', () => {
       await kill(child)
       child = undefined
 
-      // Open the directory offline and verify the whole trail.
-      const store = await pgliteStore({ dataDir: dir })
+      // Open the database offline (the demo has exited: one process per file) and verify the trail.
+      const store = await sqliteStore({ path: join(dir, 'consentry.db') })
       const grant = await store.getGrant(endedGrant)
       expect(grant?.status).toBe('revoked')
       expect((await store.getGrant(keptGrant))?.status).toBe('active')

@@ -24,6 +24,7 @@ import {
   memoryStore,
   nodeListener,
   type Store,
+  sqliteStore,
 } from '@consentry/server'
 import { openPglite, pgliteStore, postgresStore } from '@consentry/store-postgres'
 import { base64url, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose'
@@ -175,7 +176,7 @@ describe('bad input never reaches a store as a 500', () => {
     await admin.end()
   })
 
-  for (const kind of ['memory', 'pglite', 'postgres'] as const) {
+  for (const kind of ['memory', 'sqlite', 'pglite', 'postgres'] as const) {
     describe(`on the ${kind} store`, () => {
       let holder: HarborPay
       let store: Store
@@ -185,9 +186,11 @@ describe('bad input never reaches a store as a 500', () => {
         store =
           kind === 'memory'
             ? memoryStore()
-            : kind === 'pglite'
-              ? await pgliteStore({ dataDir: join(temp, 'nul') })
-              : await postgresStore({ connectionString: PG_URL, schema: PG_SCHEMA })
+            : kind === 'sqlite'
+              ? await sqliteStore({ path: join(temp, 'nul-sqlite', 'consentry.db') })
+              : kind === 'pglite'
+                ? await pgliteStore({ dataDir: join(temp, 'nul') })
+                : await postgresStore({ connectionString: PG_URL, schema: PG_SCHEMA })
         holder = await startHarborPay({
           store,
           port: 0,

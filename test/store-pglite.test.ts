@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { DEFAULT_PGLITE_DIR, openPglite, pgliteStore } from '@consentry/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWriter } from './helpers/crash.ts'
 import { describeStoreConformance } from './store-conformance.ts'
 
 /**
@@ -85,26 +83,8 @@ describe('pgliteStore', { timeout: 60_000 }, () => {
   it('an acknowledged write survives SIGKILL (default directory under the cwd)', async () => {
     const cwd = join(temp, 'crash')
     mkdirSync(cwd)
-    const require = createRequire(import.meta.url)
-    const tsx = pathToFileURL(require.resolve('tsx')).href
-    const script = fileURLToPath(new URL('./store-pglite-child.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--conditions=source', `--import=${tsx}`, script], {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('exit', (_code, signal) => resolve(signal)),
-    )
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => String(chunk).includes('committed') && resolve())
-      child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)))
-    })
-    child.kill('SIGKILL')
-    expect(await exited).toBe('SIGKILL')
+    const writer = await startWriter(new URL('./store-pglite-child.ts', import.meta.url), [], cwd)
+    expect(await writer.kill()).toBe('SIGKILL')
 
     const dataDir = join(cwd, DEFAULT_PGLITE_DIR)
     expect(existsSync(dataDir)).toBe(true)

@@ -1,6 +1,6 @@
 /**
  * A Consentry data holder in one file: copy it, replace the two marked parts (your data, your login),
- * run it. `npm start` (Node 22.12+). The environment it reads:
+ * run it. `npm start` (Node 22.13+). The environment it reads:
  *
  *   CONSENTRY_KEY_ENCRYPTION_KEY    required: 32 random bytes, base64url (encrypts the keys kept in the store)
  *   CONSENTRY_INITIAL_ACCESS_TOKEN  required: the token recipients register with (RFC 7591)

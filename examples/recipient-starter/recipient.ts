@@ -1,7 +1,7 @@
 /**
  * A Consentry recipient in one file: a small web app that links a person's account at a data holder,
  * reads what they allowed, and revokes. Copy it, ask for what you need, keep tokens in your database.
- * `npm start` (Node 22.12+). The environment it reads:
+ * `npm start` (Node 22.13+). The environment it reads:
  *
  *   HOLDER_ISSUER                   the holder's issuer, default http://127.0.0.1:4000
  *   CONSENTRY_INITIAL_ACCESS_TOKEN  the holder's registration token (needed the first time)

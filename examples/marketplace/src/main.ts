@@ -1,16 +1,18 @@
-import { pgliteStore, postgresStore } from '@consentry/store-postgres'
+import { join } from 'node:path'
+import { sqliteStore } from '@consentry/server'
+import { postgresStore } from '@consentry/store-postgres'
 import { DEMO_INITIAL_ACCESS_TOKEN, startBazaarMarket } from './app.ts'
 
 /**
- * Start Bazaar Market, the demo marketplace (a data holder): embedded PostgreSQL (PGlite) in
- * `.consentry/bazaar-market` by default, a real PostgreSQL when `DATABASE_URL` is set.
+ * Start Bazaar Market, the demo marketplace (a data holder): embedded SQLite (`node:sqlite`) in
+ * `.consentry/bazaar-market/consentry.db` by default, a real PostgreSQL when `DATABASE_URL` is set.
  */
 export async function main(env: NodeJS.ProcessEnv = process.env) {
   const port = Number(env.PORT ?? 4002)
-  const dataDir = env.CONSENTRY_DATA_DIR ?? '.consentry/bazaar-market'
+  const database = join(env.CONSENTRY_DATA_DIR ?? '.consentry/bazaar-market', 'consentry.db')
   const store = env.DATABASE_URL
     ? await postgresStore({ connectionString: env.DATABASE_URL })
-    : await pgliteStore({ dataDir })
+    : await sqliteStore({ path: database })
   const initialAccessToken = env.CONSENTRY_INITIAL_ACCESS_TOKEN ?? DEMO_INITIAL_ACCESS_TOKEN
   const market = await startBazaarMarket({
     store,
@@ -28,7 +30,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
     [
       '',
       `Bazaar Market (demo marketplace, data holder) is running at ${market.issuer}`,
-      `  storage:          ${env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL (PGlite) in ${dataDir}`}`,
+      `  storage:          ${env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded SQLite in ${database}`}`,
       `  server keys:      ${env.CONSENTRY_KEY_ENCRYPTION_KEY ? 'encrypted (CONSENTRY_KEY_ENCRYPTION_KEY)' : 'PLAINTEXT in the database (demo only: set CONSENTRY_KEY_ENCRYPTION_KEY)'}`,
       `  metadata:         ${market.issuer}/.well-known/oauth-authorization-server`,
       `  connected apps:   ${market.issuer}/consents`,

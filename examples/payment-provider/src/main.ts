@@ -1,15 +1,18 @@
-import { pgliteStore, postgresStore } from '@consentry/store-postgres'
+import { join } from 'node:path'
+import { sqliteStore } from '@consentry/server'
+import { postgresStore } from '@consentry/store-postgres'
 import { DEMO_INITIAL_ACCESS_TOKEN, startHarborPay } from './app.ts'
 
 /**
- * Start Harbor Pay, the demo data holder: embedded PostgreSQL (PGlite) in `.consentry/` by default,
- * a real PostgreSQL when `DATABASE_URL` is set.
+ * Start Harbor Pay, the demo data holder: embedded SQLite (`node:sqlite`) in
+ * `.consentry/harbor-pay/consentry.db` by default, a real PostgreSQL when `DATABASE_URL` is set.
  */
 export async function main(env: NodeJS.ProcessEnv = process.env) {
   const port = Number(env.PORT ?? 4000)
+  const database = join(env.CONSENTRY_DATA_DIR ?? '.consentry/harbor-pay', 'consentry.db')
   const store = env.DATABASE_URL
     ? await postgresStore({ connectionString: env.DATABASE_URL })
-    : await pgliteStore({ dataDir: env.CONSENTRY_DATA_DIR ?? '.consentry/harbor-pay' })
+    : await sqliteStore({ path: database })
   const initialAccessToken = env.CONSENTRY_INITIAL_ACCESS_TOKEN ?? DEMO_INITIAL_ACCESS_TOKEN
   const holder = await startHarborPay({
     store,
@@ -27,7 +30,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env) {
     [
       '',
       `Harbor Pay (demo data holder) is running at ${holder.issuer}`,
-      `  storage:          ${env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PostgreSQL (PGlite) in .consentry/harbor-pay'}`,
+      `  storage:          ${env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded SQLite in ${database}`}`,
       `  server keys:      ${env.CONSENTRY_KEY_ENCRYPTION_KEY ? 'encrypted (CONSENTRY_KEY_ENCRYPTION_KEY)' : 'PLAINTEXT in the database (demo only: set CONSENTRY_KEY_ENCRYPTION_KEY)'}`,
       `  metadata:         ${holder.issuer}/.well-known/oauth-authorization-server`,
       `  connected apps:   ${holder.issuer}/consents`,

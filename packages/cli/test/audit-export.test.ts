@@ -1,13 +1,13 @@
 /**
  * `consentry audit export` against stores a real data holder wrote: Harbor Pay (the demo holder) on
- * PGlite in a directory and on PostgreSQL, a real recipient linking and reading over HTTP, a signed
+ * its SQLite database, on PGlite in a directory and on PostgreSQL, a real recipient linking and reading over HTTP, a signed
  * checkpoint; then the export is verified with `consentry audit verify` and the holder's published
  * note verifier key (audit_log.verifier_key in its metadata).
  */
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Store } from '@consentry/server'
+import { type Store, sqliteStore } from '@consentry/server'
 import { pgliteStore, postgresStore } from '@consentry/store-postgres'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -66,6 +66,39 @@ async function tamper(file: string) {
   await writeFile(copy, `${lines.join('\n')}\n`)
   return copy
 }
+
+describe('consentry audit export from the demo holder’s SQLite database', () => {
+  let dataDir: string
+  let jwks: string
+
+  beforeAll(async () => {
+    dataDir = join(dir, 'harbor-pay-sqlite')
+    ;({ jwks } = await history(await sqliteStore({ path: join(dataDir, 'consentry.db') }), 'sqlite'))
+  })
+
+  it('exports <dir>/consentry.db; the export verifies', async () => {
+    const file = join(dir, 'sqlite.jsonl')
+    const exported = await run('audit', 'export', '--data-dir', dataDir, '--out', file)
+    expect(exported).toMatchObject({ code: 0, stderr: '' })
+    const verified = await run('audit', 'verify', file, '--key', jwks)
+    expect(verified.stdout).toMatch(/^OK: every entry is proven against the signed checkpoint$/m)
+    expect(verified.code).toBe(0)
+  })
+
+  it('fails (exit 1, store_locked) while the holder still has it open; --schema is refused', async () => {
+    const open = await sqliteStore({ path: join(dataDir, 'consentry.db') })
+    try {
+      const locked = await run('audit', 'export', '--data-dir', dataDir)
+      expect(locked.code).toBe(1)
+      expect(locked.stderr).toContain('one process per database file')
+    } finally {
+      await open.close()
+    }
+    const schema = await run('audit', 'export', '--data-dir', dataDir, '--schema', 'consentry')
+    expect(schema.code).toBe(2)
+    expect(schema.stderr).toContain('--schema is for PostgreSQL and PGlite')
+  })
+})
 
 describe('consentry audit export from a PGlite directory', () => {
   let dataDir: string

@@ -156,7 +156,7 @@ export const configSchema = z.strictObject({
   store: withMethods(
     'a Store',
     Object.fromEntries(STORE_METHODS.map((m) => [m, 'required'])),
-    'use memoryStore() for tests, postgresStore() or pgliteStore() otherwise',
+    'use memoryStore() for tests, sqliteStore(), postgresStore() or pgliteStore() otherwise',
   ),
   dataSource: withMethods(
     'a DataSource',

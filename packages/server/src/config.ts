@@ -134,7 +134,10 @@ export type PrivateJwk = {
 export interface ConsentServerConfig {
   /** The issuer identifier and base URL the handler is mounted at. https, or http on loopback. */
   issuer: string
-  /** Where everything is kept: `memoryStore()` for tests, `postgresStore()` / `pgliteStore()` otherwise. */
+  /**
+   * Where everything is kept: `memoryStore()` for tests, `sqliteStore()` for one process,
+   * `postgresStore()` for several (see docs/stores.md).
+   */
   store: Store
   /**
    * The person's accounts and transactions: enables the built-in `transaction_history` data type.

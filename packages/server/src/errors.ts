@@ -139,3 +139,37 @@ export class MountError extends Error {
     super(message)
   }
 }
+
+/**
+ * The codes of {@link StoreError}: `sqlite_unavailable` (the runtime has no `node:sqlite`),
+ * `store_locked` (the database file is already open in another process or store instance) and
+ * `store_schema_newer` (the file was written by a newer Consentry).
+ */
+export type StoreErrorCode = 'sqlite_unavailable' | 'store_locked' | 'store_schema_newer'
+
+/**
+ * A store could not be opened. Thrown by `sqliteStore` at start-up, never per request; the message
+ * says what to do (see docs/errors.md and docs/stores.md).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   store = await sqliteStore({ path: '.consentry/consentry.db' })
+ * } catch (err) {
+ *   if (err instanceof StoreError && err.code === 'store_locked') console.error('already running?')
+ *   throw err
+ * }
+ * ```
+ */
+export class StoreError extends Error {
+  /** Always `StoreError`. */
+  override readonly name = 'StoreError'
+  constructor(
+    /** Why the store could not be opened (see docs/errors.md). */
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}

@@ -76,6 +76,8 @@ export {
   OAuthError,
   ProblemError,
   ResourceAuthError,
+  StoreError,
+  type StoreErrorCode,
 } from './errors.ts'
 export { GRANT_AMENDED_EVENT, GRANT_ENDED_EVENT, GRANT_EXPIRING_EVENT } from './grants/notify.ts'
 export type { ConnectionInfo } from './http/client-address.ts'
@@ -112,6 +114,7 @@ export type {
 } from './resource/data-source.ts'
 export { type ConsentServer, createConsentServer } from './server.ts'
 export { memoryStore } from './store/memory.ts'
+export { type SqliteStoreOptions, sqliteStore } from './store/sqlite.ts'
 export {
   type AuditBatch,
   type AuditLogCheckpoint,

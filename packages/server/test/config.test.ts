@@ -185,7 +185,7 @@ describe('function-valued options are checked for shape', () => {
   it.each([
     [
       without('store'),
-      'store: required; use memoryStore() for tests, postgresStore() or pgliteStore() otherwise',
+      'store: required; use memoryStore() for tests, sqliteStore(), postgresStore() or pgliteStore() otherwise',
     ],
     [with_({ store: 'postgres://x' }), 'store: must be a Store, not a string'],
     [with_({ store: { getClient: async () => null } }), 'store.createClient: missing'],

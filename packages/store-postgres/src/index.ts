@@ -1,6 +1,7 @@
 /**
  * `@consentry/store-postgres` — the production {@link Store} for Consentry on PostgreSQL, and the same
- * SQL embedded in-process through PGlite as the zero-setup default.
+ * SQL embedded in-process through PGlite (the demos' embedded default is `sqliteStore` from
+ * `@consentry/server`; see docs/stores.md).
  *
  * @example
  * ```ts

@@ -76,9 +76,10 @@ export interface PgliteStoreOptions {
 }
 
 /**
- * A {@link Store} on embedded PostgreSQL (PGlite, in-process WebAssembly): the zero-setup default,
- * running the same SQL as {@link postgresStore}. For one server process; use PostgreSQL for several.
- * A committed write survives a crash of the process (see {@link openPglite}).
+ * A {@link Store} on embedded PostgreSQL (PGlite, in-process WebAssembly), running the same SQL as
+ * {@link postgresStore} (the demos' embedded default is `sqliteStore`, cheaper per request). For
+ * one server process; use PostgreSQL for several. A committed write survives a crash of the process
+ * (see {@link openPglite}).
  *
  * @example
  * ```ts

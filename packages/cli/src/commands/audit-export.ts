@@ -8,6 +8,8 @@ import { type Command, type Io, UsageError } from '../io.ts'
 
 /** Where the demo holder (examples/payment-provider) keeps its embedded database. */
 export const DEFAULT_DATA_DIR = '.consentry/harbor-pay'
+/** The demo holders' SQLite database, inside their data directory. */
+const SQLITE_FILE = 'consentry.db'
 
 /** Lines are written in chunks of about this many characters. */
 const CHUNK = 64 * 1024
@@ -28,8 +30,9 @@ export const auditExport: Command = {
   atomically to --out (mode 0600). Events not yet integrated are left for the next export. Verify:
     consentry audit verify <file> --key "<audit_log.verifier_key from the holder's metadata>"
 
-  --data-dir <dir>        the embedded (PGlite) database directory (default ${DEFAULT_DATA_DIR});
-                          stop the holder first: one process at a time may open it
+  --data-dir <dir>        the embedded database's directory (default ${DEFAULT_DATA_DIR}): SQLite
+                          (<dir>/${SQLITE_FILE}, the demo holders') or PGlite; stop the holder
+                          first: one process at a time may open it
   --database-url <url>    a PostgreSQL database instead (default: $DATABASE_URL when set)
   --schema <name>         the schema holding the tables (default public)
   --out <file>            write here instead of stdout
@@ -92,13 +95,23 @@ async function openOut(path: string): Promise<AtomicFile> {
   }
 }
 
-/** PostgreSQL when a URL is given (flag, else $DATABASE_URL unless --data-dir), else PGlite. */
+/**
+ * PostgreSQL when a URL is given (flag, else $DATABASE_URL unless --data-dir), else the embedded
+ * database in the directory: SQLite (`consentry.db`, the demo holders') or PGlite.
+ */
 async function openStore(dataDir: string | undefined, databaseUrl: string | undefined, schema?: string) {
   const { pgliteStore, postgresStore } = await import('@consentry/store-postgres')
   const url = databaseUrl ?? (dataDir === undefined ? process.env.DATABASE_URL || undefined : undefined)
   const schemaOption = schema === undefined ? {} : { schema }
   if (url !== undefined) return postgresStore({ connectionString: url, ...schemaOption })
   const dir = dataDir ?? DEFAULT_DATA_DIR
+  const sqlite = join(dir, SQLITE_FILE)
+  if ((await stat(sqlite).catch(() => null))?.isFile()) {
+    if (schema !== undefined)
+      throw new UsageError('--schema is for PostgreSQL and PGlite, not a SQLite database')
+    const { sqliteStore } = await import('@consentry/server')
+    return sqliteStore({ path: sqlite })
+  }
   // Opening a PGlite directory creates a database there: refuse a directory that is not one.
   const version = await stat(join(dir, 'PG_VERSION')).catch(() => null)
   if (!version?.isFile()) throw new UsageError(`no database in ${dir} (give --data-dir or --database-url)`)
