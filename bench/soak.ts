@@ -34,7 +34,7 @@ import {
   withNonceRetry,
 } from '../test/helpers/recipient.ts'
 import { forkChild, get, proofSigner, stop } from './compare.ts'
-import { fmt, now, summarize } from './lib.ts'
+import { fmt, now, PG_OPTION, summarize } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -45,13 +45,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     grants: { type: 'string', default: '10' },
     snapshots: { type: 'string' },
-    pg: {
-      type: 'string',
-      default:
-        process.env.CONSENTRY_TEST_DATABASE_URL ??
-        process.env.DATABASE_URL ??
-        'postgres://postgres@127.0.0.1:5432/test',
-    },
+    pg: PG_OPTION,
   },
 })
 const kind = args.store!
@@ -442,11 +436,13 @@ function report(o: Outcome) {
     `- audit: ${appended} events appended during the run (one data.read per served read, plus token events); ` +
       `integrated ${o.drained.integrated} in all; pending at stop ${o.atStop.pending}, ` +
       `${o.drained.pending} after ${(o.drainMs / 1000).toFixed(1)} s`,
-    `- **RSS from minute 2 to minute ${minutes}: ${from.rssMb.toFixed(1)} → ${o.atStop.rssMb.toFixed(1)} MB ` +
-      `(${signed(growth)} MB); linear fit over ${steady.length} samples: ` +
-      `${signed(rssSlope)} MB/min RSS (peak RSS of minutes 3…${minutes}: ${signed(peakSlope)} MB/min); heap after full GC ` +
-      `${signed(heapSlope)} MB/min (${mb(afterGc[0]?.heapAfterGcMb ?? null)} → ${mb(afterGc.at(-1)?.heapAfterGcMb ?? null)} MB, ` +
-      `range ${mb(gcValues.length ? Math.min(...gcValues) : null)}–${mb(gcValues.length ? Math.max(...gcValues) : null)}).**`,
+    minutes < 4
+      ? '- (no verdict: the first two minutes are warm-up; run 4 minutes or more)'
+      : `- **RSS from minute 2 to minute ${minutes}: ${from.rssMb.toFixed(1)} → ${o.atStop.rssMb.toFixed(1)} MB ` +
+          `(${signed(growth)} MB); linear fit over ${steady.length} samples: ` +
+          `${signed(rssSlope)} MB/min RSS (peak RSS of minutes 3…${minutes}: ${signed(peakSlope)} MB/min); heap after full GC ` +
+          `${signed(heapSlope)} MB/min (${mb(afterGc[0]?.heapAfterGcMb ?? null)} → ${mb(afterGc.at(-1)?.heapAfterGcMb ?? null)} MB, ` +
+          `range ${mb(gcValues.length ? Math.min(...gcValues) : null)}–${mb(gcValues.length ? Math.max(...gcValues) : null)}).**`,
   )
   console.log(lines.join('\n'))
   const dir = new URL('./results/', import.meta.url).pathname
