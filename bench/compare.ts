@@ -70,7 +70,8 @@ interface Measured {
 
 const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url')
 
-function proofSigner(key: KeyObject, jwk: JWK) {
+/** Signs DPoP proofs (ES256, RFC 9449) for GET `htu` with `ath` and the server's nonce, in node:crypto. */
+export function proofSigner(key: KeyObject, jwk: JWK) {
   const header = b64u(
     JSON.stringify({
       typ: 'dpop+jwt',
@@ -95,14 +96,15 @@ function proofSigner(key: KeyObject, jwk: JWK) {
   }
 }
 
-interface Reply {
+export interface Reply {
   status: number
   body: string
   nonce: string | undefined
   challenge: string
 }
 
-function get(agent: Agent, url: URL, token: string, proof: string): Promise<Reply> {
+/** One attended resource read with the DPoP-bound token and a proof. */
+export function get(agent: Agent, url: URL, token: string, proof: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -182,12 +184,14 @@ async function drive(t: Target, agent: Agent, state: { nonce?: string }, pool: n
 
 // ---- the servers --------------------------------------------------------------------------------
 
-function forkChild(
+/** Start a bench server script in its own process (IPC); resolves with its first message. */
+export function forkChild(
   script: string,
   argv: string[],
   profile?: string,
+  nodeFlags: string[] = [],
 ): Promise<{ child: ChildProcess; msg: unknown }> {
-  const execArgv = ['--conditions=source', '--import', 'tsx']
+  const execArgv = ['--conditions=source', '--import', 'tsx', ...nodeFlags]
   if (profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profile}`)
   const child = fork(new URL(script, import.meta.url).pathname, argv, {
     execArgv,
@@ -213,7 +217,8 @@ function cpuOf(child: ChildProcess): Promise<number> {
   })
 }
 
-async function stop(child: ChildProcess) {
+/** Ask a child to stop (`'stop'`), kill it after 10 s. */
+export async function stop(child: ChildProcess) {
   const exited = new Promise((r) => child.once('exit', r))
   child.send('stop')
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])

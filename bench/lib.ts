@@ -2,6 +2,15 @@
 
 export const now = (): number => performance.now()
 
+/** The `--pg` option (parseArgs) of the benches: the database a `postgres` run makes its schema in. */
+export const PG_OPTION = {
+  type: 'string',
+  default:
+    process.env.CONSENTRY_TEST_DATABASE_URL ??
+    process.env.DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/test',
+} as const
+
 export interface Summary {
   n: number
   mean: number

@@ -23,7 +23,7 @@ import {
   type Recipient,
   registerRecipient,
 } from '../test/helpers/recipient.ts'
-import { fmt, now, type Op, type RunResult, run, type Summary, summarize } from './lib.ts'
+import { fmt, now, type Op, PG_OPTION, type RunResult, run, type Summary, summarize } from './lib.ts'
 import { type MicroResult, microBenchmarks } from './micro.ts'
 
 const { values: args } = parseArgs({
@@ -32,13 +32,7 @@ const { values: args } = parseArgs({
     configs: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
-    pg: {
-      type: 'string',
-      default:
-        process.env.CONSENTRY_TEST_DATABASE_URL ??
-        process.env.DATABASE_URL ??
-        'postgres://postgres@127.0.0.1:5432/test',
-    },
+    pg: PG_OPTION,
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     profile: { type: 'string' },

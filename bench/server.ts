@@ -6,8 +6,12 @@
  *   node --conditions=source --import tsx bench/server.ts <memory|sqlite|pglite|postgres> [pg url|dir] [schema] [maintenance]
  *
  * `maintenance` (bench/compare.ts: the holder as users run it) keeps the background sweeps on.
+ * bench/soak.ts also asks, over the same IPC channel (never over HTTP: nothing here is in the
+ * product), for `'stats'` (memory and the audit log's progress) and `{ snapshot: file }` (a V8 heap
+ * snapshot).
  */
 import { join } from 'node:path'
+import { GCProfiler, writeHeapSnapshot } from 'node:v8'
 import { memoryStore, type Store, sqliteStore } from '@consentry/server'
 import { pgliteStore, postgresStore } from '@consentry/store-postgres'
 import { startHarborPay } from '../examples/payment-provider/src/app.ts'
@@ -46,3 +50,27 @@ process.on('message', (m) => {
   if (m === 'cpu') process.send!({ cpu: process.cpuUsage() })
 })
 process.on('disconnect', () => process.exit(0))
+// bench/soak.ts: heapUsed is a sawtooth between collections; the heap left by the latest full
+// (mark-sweep-compact) collection is what grows if something leaks. Watched without forcing any GC.
+const gcProfiler = new GCProfiler()
+gcProfiler.start()
+let heapAfterFullGc: number | null = null
+process.on('message', async (m) => {
+  // bench/soak.ts: memory now, and how far the audit sequencer is (integrated = the checkpoint's size).
+  if (m !== 'stats') return
+  const memory = process.memoryUsage()
+  const full = gcProfiler.stop().statistics.filter((g) => g.gcType === 'MarkSweepCompact')
+  gcProfiler.start()
+  heapAfterFullGc = full.at(-1)?.afterGC.heapStatistics.usedHeapSize ?? heapAfterFullGc
+  const [checkpoint, pending] = await Promise.all([
+    store.getAuditCheckpoint(),
+    store.listAuditEvents({ pending: true, limit: 100_000 }),
+  ])
+  process.send!({
+    stats: { memory, heapAfterFullGc, integrated: checkpoint?.size ?? 0, pending: pending.length },
+  })
+})
+process.on('message', (m) => {
+  const file = (m as { snapshot?: string } | null)?.snapshot
+  if (typeof file === 'string') process.send!({ snapshot: writeHeapSnapshot(file) })
+})

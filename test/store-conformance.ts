@@ -187,7 +187,7 @@ const testSeal =
   }
 
 /** Integrate until nothing is pending. */
-async function integrateAll(store: Store) {
+export async function integrateAll(store: Store) {
   while (await store.integrateAuditEvents(1000, testSeal())) {
     // next batch
   }

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
+import { type AuditEventDraft, auditLeafHash, canonicalize, rootHash } from '@consentry/core'
 import { MIGRATIONS, postgresStore } from '@consentry/store-postgres'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { migrate } from '../packages/store-postgres/src/migrations.ts'
 import { pgDb } from '../packages/store-postgres/src/pg.ts'
-import { describeStoreConformance } from './store-conformance.ts'
+import { describeStoreConformance, integrateAll } from './store-conformance.ts'
 
 /**
  * Runs against a real PostgreSQL: CONSENTRY_TEST_DATABASE_URL or DATABASE_URL, else the local
@@ -189,5 +191,120 @@ describe('postgresStore', { timeout: 30_000 }, () => {
     )
     expect(error).toBeInstanceOf(Error)
     expect(String((error as Error).message)).not.toContain('hunter2')
+  })
+
+  it('migration 10 on a database holding the old hash-chained trail keeps every event and logs them in order', async () => {
+    const schema = newSchema()
+    const s = `"${schema}"`
+    // The schema as a holder released before the transparency log left it: migrations up to 9,
+    // recorded in schema_migrations as migrate() records them.
+    await admin.query(`CREATE SCHEMA ${s}`)
+    await admin.query(`CREATE TABLE ${s}.schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+    for (const m of MIGRATIONS.filter((m) => m.version <= 9)) {
+      await admin.query(m.sql(s))
+      await admin.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        m.version,
+        m.name,
+      ])
+    }
+    // Events appended the pre-10 way: a hash chain (seq from 1, prev_hash = the previous hash, hash =
+    // SHA-256 hex of the canonical event without hash), one row each with its sealed JSON.
+    const drafts: AuditEventDraft[] = [
+      {
+        id: 'evt_old_1',
+        at: '2026-10-01T09:00:00.000Z',
+        type: 'client.registered',
+        actor: { type: 'holder' },
+        client_id: 'cl_1',
+        data: {},
+      },
+      {
+        id: 'evt_old_2',
+        at: '2026-10-01T09:01:00.000Z',
+        type: 'grant.approved',
+        actor: { type: 'subject', id: 'alice' },
+        grant_id: 'gr_1',
+        client_id: 'cl_1',
+        subject: 'alice',
+        data: { accounts: ['acc_1', 'acc_2'], fields: ['amount', 'booked_at'], lookback_days: 365 },
+      },
+      ...Array.from({ length: 5 }, (_, i) => ({
+        id: `evt_old_${i + 3}`,
+        at: `2026-10-0${i + 2}T12:00:00.000Z`,
+        type: 'data.read',
+        actor: { type: 'client' as const, id: 'cl_1' },
+        grant_id: 'gr_1',
+        client_id: 'cl_1',
+        subject: 'alice',
+        data: { records: 100 - i, from: '2025-10-01', to: '2026-10-01', note: 'Café ☕ \u0000 "q"' },
+      })),
+    ]
+    let prev = { seq: 0, hash: '0'.repeat(64) }
+    for (const d of drafts) {
+      const unsealed = { ...d, seq: prev.seq + 1, prev_hash: prev.hash }
+      const sealed = { ...unsealed, hash: createHash('sha256').update(canonicalize(unsealed)).digest('hex') }
+      await admin.query(
+        `INSERT INTO ${s}.audit_events (seq, hash, type, grant_id, client_id, subject, event)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::json)`,
+        [
+          sealed.seq,
+          sealed.hash,
+          d.type,
+          d.grant_id ?? null,
+          d.client_id ?? null,
+          d.subject ?? null,
+          JSON.stringify(sealed),
+        ],
+      )
+      prev = sealed
+    }
+    await admin.query(
+      `INSERT INTO ${s}.audit_checkpoints (size, head, created_at, jws, prev_size) VALUES ($1, $2, 1, 'old.jws.sig', -1)`,
+      [prev.seq, prev.hash],
+    )
+    const rowsOf = async () =>
+      (await admin.query(`SELECT seq::int, hash, event::text AS event FROM ${s}.audit_events ORDER BY seq`))
+        .rows
+    const before = await rowsOf()
+
+    // The rest of the migrations run as the store opens.
+    const store = await postgresStore({ connectionString: url, schema })
+    try {
+      const { rows: versions } = await admin.query(
+        `SELECT version FROM ${s}.schema_migrations ORDER BY version`,
+      )
+      expect(versions.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version))
+      // Every old row kept byte for byte (json keeps its text), in order, and all pending.
+      expect(await rowsOf()).toEqual(before)
+      const listed = await store.listAuditEvents({})
+      expect(listed).toEqual(drafts.map((d, i) => ({ seq: i + 1, ...d })))
+      expect(await store.listAuditEvents({ pending: true })).toHaveLength(drafts.length)
+
+      // A request after the upgrade appends behind them, and the sequencer integrates all, in seq order.
+      const fresh = { ...drafts[2]!, id: 'evt_new_1', at: '2026-12-01T00:00:00.000Z' }
+      expect((await store.appendAuditEvent(fresh)).seq).toBe(drafts.length + 1)
+      await integrateAll(store)
+      const all = [...drafts, fresh]
+      const integrated = await store.listAuditEvents({ afterIndex: -1 })
+      expect(integrated).toEqual(all.map((d, i) => ({ seq: i + 1, index: i, ...d })))
+      expect(await store.listAuditEvents({ pending: true })).toEqual([])
+
+      // The checkpoint's root is the RFC 9162 root of the events as first written (chain members
+      // stripped), computed apart from the store and the sequencer's incremental nodes.
+      const checkpoint = await store.getAuditCheckpoint()
+      expect(checkpoint?.size).toBe(all.length)
+      expect(Buffer.from(checkpoint!.root)).toEqual(Buffer.from(rootHash(all.map(auditLeafHash))))
+      // Leaf hashes stored for proofs are those of the same events.
+      const leaves = await store.getAuditNodes(all.map((_, i) => ({ level: 0, index: i })))
+      expect(leaves.map((h) => Buffer.from(h).toString('hex'))).toEqual(
+        all.map((d) => Buffer.from(auditLeafHash(d)).toString('hex')),
+      )
+      // Nothing else changed in the old rows: same seq, hash and JSON.
+      expect((await rowsOf()).slice(0, drafts.length)).toEqual(before)
+    } finally {
+      await store.close()
+      await dropSchema(schema)
+    }
   })
 })
