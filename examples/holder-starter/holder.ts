@@ -4,7 +4,7 @@
  *
  *   CONSENTRY_KEY_ENCRYPTION_KEY    required: 32 random bytes, base64url (encrypts the keys kept in the store)
  *   CONSENTRY_INITIAL_ACCESS_TOKEN  required: the token recipients register with (RFC 7591)
- *   DATABASE_URL                    PostgreSQL; unset: embedded PostgreSQL (PGlite) in CONSENTRY_DATA_DIR
+ *   DATABASE_URL                    PostgreSQL; unset: SQLite (node:sqlite) in CONSENTRY_DATA_DIR/consentry.db
  *   CONSENTRY_DATA_DIR              default .consentry/db
  *   PORT, HOST, ISSUER              default 4000, 127.0.0.1, http://127.0.0.1:{PORT}; https in production
  *   DEMO_PASSWORD                   the demo person's password; unset: a random one, printed at start
@@ -19,8 +19,9 @@ import {
   guardNodeServer,
   type HolderTransaction,
   nodeListener,
+  sqliteStore,
 } from '@consentry/server'
-import { pgliteStore, postgresStore } from '@consentry/store-postgres'
+import { postgresStore } from '@consentry/store-postgres'
 
 const env = process.env
 const missing = ['CONSENTRY_KEY_ENCRYPTION_KEY', 'CONSENTRY_INITIAL_ACCESS_TOKEN'].filter(
@@ -84,7 +85,7 @@ const accountHolders: AccountHolders = {
 // ---- The server ------------------------------------------------------------------------------------
 const store = env.DATABASE_URL
   ? await postgresStore({ connectionString: env.DATABASE_URL })
-  : await pgliteStore({ dataDir: env.CONSENTRY_DATA_DIR ?? '.consentry/db' })
+  : await sqliteStore({ path: `${env.CONSENTRY_DATA_DIR ?? '.consentry/db'}/consentry.db` })
 let handle: RequestListener = (_req, res) => res.writeHead(503).end() // until the server is ready
 const http = guardNodeServer(createServer((req, res) => handle(req, res)))
 await new Promise<void>((ok) => http.listen(Number(env.PORT ?? 4000), env.HOST ?? '127.0.0.1', ok))

@@ -124,7 +124,7 @@ describe('consentry serve', () => {
     expect(serving.stderr()).not.toContain(TOKEN)
   }, 120_000)
 
-  it('runs with generated keys on PGlite; the audit export verifies with the generated public key', async () => {
+  it('runs with generated keys on SQLite (--data-dir); the audit export verifies with the generated public key', async () => {
     const keys = join(dir, 'keys')
     expect((await run('keys', 'generate', '--out', keys)).code).toBe(0)
     expect((await run('keys', 'generate', '--out', keys, '--name', 'audit-key')).code).toBe(0)
@@ -136,7 +136,7 @@ describe('consentry serve', () => {
       CONSENTRY_AUDIT_SIGNING_JWK: audit,
       CONSENTRY_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     })
-    expect(serving.stdout()).toContain(`embedded PostgreSQL (PGlite) in ${dataDir}`)
+    expect(serving.stdout()).toContain(`embedded SQLite in ${dataDir}`)
     const jwks = (await (await fetch(`${serving.url}/jwks`)).json()) as { keys: { kid: string }[] }
     expect(jwks.keys.map((k) => k.kid)).toEqual(
       expect.arrayContaining([JSON.parse(signing).kid, JSON.parse(audit).kid]),
@@ -160,7 +160,7 @@ describe('consentry serve', () => {
     serving.child.kill('SIGTERM')
     expect(await serving.exited).toBe(0)
 
-    // Stopped (PGlite is one process at a time): export the log and verify it with the public JWKS.
+    // Stopped (a SQLite file is one process at a time): export the log and verify it with the public JWKS.
     const exported = join(dir, 'audit.jsonl')
     const exportRun = await run('audit', 'export', '--data-dir', dataDir, '--out', exported)
     expect(exportRun.stderr).toBe('')
@@ -169,7 +169,7 @@ describe('consentry serve', () => {
     expect(verify.code).toBe(0)
     expect(verify.stdout).toMatch(/[1-9]\d* entries/)
     expect(verify.stdout).toContain('OK')
-  }, 300_000) // PGlite starts in a child process: generous, never a speed assertion
+  }, 300_000) // a child process under load: generous, never a speed assertion
 
   it('refuses a misspelled option with its path and a hint (exit 2), before listening', async () => {
     const file = join(dir, 'typo.config.mjs')

@@ -1,15 +1,13 @@
-import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Store } from '@consentry/server'
 import { usage } from '../args.ts'
 import { type AtomicFile, openAtomic } from '../files.ts'
 import { type Command, type Io, UsageError } from '../io.ts'
+import { openEmbeddedStore } from '../stores.ts'
 
 /** Where the demo holder (examples/payment-provider) keeps its embedded database. */
 export const DEFAULT_DATA_DIR = '.consentry/harbor-pay'
 /** The demo holders' SQLite database, inside their data directory. */
-const SQLITE_FILE = 'consentry.db'
 
 /** Lines are written in chunks of about this many characters. */
 const CHUNK = 64 * 1024
@@ -31,7 +29,7 @@ export const auditExport: Command = {
     consentry audit verify <file> --key "<audit_log.verifier_key from the holder's metadata>"
 
   --data-dir <dir>        the embedded database's directory (default ${DEFAULT_DATA_DIR}): SQLite
-                          (<dir>/${SQLITE_FILE}, the demo holders') or PGlite; stop the holder
+                          (<dir>/consentry.db, the demo holders') or PGlite; stop the holder
                           first: one process at a time may open it
   --database-url <url>    a PostgreSQL database instead (default: $DATABASE_URL when set)
   --schema <name>         the schema holding the tables (default public)
@@ -100,22 +98,11 @@ async function openOut(path: string): Promise<AtomicFile> {
  * database in the directory: SQLite (`consentry.db`, the demo holders') or PGlite.
  */
 async function openStore(dataDir: string | undefined, databaseUrl: string | undefined, schema?: string) {
-  const { pgliteStore, postgresStore } = await import('@consentry/store-postgres')
+  const { postgresStore } = await import('@consentry/store-postgres')
   const url = databaseUrl ?? (dataDir === undefined ? process.env.DATABASE_URL || undefined : undefined)
   const schemaOption = schema === undefined ? {} : { schema }
   if (url !== undefined) return postgresStore({ connectionString: url, ...schemaOption })
-  const dir = dataDir ?? DEFAULT_DATA_DIR
-  const sqlite = join(dir, SQLITE_FILE)
-  if ((await stat(sqlite).catch(() => null))?.isFile()) {
-    if (schema !== undefined)
-      throw new UsageError('--schema is for PostgreSQL and PGlite, not a SQLite database')
-    const { sqliteStore } = await import('@consentry/server')
-    return sqliteStore({ path: sqlite })
-  }
-  // Opening a PGlite directory creates a database there: refuse a directory that is not one.
-  const version = await stat(join(dir, 'PG_VERSION')).catch(() => null)
-  if (!version?.isFile()) throw new UsageError(`no database in ${dir} (give --data-dir or --database-url)`)
-  return pgliteStore({ dataDir: dir, ...schemaOption })
+  return (await openEmbeddedStore(dataDir ?? DEFAULT_DATA_DIR, { create: false, ...schemaOption })).store
 }
 
 /** Write the lines to the file, or to stdout in chunks that wait for it to drain. */

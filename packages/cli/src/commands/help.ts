@@ -22,7 +22,7 @@ ${rows.join('\n')}
   ${'help'.padEnd(width)}  show this help, or a command's: consentry help <command>
 
 Environment:
-  DATABASE_URL                     PostgreSQL for audit export and serve (else a PGlite directory)
+  DATABASE_URL                     PostgreSQL for audit export and serve (else --data-dir: SQLite)
   CONSENTRY_INITIAL_ACCESS_TOKEN   the registration token for register (and serve)
   CONSENTRY_SIGNING_JWK            serve: the token signing key (a private JWK)
   CONSENTRY_AUDIT_SIGNING_JWK      serve: the audit log's Ed25519 key (a private JWK)

@@ -7,6 +7,7 @@ import { isLoopbackHost } from '@consentry/core'
 import type { ConsentServerConfig, Store } from '@consentry/server'
 import { usage } from '../args.ts'
 import { type Command, type Io, UsageError } from '../io.ts'
+import { openEmbeddedStore } from '../stores.ts'
 
 /** Environment variables `serve` reads for what the config file leaves out. */
 export const SERVE_ENV = {
@@ -47,7 +48,7 @@ export const serve: Command = {
 
   What the file leaves out is filled in:
     issuer              http://<host>:<port> (loopback only; set issuer for anything public)
-    store               PostgreSQL (--database-url, else $DATABASE_URL), PGlite (--data-dir), else
+    store               PostgreSQL (--database-url, else $DATABASE_URL), SQLite (--data-dir), else
                         memory: nothing survives a restart (said at start)
     signingKey          $${SERVE_ENV.signingKey} (a private JWK: consentry keys generate --out)
     auditSigningKey     $${SERVE_ENV.auditSigningKey}
@@ -57,7 +58,8 @@ export const serve: Command = {
   --config <file>        the config module (default ./consentry.config.mjs)
   --port <n>             overrides the file's port (default 4000; 0: any free port)
   --host <address>       overrides the file's host (default 127.0.0.1)
-  --data-dir <dir>       keep everything in an embedded PostgreSQL (PGlite) directory
+  --data-dir <dir>       keep everything in an embedded database: <dir>/consentry.db (SQLite; one
+                         process at a time), or a PGlite directory an earlier release made there
   --database-url <url>   keep everything in PostgreSQL
 
   Logs: JSON lines on stderr (DEBUG=consentry:* adds trace lines), or the config's logger.
@@ -170,9 +172,9 @@ async function run(file: string, fileConfig: Partial<ConsentServerConfig>, liste
         store = await postgresStore({ connectionString: databaseUrl })
         storeNote = 'PostgreSQL'
       } else if (listen.dataDir !== undefined) {
-        const { pgliteStore } = await import('@consentry/store-postgres')
-        store = await pgliteStore({ dataDir: listen.dataDir })
-        storeNote = `embedded PostgreSQL (PGlite) in ${listen.dataDir}`
+        const opened = await openEmbeddedStore(listen.dataDir, { create: true })
+        store = opened.store
+        storeNote = `embedded ${opened.kind} in ${listen.dataDir}`
       } else {
         store = server.memoryStore()
         storeNote = 'memory: nothing survives a restart (--data-dir or --database-url to keep it)'
