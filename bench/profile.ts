@@ -47,7 +47,9 @@ function origin(n: Node): string {
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/').slice(0, 3).join('/')}`
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (m) return m[1]!
-  const s = /^(packages\/[^/]+\/src\/[^/]+|examples\/[^/]+|[^/]+)/.exec(url.replace(/^file:\/\//, '').replace(ROOT, ''))
+  const s = /^(packages\/[^/]+\/src\/[^/]+|examples\/[^/]+|[^/]+)/.exec(
+    url.replace(/^file:\/\//, '').replace(ROOT, ''),
+  )
   return s ? s[1]! : url
 }
 
