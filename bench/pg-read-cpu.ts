@@ -61,7 +61,7 @@ try {
   const js = process.cpuUsage(js0)
   const db = ticks(pid) - db0
   console.log(
-    `${reads} reads: ${(wall / reads).toFixed(0)} µs wall/read, PostgreSQL backend ${(db / reads).toFixed(0)} µs CPU/read, Node ${((js.user + js.system) / reads).toFixed(0)} µs CPU/read`,
+    `${reads} reads: ${((wall * 1000) / reads).toFixed(0)} µs wall/read, PostgreSQL backend ${(db / reads).toFixed(0)} µs CPU/read, Node ${((js.user + js.system) / reads).toFixed(0)} µs CPU/read`,
   )
 } finally {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {})
