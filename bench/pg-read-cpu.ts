@@ -1,21 +1,17 @@
 /**
  * CPU per read on PostgreSQL, measured where load on a shared machine moves it least: the database
  * backend's own CPU time (from /proc, one pooled connection, so one backend) and this process's, per
- * resource read's store work (the read gate with an attended quota, then one audit insert), N times
- * in sequence. Needs PostgreSQL on this host (reads /proc/<backend pid>/stat).
- *
- * With `--split`, the read is counted by its own statement (`consumeReadQuota`, as unattended reads
- * and the code before the read gate do): three statements per read instead of two.
+ * resource read's store work (the jti and the grant, the read quota, then one audit insert: three
+ * statements), N times in sequence. Needs PostgreSQL on this host (reads /proc/<backend pid>/stat).
  * The database: CONSENTRY_TEST_DATABASE_URL, else the local trust-auth server.
  *
- *   node --conditions=source --import tsx bench/pg-read-cpu.ts [reads=2000] [--split]
+ *   node --conditions=source --import tsx bench/pg-read-cpu.ts [reads=2000]
  */
 import { readFileSync } from 'node:fs'
 import { postgresStore } from '@consentry/store-postgres'
 import pg from 'pg'
 
 const reads = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 2000)
-const split = process.argv.includes('--split')
 const url = process.env.CONSENTRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const schema = `consentry_cpu_${process.pid}`
 const pool = new pg.Pool({ connectionString: url, max: 1 })
@@ -38,14 +34,11 @@ try {
     expiresAt: T + 86_400_000,
   })
   const one = async (i: number) => {
-    const claim = { key: 'attended:g1', now: T + i, limit: 1_000_000, windowMs: 86_400_000, clientId: 'c1' }
-    const r = await store.recordJtiAndGetGrant(`dpop:k:${i}`, T + 120_000, 'g1', split ? undefined : claim)
-    const quota = split
-      ? await store.consumeReadQuota(claim.key, claim.now, claim.limit, claim.windowMs, {
-          flushedByNextWrite: true,
-        })
-      : r.quota
-    if (!quota?.allowed) throw new Error('refused')
+    const r = await store.recordJtiAndGetGrant(`dpop:k:${i}`, T + 120_000, 'g1')
+    const quota = await store.consumeReadQuota('attended:g1', T + i, 1_000_000, 86_400_000, {
+      flushedByNextWrite: true,
+    })
+    if (!r.firstUse || !r.grant || !quota.allowed) throw new Error('refused')
     await store.appendAuditEvent({
       id: `evt_${i}`,
       at: new Date(T).toISOString(),
@@ -66,7 +59,7 @@ try {
   const js = process.cpuUsage(js0)
   const db = ticks(pid) - db0
   console.log(
-    `${reads} reads${split ? ' (split: 3 statements)' : ' (read gate: 2 statements)'}: ${((wall * 1000) / reads).toFixed(0)} µs wall/read, PostgreSQL backend ${(db / reads).toFixed(0)} µs CPU/read, Node ${((js.user + js.system) / reads).toFixed(0)} µs CPU/read`,
+    `${reads} reads (3 statements each): ${((wall * 1000) / reads).toFixed(0)} µs wall/read, PostgreSQL backend ${(db / reads).toFixed(0)} µs CPU/read, Node ${((js.user + js.system) / reads).toFixed(0)} µs CPU/read`,
   )
 } finally {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {})
