@@ -29,11 +29,13 @@ const byId = new Map(p.nodes.map((n) => [n.id, n]))
 const parent = new Map<number, number>()
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
 
+/** The checkout this script runs from (any worktree), stripped from source URLs. */
+const ROOT = `${new URL('..', import.meta.url).pathname}`
 const short = (url: string) =>
   url
     .replace(/^file:\/\//, '')
     .replace(/^.*\/node_modules\//, '')
-    .replace(/^.*\/work\/main\//, '')
+    .replace(ROOT, '')
 const key = (n: Node) => {
   const f = n.callFrame
   return `${f.functionName || '(anonymous)'} ${f.url ? `${short(f.url)}:${f.lineNumber + 1}` : ''}`.trim()
@@ -45,7 +47,9 @@ function origin(n: Node): string {
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/').slice(0, 3).join('/')}`
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (m) return m[1]!
-  const s = /\/work\/main\/(packages\/[^/]+\/src\/[^/]+|examples\/[^/]+|[^/]+)/.exec(url)
+  const s = /^(packages\/[^/]+\/src\/[^/]+|examples\/[^/]+|[^/]+)/.exec(
+    url.replace(/^file:\/\//, '').replace(ROOT, ''),
+  )
   return s ? s[1]! : url
 }
 

@@ -184,6 +184,30 @@ describe('postgresStore', { timeout: 30_000 }, () => {
     }
   })
 
+  it('runs the read path as named prepared statements, unless told not to (poolers)', async () => {
+    const prepared = async (preparedStatements?: boolean) => {
+      const schema = newSchema()
+      const pool = new pg.Pool({ connectionString: url, max: 1 }) // one connection: one session's statements
+      try {
+        const store = await postgresStore({
+          pool,
+          schema,
+          ...(preparedStatements === undefined ? {} : { preparedStatements }),
+        })
+        await store.recordJtiAndGetGrant('dpop:k:p1', Date.now() + 60_000, 'nope')
+        await store.consumeReadQuota('g1', Date.now(), 5, 60_000)
+        const { rows } = await pool.query<{ statement: string }>(
+          "SELECT statement FROM pg_prepared_statements WHERE name LIKE 'consentry\\_%'",
+        )
+        return rows.map((r) => /(jtis|consume_read_quota)/.exec(r.statement)?.[1]).sort()
+      } finally {
+        await pool.end()
+        await dropSchema(schema)
+      }
+    }
+    expect(await prepared()).toEqual(['consume_read_quota', 'jtis'])
+    expect(await prepared(false)).toEqual([])
+  })
   it('fails without leaking the connection string when the database is unreachable', async () => {
     const secretUrl = 'postgres://user:hunter2-secret@127.0.0.1:1/db'
     const error = await postgresStore({ connectionString: secretUrl, schema: newSchema() }).catch(

@@ -132,8 +132,6 @@ export function createRouter(
       : all
   return async (request, info) => {
     setConnectionInfo(request, info)
-    // Ours, random, per request; a client-supplied X-Request-Id is not trusted into the logs.
-    const requestId = requestIdOf(request)
     let dpop = false
     let oauth = false
     try {
@@ -166,6 +164,9 @@ export function createRouter(
       }
       throw new ProblemError('not_found', 'no such endpoint')
     } catch (err) {
+      // Ours, random, made only when needed (the trace line of the same request reuses it); a
+      // client-supplied X-Request-Id is not trusted into the logs.
+      const requestId = requestIdOf(request)
       const res = errorResponse(
         err,
         (e) =>

@@ -6,8 +6,13 @@
  * never sees driver-specific representations.
  */
 export interface Queryable {
-  /** One statement with `$1…` parameters; resolves to the result rows. */
-  query<R = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>
+  /**
+   * One statement with `$1…` parameters; resolves to the result rows. `prepared`: the statement runs
+   * on every request (the read path), so an adapter that can should parse and plan it once per
+   * connection (a named prepared statement) rather than on every call. Its result columns must not
+   * depend on table definitions (no `*` over a table): a cached plan cannot change its row type.
+   */
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>
   /** Several `;`-separated statements without parameters (migrations). */
   exec(sql: string): Promise<void>
 }
@@ -20,6 +25,12 @@ export interface Db extends Queryable {
 }
 
 export type Row = Record<string, unknown>
+
+/** Options of {@link Queryable.query}. */
+export interface QueryOptions {
+  /** Prepare once per connection (see `query`). */
+  prepared?: boolean
+}
 
 /** Quote an SQL identifier (schema names come from configuration, never from requests). */
 export function quoteIdent(name: string): string {

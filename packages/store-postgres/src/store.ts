@@ -149,6 +149,14 @@ export function sqlStore(db: Db, schema: string): Store {
   const s = quoteIdent(schema)
   const t = (table: string) => `${s}.${table}`
   const lockKey = (name: string) => `consentry:${schema}:${name}`
+  // The read path's statements, prepared once per connection (fixed result columns).
+  const RECORD_JTI_AND_GET_GRANT = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+    j AS (
+      INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*
+    FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`
+  const CONSUME_READ_QUOTA = `SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`
 
   // ---- audit appends, grouped ----------------------------------------------------------------------
   type QueuedAppend = {
@@ -184,6 +192,7 @@ export function sqlStore(db: Db, schema: string): Store {
               batch.map((q) => q.draft.subject ?? null),
               batch.map((q) => json(q.draft)),
             ],
+            { prepared: true },
           )
           for (const [i, q] of batch.entries()) q.resolve({ seq: int8(rows[i]!.seq), ...q.draft })
         } catch (error) {
@@ -491,15 +500,7 @@ export function sqlStore(db: Db, schema: string): Store {
       // in order, so by the time data is served this jti is durable too. A crash can lose only the
       // jti of a request that served nothing (it failed before its audit event), whose replay can
       // only fail the same way within the proof's 60 s iat window.
-      const [r] = await db.query(
-        `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-         j AS (
-           INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*
-         FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`,
-        [key, expiresAt, grantId],
-      )
+      const [r] = await db.query(RECORD_JTI_AND_GET_GRANT, [key, expiresAt, grantId], { prepared: true })
       return { firstUse: int8(r?.first_use) === 1, grant: r && r.id !== null ? toGrant(r) : null }
     },
 
@@ -508,14 +509,11 @@ export function sqlStore(db: Db, schema: string): Store {
       // One round trip: consume_read_quota (migration 9) takes the per-grant advisory lock, counts
       // and records inside one statement's transaction; each statement of the PL/pgSQL function takes
       // a fresh snapshot, so the count sees every read committed before the lock was granted.
-      const [r] = await db.query(`SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`, [
-        grantId,
-        lockKey(`quota:${grantId}`),
-        now,
-        limit,
-        windowMs,
-        options?.flushedByNextWrite === true,
-      ])
+      const [r] = await db.query(
+        CONSUME_READ_QUOTA,
+        [grantId, lockKey(`quota:${grantId}`), now, limit, windowMs, options?.flushedByNextWrite === true],
+        { prepared: true },
+      )
       if (r?.allowed === true) return { allowed: true as const, used: int8(r.used) }
       const oldest = r?.oldest === null || r?.oldest === undefined ? now : int8(r.oldest)
       return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }

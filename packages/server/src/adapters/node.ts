@@ -223,14 +223,19 @@ function toRequest(
   options: ServeNodeOptions,
 ): Request {
   const origin = options.origin ?? `http://${req.headers.host ?? 'localhost'}`
-  const headers = new Headers()
-  for (const [k, v] of Object.entries(req.headers)) {
+  // Name/value pairs, which `Request` copies into its own `Headers` once (a `Headers` built here
+  // would be built, then iterated, sorted and copied again).
+  let headers: [string, string][] | Headers = []
+  for (const k in req.headers) {
+    const v = req.headers[k]
     if (v === undefined) continue
-    for (const item of Array.isArray(v) ? v : [v]) headers.append(k, item)
+    if (typeof v === 'string') headers.push([k, v])
+    else for (const item of v) headers.push([k, item])
   }
   const url = new URL(req.originalUrl ?? req.url ?? '/', origin)
   let body: BodyInit | undefined
   if (hasBody) {
+    headers = new Headers(headers)
     // Someone read (or is reading) the stream before us: a body parser mounted in front.
     if (req.readableDidRead || req.readableEnded) {
       try {

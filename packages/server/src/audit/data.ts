@@ -30,6 +30,10 @@ const SECRET_ENDINGS = [
   'credentials',
 ]
 
+/** Keys already judged: events use a handful of key names, asked on every read's event. */
+const verdicts = new Map<string, boolean>()
+const MAX_VERDICTS = 1000
+
 /**
  * Whether an object key names a secret (case-insensitive; `_`, `-` and camelCase all count):
  * `token`, `access_token`, `refreshToken`, `password`, `client_secret`, `code`, `client_assertion`,
@@ -42,8 +46,14 @@ const SECRET_ENDINGS = [
  * ```
  */
 export function looksSecret(key: string): boolean {
-  const name = key.toLowerCase().replace(/[^a-z0-9]/g, '')
-  return SECRET_NAMES.has(name) || SECRET_ENDINGS.some((ending) => name.endsWith(ending))
+  let secret = verdicts.get(key)
+  if (secret === undefined) {
+    const name = key.toLowerCase().replace(/[^a-z0-9]/g, '')
+    secret = SECRET_NAMES.has(name) || SECRET_ENDINGS.some((ending) => name.endsWith(ending))
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear()
+    verdicts.set(key, secret)
+  }
+  return secret
 }
 
 /**

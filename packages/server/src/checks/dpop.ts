@@ -107,8 +107,10 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   if (!payload || !jwk)
     throw fail('invalid_dpop_proof', 'the DPoP proof is malformed or its signature is invalid')
   if (payload.htm !== opts.htm) throw fail('invalid_dpop_proof', 'htm does not match the request method')
-  const expected = normalizeHtu(opts.htu)
-  if (typeof payload.htu !== 'string' || expected === null || normalizeHtu(payload.htu) !== expected)
+  const expected = normalizedHtu(opts.htu)
+  // The same text as the endpoint's own URL needs no parsing: it normalises to the same URI.
+  const htu = payload.htu
+  if (typeof htu !== 'string' || expected === null || (htu !== opts.htu && normalizeHtu(htu) !== expected))
     throw fail('invalid_dpop_proof', 'htu does not match the request URL')
   const nowS = ctx.now() / 1000
   if (typeof payload.iat !== 'number' || Math.abs(nowS - payload.iat) > IAT_SKEW_S)
@@ -126,6 +128,20 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   const first = await record(`dpop:${jkt}:${payload.jti}`, (payload.iat + IAT_SKEW_S * 2) * 1000)
   if (!first) throw fail('invalid_dpop_proof', 'the DPoP proof was already used')
   return { jkt, jwk }
+}
+
+/** The server's own endpoint URLs, normalised once each (bounded: the paths hold account ids). */
+const ownHtus = new Map<string, string | null>()
+const MAX_OWN_HTUS = 1000
+
+function normalizedHtu(url: string): string | null {
+  let normal = ownHtus.get(url)
+  if (normal === undefined) {
+    normal = normalizeHtu(url)
+    if (ownHtus.size >= MAX_OWN_HTUS) ownHtus.clear()
+    ownHtus.set(url, normal)
+  }
+  return normal
 }
 
 /** RFC 3986 §2.3 unreserved characters: a percent-encoded one means the same as the character itself. */

@@ -3,6 +3,7 @@ import type { AuthorizationDetail, Grant } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import type { VerificationKey } from '../keys.ts'
+import { Lru } from '../util/lru.ts'
 import { verifyJwt } from './jws.ts'
 import { pairwiseSubject } from './pairwise.ts'
 import { randomToken } from './random.ts'
@@ -64,12 +65,20 @@ async function sign(
  * Verify an access token's signature, `typ`, issuer, audience and expiry — synchronously, with
  * `node:crypto` (tokens/jws.ts). Returns `null` for any invalid token (the caller answers
  * `invalid_token`).
+ *
+ * A token verified once is remembered by its exact text (see {@link verifiedTokens}): a recipient
+ * sends the same token with every request of its short life, and its signature cannot change. What
+ * can — the clock — is checked again on every use: an expired (or not yet valid) token is refused
+ * exactly as on its first check. The returned claims are frozen: callers share them.
  */
 export async function verifyAccessToken(
   ctx: Context,
   token: string,
   audience: string,
 ): Promise<AccessTokenClaims | null> {
+  const seen = verifiedTokens(ctx)
+  const known = seen.get(token)
+  if (known && known.audience === audience) return stillValid(known.claims, ctx.now()) ? known.claims : null
   try {
     // The key named by `kid`: the current one, or one still trusted after a rotation; its own `alg`.
     const jwt = verifyJwt(token, (header) => keyByKid(ctx, header), {
@@ -82,10 +91,46 @@ export async function verifyAccessToken(
     })
     const cnf = jwt?.payload.cnf as { jkt?: unknown } | undefined
     if (!jwt || !cnf || typeof cnf.jkt !== 'string') return null
-    return jwt.payload as unknown as AccessTokenClaims
+    const claims = deepFreeze(jwt.payload) as unknown as AccessTokenClaims
+    seen.set(token, { audience, claims })
+    return claims
   } catch {
     return null
   }
+}
+
+/** How many verified access tokens a server remembers (one per active recipient connection is typical). */
+const MAX_VERIFIED_TOKENS = 1000
+
+/**
+ * Access tokens whose signature, header, issuer and audience were verified, by token text; per server
+ * (its verification keys never change while it runs), bounded, least recently used out. Only valid
+ * tokens get in, so nobody without one can fill it.
+ */
+const verified = new WeakMap<Context, Lru<string, { audience: string; claims: AccessTokenClaims }>>()
+
+function verifiedTokens(ctx: Context) {
+  let seen = verified.get(ctx)
+  if (!seen) {
+    seen = new Lru(MAX_VERIFIED_TOKENS)
+    verified.set(ctx, seen)
+  }
+  return seen
+}
+
+/** The time checks of `verifyJwt` (tokens/jws.ts), for a token verified before: `exp`, `nbf`. */
+function stillValid(claims: AccessTokenClaims, nowMs: number): boolean {
+  const now = Math.floor(nowMs / 1000)
+  const nbf = (claims as { nbf?: unknown }).nbf
+  return claims.exp > now && (nbf === undefined || (typeof nbf === 'number' && nbf <= now))
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const member of Object.values(value)) deepFreeze(member)
+    Object.freeze(value)
+  }
+  return value
 }
 
 const ALGS = ['ES256', 'PS256', 'EdDSA'] as const
