@@ -596,9 +596,11 @@ export function openSqliteStore(
     markGrantReminded(grantId, expiresAt, event) {
       return write(() => {
         const marked = sql(
-          `UPDATE grants SET reminded_for = ?1
-           WHERE id = ?2 AND status = 'active' AND expires_at = ?1 AND reminded_for IS NOT ?1`,
-        ).run(expiresAt, grantId)
+          // Anonymous parameters only: Node 22.13's node:sqlite fails to bind numbered ones (?1)
+          // used more than once ("column index out of range").
+          `UPDATE grants SET reminded_for = ?
+           WHERE id = ? AND status = 'active' AND expires_at = ? AND reminded_for IS NOT ?`,
+        ).run(expiresAt, grantId, expiresAt, expiresAt)
         if (marked.changes === 0) return false
         if (event) insertOutbox(event)
         return true
@@ -799,15 +801,16 @@ export function openSqliteStore(
       // A window that opened at or before now - windowMs restarts at count 1.
       return writeOne(() => {
         const r = sql(
+          // Anonymous parameters only (see markGrantReminded); `opened` is now - windowMs.
           `INSERT INTO sign_in_failures AS f (key, count, first_at, last_at, prev_at)
-           VALUES (?1, 1, ?2, ?2, NULL)
+           VALUES (?, 1, ?, ?, NULL)
            ON CONFLICT (key) DO UPDATE SET
-             count = CASE WHEN f.first_at <= ?2 - ?3 THEN 1 ELSE f.count + 1 END,
-             prev_at = CASE WHEN f.first_at <= ?2 - ?3 THEN NULL ELSE f.last_at END,
-             first_at = CASE WHEN f.first_at <= ?2 - ?3 THEN ?2 ELSE f.first_at END,
-             last_at = ?2
+             count = CASE WHEN f.first_at <= ? THEN 1 ELSE f.count + 1 END,
+             prev_at = CASE WHEN f.first_at <= ? THEN NULL ELSE f.last_at END,
+             first_at = CASE WHEN f.first_at <= ? THEN ? ELSE f.first_at END,
+             last_at = ?
            RETURNING count, first_at, last_at, prev_at`,
-        ).get(key, now, windowMs)!
+        ).get(key, now, now, now - windowMs, now - windowMs, now - windowMs, now, now)!
         return toFailureWindow(r, true)
       })
     },
