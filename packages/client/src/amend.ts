@@ -6,12 +6,12 @@
 import { type AuthorizationDetail, builtInDetailTypes, parseAuthorizationDetails } from '@consentry/core'
 import { decodeJwt } from 'jose'
 import * as oauth from 'oauth4webapi'
-import { readCallback } from './callback.ts'
+import { exchangeCode, readCallback } from './callback.ts'
 import type { ClientContext } from './context.ts'
 import { InvalidRequestError, ProtocolError } from './errors.ts'
 import { thumbprint } from './keys.ts'
 import type { LinkState } from './token-store.ts'
-import { toClientError, withNonceRetry } from './transport.ts'
+import { toClientError } from './transport.ts'
 
 const STATE_RE = /^[\x21-\x7e]{1,512}$/
 
@@ -175,32 +175,7 @@ export async function completeAmend(
   checkPendingAmend(pending, ctx, state.grantId)
   const read = await readCallback(ctx, callbackUrl, pending.state)
   if (read === 'denied') return { result: { outcome: 'declined', grantId: state.grantId } }
-  const { as, callback } = read
-  const [auth, dpop] = await Promise.all([ctx.auth(), ctx.dpopFor(state)])
-  let response: oauth.TokenEndpointResponse
-  try {
-    response = await withNonceRetry(async () =>
-      oauth.processAuthorizationCodeResponse(
-        as,
-        ctx.oauthClient,
-        await oauth.authorizationCodeGrantRequest(
-          as,
-          ctx.oauthClient,
-          auth,
-          callback,
-          pending.redirectUri,
-          pending.codeVerifier,
-          { DPoP: dpop, ...ctx.t.opts },
-        ),
-      ),
-    )
-  } catch (err) {
-    throw await toClientError(err, {
-      malformed: 'the token response is malformed',
-      secrets: [callback.get('code') ?? undefined, pending.codeVerifier],
-      now: ctx.clock(),
-    })
-  }
+  const response = await exchangeCode(ctx, read, pending, await ctx.dpopFor(state))
   if (response.grant_id !== state.grantId)
     throw new ProtocolError('the amended tokens are not for this grant', { grantId: state.grantId })
   const applied = ctx.applyTokenResponse(response, state)

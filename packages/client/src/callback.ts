@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import type { ClientContext } from './context.ts'
 import { CallbackError, IssuerMismatchError, StateMismatchError } from './errors.ts'
+import { toClientError, withNonceRetry } from './transport.ts'
 
 /**
  * Read the authorization response at the recipient's callback (a link or an amendment): exactly one
@@ -45,4 +46,42 @@ export async function readCallback(
   }
   if (!callback.get('code')) throw new CallbackError('the callback has no authorization code')
   return { as, callback }
+}
+
+/**
+ * Redeem the callback's code at the token endpoint (RFC 6749 §4.1.3, PKCE, DPoP-bound; one retry
+ * with the server's DPoP nonce), for a link or an amendment alike. Errors become the SDK's own,
+ * with the code and the verifier kept out of every message.
+ */
+export async function exchangeCode(
+  ctx: ClientContext,
+  read: { as: oauth.AuthorizationServer; callback: URLSearchParams },
+  pending: { redirectUri: string; codeVerifier: string },
+  dpop: oauth.DPoPHandle,
+): Promise<oauth.TokenEndpointResponse> {
+  const { as, callback } = read
+  const auth = await ctx.auth()
+  try {
+    return await withNonceRetry(async () =>
+      oauth.processAuthorizationCodeResponse(
+        as,
+        ctx.oauthClient,
+        await oauth.authorizationCodeGrantRequest(
+          as,
+          ctx.oauthClient,
+          auth,
+          callback,
+          pending.redirectUri,
+          pending.codeVerifier,
+          { DPoP: dpop, ...ctx.t.opts },
+        ),
+      ),
+    )
+  } catch (err) {
+    throw await toClientError(err, {
+      malformed: 'the token response is malformed',
+      secrets: [callback.get('code') ?? undefined, pending.codeVerifier],
+      now: ctx.clock(),
+    })
+  }
 }

@@ -8,7 +8,7 @@ import {
 } from '@consentry/core'
 import type { JWK } from 'jose'
 import * as oauth from 'oauth4webapi'
-import { readCallback } from './callback.ts'
+import { exchangeCode, readCallback } from './callback.ts'
 import { ClientContext } from './context.ts'
 import {
   ConfigurationError,
@@ -23,7 +23,7 @@ import { generateDPoPKey, importDPoPKey, thumbprint } from './keys.ts'
 import { type Link, LinkImpl } from './link.ts'
 import { createSandbox, type Sandbox } from './sandbox.ts'
 import { type DPoPKeyJwks, memoryTokenStore, type TokenStore } from './token-store.ts'
-import { createTransport, type FetchFn, toClientError, withNonceRetry } from './transport.ts'
+import { createTransport, type FetchFn, toClientError } from './transport.ts'
 
 /** Options of {@link createConsentClient}. A {@link RegisteredClient} from `registerClient` fits as-is. */
 export interface ConsentClientOptions {
@@ -313,36 +313,8 @@ export function createConsentClient(options: ConsentClientOptions): ConsentClien
       checkPending(pending, transport.issuer, ctx.clientId)
       const read = await readCallback(ctx, callbackUrl, pending.state)
       if (read === 'denied') throw new LinkDeniedError({ serverError: 'access_denied' })
-      const { as, callback } = read
-      const [auth, pair] = await Promise.all([ctx.auth(), importDPoPKey(pending.dpopKey)])
-      const dpop = oauth.DPoP(ctx.oauthClient, pair)
-      let response: oauth.TokenEndpointResponse
-      try {
-        response = await withNonceRetry(async () =>
-          oauth.processAuthorizationCodeResponse(
-            as,
-            ctx.oauthClient,
-            await oauth.authorizationCodeGrantRequest(
-              as,
-              ctx.oauthClient,
-              auth,
-              callback,
-              pending.redirectUri,
-              pending.codeVerifier,
-              {
-                DPoP: dpop,
-                ...transport.opts,
-              },
-            ),
-          ),
-        )
-      } catch (err) {
-        throw await toClientError(err, {
-          malformed: 'the token response is malformed',
-          secrets: [callback.get('code') ?? undefined, pending.codeVerifier],
-          now: clock(),
-        })
-      }
+      const dpop = oauth.DPoP(ctx.oauthClient, await importDPoPKey(pending.dpopKey))
+      const response = await exchangeCode(ctx, read, pending, dpop)
       const state = ctx.applyTokenResponse(response, undefined, { dpopKey: pending.dpopKey })
       const requestedTypes = new Set(pending.authorizationDetails.map((d) => d.type))
       if (!state.authorizationDetails.every((d) => requestedTypes.has(d.type)))
