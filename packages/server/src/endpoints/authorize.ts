@@ -196,17 +196,29 @@ const REPEATED = ['account', 'field', 'datatype'].flatMap((n) =>
   Array.from({ length: MAX_DETAILS }, (_, k) => `${sectionPrefix(k)}${n}`),
 )
 
+/** The consent form's answer: its CSRF token checked, then `allow` or `deny` (else a 400 page). */
+async function readDecision(
+  ctx: Context,
+  request: Request,
+  ix: Interaction,
+): Promise<{ form: Awaited<ReturnType<typeof readForm>>; decision: 'allow' | 'deny' } | Response> {
+  const form = await readForm(request, { allowRepeated: REPEATED })
+  if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf)) return formExpired(ctx)
+  const decision = form.get('decision')
+  if (decision !== 'allow' && decision !== 'deny')
+    return messageResponse(ctx, 'Please choose', 'Choose Allow or Deny.', 400)
+  return { form, decision }
+}
+
 async function decide(
   ctx: Context,
   request: Request,
   ix: Interaction,
   client: ClientRecord,
 ): Promise<Response> {
-  const form = await readForm(request, { allowRepeated: REPEATED })
-  if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf)) return formExpired(ctx)
-  const decision = form.get('decision')
-  if (decision !== 'allow' && decision !== 'deny')
-    return messageResponse(ctx, 'Please choose', 'Choose Allow or Deny.', 400)
+  const read = await readDecision(ctx, request, ix)
+  if (read instanceof Response) return read
+  const { form, decision } = read
   if (!ix.grantId || !ix.subject)
     return messageResponse(ctx, 'This link has expired', 'Go back to the app and start again.')
 
@@ -402,11 +414,9 @@ async function decideAmendment(
   ix: Interaction,
   client: ClientRecord,
 ): Promise<Response> {
-  const form = await readForm(request, { allowRepeated: REPEATED })
-  if (!timingSafeEqual(form.get('csrf') ?? '', ix.csrf)) return formExpired(ctx)
-  const decision = form.get('decision')
-  if (decision !== 'allow' && decision !== 'deny')
-    return messageResponse(ctx, 'Please choose', 'Choose Allow or Deny.', 400)
+  const read = await readDecision(ctx, request, ix)
+  if (read instanceof Response) return read
+  const { form, decision } = read
   const gm = ix.request.grantManagement!
   const subject = ix.subject!
   const target = callbackTarget(ctx, ix)
