@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { createHash, generateKeyPairSync, KeyObject, randomBytes, sign } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,6 +64,12 @@ interface Measured {
   nonceChanges: number
   /** Server-process CPU per request (µs, user + system): independent of how busy the machine is. */
   cpuUs: number
+  /** The part of cpuUs spent in the kernel (socket writes and reads, mostly). */
+  systemCpuUs: number
+  /** CPU of every `postgres` process on this host per request (µs; PostgreSQL configurations only). */
+  dbCpuUs?: number
+  /** This process's (the load generator's) CPU per request (µs). */
+  loadCpuUs: number
 }
 
 // ---- DPoP proofs, signed ahead of time ----------------------------------------------------------
@@ -203,18 +209,45 @@ export function forkChild(
   })
 }
 
-/** The child's CPU time so far (user + system, µs). */
-function cpuOf(child: ChildProcess): Promise<number> {
+/** The child's CPU time so far (µs): user + system, and system alone. */
+function cpuOf(child: ChildProcess): Promise<{ total: number; system: number }> {
   return new Promise((resolve) => {
     const on = (m: unknown) => {
       const cpu = (m as { cpu?: { user: number; system: number } }).cpu
       if (!cpu) return
       child.off('message', on)
-      resolve(cpu.user + cpu.system)
+      resolve({ total: cpu.user + cpu.system, system: cpu.system })
     }
     child.on('message', on)
     child.send('cpu')
   })
+}
+
+/**
+ * CPU time so far (µs, user + system) of every process named `postgres` on this host, from /proc: the
+ * backends, the WAL writer, the checkpointer, autovacuum. 0 where /proc is not readable.
+ */
+function postgresCpu(): number {
+  let total = 0
+  let dirs: string[] = []
+  try {
+    dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d))
+  } catch {
+    return 0
+  }
+  for (const d of dirs) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+      const open = stat.indexOf('(')
+      const close = stat.lastIndexOf(')')
+      if (stat.slice(open + 1, close) !== 'postgres') continue
+      const f = stat.slice(close + 2).split(' ')
+      total += (Number(f[11]) + Number(f[12])) * 10_000 // utime + stime in clock ticks (100/s)
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return total
 }
 
 /** Ask a child to stop (`'stop'`), kill it after 10 s. */
@@ -308,9 +341,17 @@ export async function compare(o: CompareOptions): Promise<void> {
           const warm = await drive(t, agent, state, 20_000, (o.seconds * 1000) / 5)
           const rate = (warm.samples.length / warm.elapsedMs) * 1000
           const load = loadavg().map((x) => Math.round(x * 100) / 100)
+          const onPostgres = config === 'postgres'
           const cpu0 = await cpuOf(t.child)
+          const db0 = onPostgres ? postgresCpu() : 0
+          const load0 = process.cpuUsage()
           const m = await drive(t, agent, state, Math.ceil(rate * o.seconds * 1.5) + 200, o.seconds * 1000)
-          const cpuUs = ((await cpuOf(t.child)) - cpu0) / Math.max(1, m.samples.length + m.errors)
+          const served = Math.max(1, m.samples.length + m.errors)
+          const loadCpu = process.cpuUsage(load0)
+          const dbCpuUs = onPostgres ? (postgresCpu() - db0) / served : undefined
+          const cpu1 = await cpuOf(t.child)
+          const cpuUs = (cpu1.total - cpu0.total) / served
+          const systemCpuUs = (cpu1.system - cpu0.system) / served
           const row: Measured = {
             config,
             round,
@@ -323,11 +364,16 @@ export async function compare(o: CompareOptions): Promise<void> {
             ...(m.firstError ? { firstError: m.firstError } : {}),
             nonceChanges: m.nonceChanges,
             cpuUs,
+            systemCpuUs,
+            ...(dbCpuUs !== undefined ? { dbCpuUs } : {}),
+            loadCpuUs: (loadCpu.user + loadCpu.system) / served,
           }
           rows.push(row)
           console.error(
             `  round ${round} ${config}: ${row.throughput.toFixed(0)} req/s (${row.requests} req, p50 ${fmt(row.latency.p50)} ms, ` +
-              `p99 ${fmt(row.latency.p99)} ms, ${row.cpuUs.toFixed(0)} µs CPU/req, ${row.errors} errors${row.firstError ? `: ${row.firstError}` : ''}), load ${load.join(' ')}`,
+              `p99 ${fmt(row.latency.p99)} ms, ${row.cpuUs.toFixed(0)} µs CPU/req (system ${row.systemCpuUs.toFixed(0)})` +
+              `${row.dbCpuUs !== undefined ? ` + database ${row.dbCpuUs.toFixed(0)}` : ''}, load generator ${row.loadCpuUs.toFixed(0)}, ` +
+              `${row.errors} errors${row.firstError ? `: ${row.firstError}` : ''}), load ${load.join(' ')}`,
           )
         } finally {
           agent.destroy()
@@ -364,12 +410,17 @@ function report(startedAt: Date, o: CompareOptions, rows: Measured[]) {
         .map((r) => r.throughput / rows.find((j) => j.config === 'jose' && j.round === r.round)!.throughput),
     )
   const cpu = (c: string) => median(rows.filter((r) => r.config === c).map((r) => r.cpuUs))
+  const dbCpu = (c: string) => {
+    const xs = rows.filter((r) => r.config === c && r.dbCpuUs !== undefined).map((r) => r.dbCpuUs!)
+    return xs.length ? median(xs).toFixed(0) : '–'
+  }
+  const loadCpu = (c: string) => median(rows.filter((r) => r.config === c).map((r) => r.loadCpuUs)).toFixed(0)
   const lines = [
     `### ${startedAt.toISOString()} — ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; ` +
       `${CONNECTIONS} connections, ${o.seconds} s per run, ${o.rounds} rounds`,
     '',
-    '| server | req/s (median) | × jose (same round, median) | runs (req/s @ load avg) | p50 ms | p99 ms | server CPU µs/req | × jose by CPU | errors |',
-    '|---|---:|---:|---|---:|---:|---:|---:|---:|',
+    '| server | req/s (median) | × jose (same round, median) | runs (req/s @ load avg) | p50 ms | p99 ms | server CPU µs/req | × jose by CPU | database CPU µs/req | load generator CPU µs/req | errors |',
+    '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ]
   const shown = [
     ...CONFIGS.filter((c) => c === 'jose' || c === 'oidc-provider'),
@@ -382,19 +433,17 @@ function report(startedAt: Date, o: CompareOptions, rows: Measured[]) {
       `| ${LABEL[c]} | ${med(c).toFixed(0)} | ${hasRef ? ratio(c).toFixed(2) : '–'} | ` +
         `${rs.map((r) => `${r.throughput.toFixed(0)} @ ${r.load[0]}`).join(', ')} | ` +
         `${fmt(median(rs.map((r) => r.latency.p50)))} | ${fmt(median(rs.map((r) => r.latency.p99)))} | ` +
-        `${cpu(c).toFixed(0)} | ${hasRef ? (cpu('jose') / cpu(c)).toFixed(2) : '–'} | ` +
+        `${cpu(c).toFixed(0)} | ${hasRef ? (cpu('jose') / cpu(c)).toFixed(2) : '–'} | ${dbCpu(c)} | ${loadCpu(c)} | ` +
         `${rs.reduce((a, r) => a + r.errors, 0)} |`,
     )
   }
   console.log(lines.join('\n'))
   const dir = new URL('./results/', import.meta.url).pathname
   const file = join(dir, `compare-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
-  import('node:fs').then(({ mkdirSync }) => {
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(
-      file,
-      `${JSON.stringify({ startedAt, options: o, connections: CONNECTIONS, rows }, null, 2)}\n`,
-    )
-    console.error(`results: ${file}`)
-  })
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(
+    file,
+    `${JSON.stringify({ startedAt, options: o, connections: CONNECTIONS, rows }, null, 2)}\n`,
+  )
+  console.error(`results: ${file}`)
 }

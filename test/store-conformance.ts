@@ -686,6 +686,18 @@ export function describeStoreConformance(
         expect((await store.consumeReadQuota('g1', T + 1, 1, DAY)).allowed).toBe(false)
         expect(await store.consumeReadQuota('g2', T + 1, 1, DAY)).toEqual({ allowed: true, used: 1 })
       })
+      it('a later call with a longer window counts the older reads back in; a shorter one leaves them out', async () => {
+        await store.consumeReadQuota('g1', T, 10, 1000)
+        await store.consumeReadQuota('g1', T + 1500, 10, 1000)
+        expect(await store.consumeReadQuota('g1', T + 2000, 10, 1000)).toEqual({ allowed: true, used: 2 })
+        expect(await store.consumeReadQuota('g1', T + 2001, 10, 5000)).toEqual({ allowed: true, used: 4 })
+        expect(await store.consumeReadQuota('g1', T + 2002, 10, 100)).toEqual({ allowed: true, used: 3 })
+        // An earlier `now` than the last call's (another instance's clock): still exact.
+        expect(await store.consumeReadQuota('g1', T + 1600, 3, 1000)).toEqual({
+          allowed: false,
+          retryAfterMs: 900,
+        })
+      })
       it('a limit of 0 refuses everything with a positive retryAfterMs', async () => {
         const r = await store.consumeReadQuota('g1', T, 0, DAY)
         expect(r.allowed).toBe(false)

@@ -184,6 +184,46 @@ describe('postgresStore', { timeout: 30_000 }, () => {
     }
   })
 
+  it('migration 13 keeps the reads counted before it, and the count stays exact in constant time', async () => {
+    const schema = newSchema()
+    const s = `"${schema}"`
+    await migrate(pgDb(admin, false), schema, 12)
+    const T = 1_700_000_000_000
+    // Three reads of g1 counted the old way (one row each), one of them already out of the window.
+    await admin.query(
+      `INSERT INTO ${s}.read_quota (grant_id, at) VALUES ('g1', $1), ('g1', $2), ('g1', $3)`,
+      [T - 2000, T - 500, T - 100],
+    )
+    const store = await postgresStore({ connectionString: url, schema })
+    try {
+      expect(await store.consumeReadQuota('g1', T, 3, 1000)).toEqual({ allowed: true, used: 3 })
+      expect(await store.consumeReadQuota('g1', T + 1, 3, 1000)).toEqual({
+        allowed: false,
+        retryAfterMs: 499,
+      })
+      const [row] = (
+        await admin.query(`SELECT used, counted_after FROM ${s}.read_quota_counts WHERE grant_id = 'g1'`)
+      ).rows
+      expect(row).toEqual({ used: '3', counted_after: String(T + 1 - 1000) })
+      // An instance still on the previous release calls the same function (rolling upgrade): its
+      // read is counted in the same row.
+      const [old] = (
+        await admin.query(
+          `SELECT * FROM ${s}.consume_read_quota('g1', 'consentry:x:quota:g1', $1, 3, 1000, false)`,
+          [T + 2000],
+        )
+      ).rows
+      expect(old).toEqual({ allowed: true, used: '1', oldest: null })
+      expect(await store.consumeReadQuota('g1', T + 2001, 2, 1000)).toEqual({ allowed: true, used: 2 })
+      expect(await store.consumeReadQuota('g1', T + 2002, 2, 1000)).toEqual({
+        allowed: false,
+        retryAfterMs: 998,
+      })
+    } finally {
+      await store.close()
+      await dropSchema(schema)
+    }
+  })
   it('runs the read path as named prepared statements, unless told not to (poolers)', async () => {
     const prepared = async (preparedStatements?: boolean) => {
       const schema = newSchema()

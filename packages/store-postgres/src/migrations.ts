@@ -315,6 +315,76 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE ${s}.pushed_requests, ${s}.interactions, ${s}.codes, ${s}.sessions;
     `,
   },
+  {
+    version: 13,
+    name: 'read quota counted in constant time',
+    // consume_read_quota counted every read of the key in the window (count(*) over the index) under
+    // an advisory lock held to commit: O(reads in the window) per call, and every other read of the
+    // same grant waited for that count. Now each key has one row holding how many of its read_quota
+    // rows are newer than counted_after; a call locks that row, moves counted_after to its own cutoff
+    // (counting only the rows that crossed it: each row leaves the window once), and inserts its read.
+    // The window stays exact: same results, same retry time (the oldest counted read's exit).
+    //
+    // Same signature, so instances still on the previous version call this body during a rolling
+    // upgrade (p_lock is no longer used: the row lock serialises the key).
+    sql: (s) => `
+      CREATE TABLE ${s}.read_quota_counts (
+        grant_id text PRIMARY KEY,
+        -- read_quota rows of grant_id with at > counted_after
+        used bigint NOT NULL,
+        counted_after bigint NOT NULL
+      );
+      CREATE INDEX read_quota_counts_after ON ${s}.read_quota_counts (counted_after);
+      CREATE OR REPLACE FUNCTION ${s}.consume_read_quota(
+        p_key text, p_lock text, p_now bigint, p_limit integer, p_window bigint, p_async boolean
+      )
+      RETURNS TABLE (allowed boolean, used bigint, oldest bigint)
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        cutoff bigint := p_now - p_window;
+        n bigint;
+        after bigint;
+        moved bigint;
+      BEGIN
+        -- Only for this call's transaction; see Store.consumeReadQuota's flushedByNextWrite.
+        IF p_async THEN
+          PERFORM set_config('synchronous_commit', 'off', true);
+        END IF;
+        LOOP
+          SELECT c.used, c.counted_after INTO n, after FROM ${s}.read_quota_counts c
+            WHERE c.grant_id = p_key FOR UPDATE;
+          EXIT WHEN FOUND;
+          -- First read of the key (or its row was dropped once empty): count what is there. A
+          -- concurrent first caller waits on the unique key, then locks the winner's row.
+          INSERT INTO ${s}.read_quota_counts (grant_id, used, counted_after)
+            SELECT p_key, count(*), cutoff FROM ${s}.read_quota q WHERE q.grant_id = p_key AND q.at > cutoff
+            ON CONFLICT (grant_id) DO NOTHING;
+        END LOOP;
+        -- Each statement below takes a fresh snapshot after the lock: it sees every read committed
+        -- by the callers that held the row before.
+        IF cutoff > after THEN
+          SELECT count(*) INTO moved FROM ${s}.read_quota q
+            WHERE q.grant_id = p_key AND q.at > after AND q.at <= cutoff;
+          n := n - moved;
+        ELSIF cutoff < after THEN
+          -- A longer window, or this instance's clock behind the last caller's: count back in.
+          SELECT count(*) INTO moved FROM ${s}.read_quota q
+            WHERE q.grant_id = p_key AND q.at > cutoff AND q.at <= after;
+          n := n + moved;
+        END IF;
+        IF n >= p_limit THEN
+          UPDATE ${s}.read_quota_counts SET used = n, counted_after = cutoff WHERE grant_id = p_key;
+          RETURN QUERY SELECT false, n, (SELECT min(q.at) FROM ${s}.read_quota q
+            WHERE q.grant_id = p_key AND q.at > cutoff);
+        ELSE
+          INSERT INTO ${s}.read_quota (grant_id, at) VALUES (p_key, p_now);
+          UPDATE ${s}.read_quota_counts SET used = n + 1, counted_after = cutoff WHERE grant_id = p_key;
+          RETURN QUERY SELECT true, n + 1, NULL::bigint;
+        END IF;
+      END
+      $fn$;
+    `,
+  },
 ]
 
 /**

@@ -506,9 +506,10 @@ export function sqlStore(db: Db, schema: string): Store {
 
     // ---- rate limits --------------------------------------------------------------------------
     async consumeReadQuota(grantId, now, limit, windowMs, options) {
-      // One round trip: consume_read_quota (migration 9) takes the per-grant advisory lock, counts
-      // and records inside one statement's transaction; each statement of the PL/pgSQL function takes
-      // a fresh snapshot, so the count sees every read committed before the lock was granted.
+      // One round trip: consume_read_quota (migration 13) locks the key's count row, moves it to this
+      // call's window and records the read inside one statement's transaction, in constant time
+      // (each read leaves a window once); each statement of the PL/pgSQL function takes a fresh
+      // snapshot, so it sees every read committed before the lock was granted.
       const [r] = await db.query(
         CONSUME_READ_QUOTA,
         [grantId, lockKey(`quota:${grantId}`), now, limit, windowMs, options?.flushedByNextWrite === true],
@@ -729,7 +730,24 @@ export function sqlStore(db: Db, schema: string): Store {
           [now, now - CONSUMED_RECORD_RETENTION_MS],
         )
         await tx.query(`DELETE FROM ${t('jtis')} WHERE expires_at <= $1`, [now])
-        await tx.query(`DELETE FROM ${t('read_quota')} WHERE at <= $1`, [now - READ_QUOTA_RETENTION_MS])
+        // Read-quota rows past the retention: a key's count covers only rows newer than its
+        // counted_after, so only keys counted from before the retention cutoff (a window longer than
+        // it, or a key idle since) can lose counted rows. Their count rows are locked first (so no
+        // read of theirs is in flight), then recounted; emptied ones go.
+        const before = now - READ_QUOTA_RETENTION_MS
+        await tx.query(
+          `SELECT 1 FROM ${t('read_quota_counts')} WHERE counted_after < $1 ORDER BY grant_id FOR UPDATE`,
+          [before],
+        )
+        await tx.query(`DELETE FROM ${t('read_quota')} WHERE at <= $1`, [before])
+        await tx.query(
+          `UPDATE ${t('read_quota_counts')} c SET used = (SELECT count(*) FROM ${t('read_quota')} q
+             WHERE q.grant_id = c.grant_id AND q.at > c.counted_after) WHERE c.counted_after < $1`,
+          [before],
+        )
+        await tx.query(`DELETE FROM ${t('read_quota_counts')} WHERE counted_after < $1 AND used = 0`, [
+          before,
+        ])
         await tx.query(`DELETE FROM ${t('sign_in_failures')} WHERE last_at <= $1`, [
           now - FAILURE_RETENTION_MS,
         ])
