@@ -30,9 +30,11 @@ export interface CompareOptions {
   profile?: string
 }
 
-export const CONFIGS = ['memory', 'jose', 'oidc-provider', 'postgres', 'sqlite', 'pglite'] as const
+export const CONFIGS = ['memory', 'jose', 'oidc-provider', 'postgres', 'jose-pg', 'sqlite', 'pglite'] as const
 const LABEL: Record<string, string> = {
   jose: 'hand-written jose resource server (EdDSA AT + ES256 DPoP, key cache, in-memory jti set, no consent, no audit)',
+  'jose-pg':
+    'floor: the jose server + one statement per read on PostgreSQL (jti insert-if-absent, grant still active, read counter, audit insert; synchronous commit)',
   'oidc-provider': 'node-oidc-provider 9 userinfo, DPoP-bound opaque token, nonces, memory adapter',
   memory: 'Consentry (Harbor Pay demo holder, maintenance on), memory store',
   postgres: 'Consentry (Harbor Pay demo holder, maintenance on), PostgreSQL store',
@@ -279,9 +281,13 @@ async function startConsentry(
   }
 }
 
-async function startReference(kind: 'jose' | 'oidc-provider', bodyFile: string): Promise<Target> {
+async function startReference(
+  kind: 'jose' | 'oidc-provider',
+  bodyFile: string,
+  floor?: { pg: string; schema: string },
+): Promise<Target> {
   const script = kind === 'jose' ? './reference/jose-server.ts' : './reference/oidc-provider-server.ts'
-  const { child, msg } = await forkChild(script, [bodyFile])
+  const { child, msg } = await forkChild(script, floor ? [bodyFile, floor.pg, floor.schema] : [bodyFile])
   const url = new URL((msg as { url: string }).url)
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = publicKey.export({ format: 'jwk' }) as JWK
@@ -307,20 +313,21 @@ export async function compare(o: CompareOptions): Promise<void> {
   const rows: Measured[] = []
   const startedAt = new Date()
   // The reference servers serve Consentry's own body: a Consentry configuration runs first.
-  const order = [...o.configs].sort(
-    (a, b) => Number(a === 'jose' || a === 'oidc-provider') - Number(b === 'jose' || b === 'oidc-provider'),
-  )
+  const isReference = (c: string) => c === 'jose' || c === 'oidc-provider' || c === 'jose-pg'
+  const order = [...o.configs].sort((a, b) => Number(isReference(a)) - Number(isReference(b)))
   try {
     for (let round = 1; round <= o.rounds; round++) {
       for (const config of round === 1 ? order : o.configs) {
-        if ((config === 'jose' || config === 'oidc-provider') && !body)
+        if (isReference(config) && !body)
           throw new Error(
             'the reference servers need a Consentry configuration in the same run (for the body)',
           )
         const t =
           config === 'jose' || config === 'oidc-provider'
             ? await startReference(config, bodyFile)
-            : await startConsentry(config, o, temp, `${schema}_${round}`)
+            : config === 'jose-pg'
+              ? await startReference('jose', bodyFile, { pg: o.pg, schema: `${schema}_floor_${round}` })
+              : await startConsentry(config, o, temp, `${schema}_${round}`)
         const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
         try {
           // The server's current nonce (and, once, the body the references will serve).
@@ -341,7 +348,7 @@ export async function compare(o: CompareOptions): Promise<void> {
           const warm = await drive(t, agent, state, 20_000, (o.seconds * 1000) / 5)
           const rate = (warm.samples.length / warm.elapsedMs) * 1000
           const load = loadavg().map((x) => Math.round(x * 100) / 100)
-          const onPostgres = config === 'postgres'
+          const onPostgres = config === 'postgres' || config === 'jose-pg'
           const cpu0 = await cpuOf(t.child)
           const db0 = onPostgres ? postgresCpu() : 0
           const load0 = process.cpuUsage()
@@ -382,10 +389,11 @@ export async function compare(o: CompareOptions): Promise<void> {
       }
     }
   } finally {
-    if (o.configs.includes('postgres')) {
+    if (o.configs.includes('postgres') || o.configs.includes('jose-pg')) {
       const admin = new pg.Pool({ connectionString: o.pg, max: 1 })
       for (let round = 1; round <= o.rounds; round++)
-        await admin.query(`DROP SCHEMA IF EXISTS "${schema}_${round}" CASCADE`).catch(() => {})
+        for (const name of [`${schema}_${round}`, `${schema}_floor_${round}`])
+          await admin.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => {})
       await admin.end()
     }
     rmSync(temp, { recursive: true, force: true })
@@ -423,8 +431,8 @@ function report(startedAt: Date, o: CompareOptions, rows: Measured[]) {
     '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ]
   const shown = [
-    ...CONFIGS.filter((c) => c === 'jose' || c === 'oidc-provider'),
-    ...CONFIGS.filter((c) => c !== 'jose' && c !== 'oidc-provider'),
+    ...CONFIGS.filter((c) => c === 'jose' || c === 'oidc-provider' || c === 'jose-pg'),
+    ...CONFIGS.filter((c) => c !== 'jose' && c !== 'oidc-provider' && c !== 'jose-pg'),
   ]
   for (const c of shown) {
     if (!o.configs.includes(c)) continue

@@ -5,7 +5,15 @@
  * 100-record JSON body Consentry serves. No consent checks, no store, no audit. Run as a child of
  * bench/compare.ts (IPC: sends `{ url }`, gets `'stop'`).
  *
- *   node --import tsx bench/reference/jose-server.ts <body.json>
+ * With a PostgreSQL URL and a schema (`jose-pg` in bench/compare.ts): a FLOOR for any server that
+ * keeps a read's guarantees on a shared database — the least durable state one read must write, in
+ * the cheapest shape: ONE statement per request, one round trip, one synchronous commit, that
+ * records the proof's jti (insert-if-absent: replays refused by every instance, after restarts),
+ * checks the grant is still active (revocation on the next request), counts the read in a one-row
+ * counter and inserts its audit event — all only if the jti is new and the grant active, before the
+ * body is sent. No consent checks, no Merkle tree, no sequencer, no exact sliding window.
+ *
+ *   node --import tsx bench/reference/jose-server.ts <body.json> [<postgres url> <schema>]
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -22,6 +30,40 @@ import {
 } from 'jose'
 
 const body = JSON.parse(readFileSync(process.argv[2]!, 'utf8'))
+const [pgUrl, schema] = process.argv.slice(3)
+const db = pgUrl && schema ? await openFloor(pgUrl, schema) : undefined
+
+/** The floor's tables and its one statement per read (see the header). */
+async function openFloor(url: string, schema: string) {
+  const { default: pg } = await import('pg')
+  const pool = new pg.Pool({ connectionString: url, max: 10 })
+  const s = `"${schema}"`
+  await pool.query(`
+    CREATE SCHEMA ${s};
+    CREATE TABLE ${s}.jtis (key text PRIMARY KEY, expires_at bigint NOT NULL);
+    CREATE INDEX ON ${s}.jtis (expires_at);
+    CREATE TABLE ${s}.grants (id text PRIMARY KEY, status text NOT NULL);
+    CREATE TABLE ${s}.read_counts (grant_id text PRIMARY KEY, used bigint NOT NULL);
+    CREATE TABLE ${s}.audit_events (seq bigserial PRIMARY KEY, grant_id text NOT NULL, event json NOT NULL);
+    CREATE INDEX ON ${s}.audit_events (grant_id, seq);
+    INSERT INTO ${s}.grants VALUES ('g1', 'active');
+  `)
+  const text = `WITH j AS (
+      INSERT INTO ${s}.jtis (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
+    ), g AS (
+      SELECT 1 FROM ${s}.grants WHERE id = $3 AND status = 'active' AND EXISTS (SELECT 1 FROM j)
+    ), q AS (
+      INSERT INTO ${s}.read_counts (grant_id, used) SELECT $3, 1 FROM g
+      ON CONFLICT (grant_id) DO UPDATE SET used = read_counts.used + 1 RETURNING used
+    ), a AS (
+      INSERT INTO ${s}.audit_events (grant_id, event) SELECT $3, $4 FROM q RETURNING seq
+    )
+    SELECT count(*)::int AS ok FROM a`
+  return async (jti: string, expiresAt: number, event: string) => {
+    const r = await pool.query({ name: 'floor', text, values: [jti, expiresAt, 'g1', event] })
+    return r.rows[0]?.ok === 1
+  }
+}
 const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
 const ISSUER = 'http://127.0.0.1/reference'
 const seen = new Map<string, number>() // jti → expiry (ms)
@@ -79,9 +121,14 @@ const server = createServer(async (req, res) => {
       (at.cnf as { jkt?: string } | undefined)?.jkt !== jkt
     )
       return deny(res, 401, 'invalid_dpop_proof')
-    if (seen.has(p.jti)) return deny(res, 401, 'invalid_dpop_proof')
-    seen.set(p.jti, (p.iat + 120) * 1000)
-    if (seen.size > 200_000) for (const [j, exp] of seen) if (exp < Date.now()) seen.delete(j)
+    if (db) {
+      const event = JSON.stringify({ type: 'data.read', grant_id: 'g1', client_id: at.client_id, at: new Date().toISOString(), data: { records: 100, attended: true } })
+      if (!(await db(`${jkt}:${p.jti}`, (p.iat + 120) * 1000, event))) return deny(res, 401, 'invalid_dpop_proof')
+    } else {
+      if (seen.has(p.jti)) return deny(res, 401, 'invalid_dpop_proof')
+      seen.set(p.jti, (p.iat + 120) * 1000)
+      if (seen.size > 200_000) for (const [j, exp] of seen) if (exp < Date.now()) seen.delete(j)
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
     res.end(JSON.stringify(body))
   } catch {
