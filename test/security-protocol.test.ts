@@ -500,6 +500,14 @@ describe('x-fapi-customer-ip-address and the read limits', () => {
       const rs = await registerRecipient(small.issuer)
       const g = await linked(rs, [HISTORY_DETAIL], small)
       const read = () => resourceGet(g.at, `${small.issuer}/api/accounts`, g.DPoP, PRESENT)
+      // Counted with the proof's jti and the grant (one store step), and given back when the request
+      // is then refused: an unknown route, a bad person-present header, a scope outside the consent.
+      const refused = await Promise.all([
+        resourceGet(g.at, `${small.issuer}/api/nope`, g.DPoP, PRESENT),
+        resourceGet(g.at, `${small.issuer}/api/accounts`, g.DPoP, { 'x-fapi-customer-ip-address': 'me' }),
+        resourceGet(g.at, `${small.issuer}/api/accounts/acc_bob_wallet/transactions`, g.DPoP, PRESENT),
+      ])
+      expect(refused.map((r) => r.status)).toEqual([404, 400, 403])
       expect([(await read()).status, (await read()).status, (await read()).status]).toEqual([200, 200, 429])
     } finally {
       await small.close()

@@ -1119,6 +1119,62 @@ export function describeStoreConformance(
           grant: null,
         })
       })
+      it('counts a claimed read in the same step, only for a first-used jti and a usable grant of the client', async () => {
+        await store.createGrant(grant({ status: 'active' }))
+        const claim = { key: 'attended:g1', clientId: 'client-1', now: T, limit: 2, windowMs: DAY }
+        const first = await store.recordJtiAndGetGrant('dpop:k:c1', T + MINUTE, 'g1', claim)
+        expect(first).toEqual({
+          firstUse: true,
+          grant: await store.getGrant('g1'),
+          quota: { allowed: true, used: 1 },
+        })
+        // A replayed proof counts nothing.
+        expect(await store.recordJtiAndGetGrant('dpop:k:c1', T + MINUTE, 'g1', claim)).not.toHaveProperty(
+          'quota',
+        )
+        // Another client's claim, an unknown grant, an expired grant: nothing counted.
+        expect(
+          await store.recordJtiAndGetGrant('dpop:k:c2', T + MINUTE, 'g1', { ...claim, clientId: 'client-2' }),
+        ).not.toHaveProperty('quota')
+        expect(await store.recordJtiAndGetGrant('dpop:k:c3', T + MINUTE, 'nope', claim)).not.toHaveProperty(
+          'quota',
+        )
+        const late = { ...claim, now: grant().expiresAt }
+        expect(await store.recordJtiAndGetGrant('dpop:k:c4', T + MINUTE, 'g1', late)).not.toHaveProperty(
+          'quota',
+        )
+        // The same count as consumeReadQuota's: one more allowed, then refused with the retry time.
+        expect(await store.consumeReadQuota('attended:g1', T + 10, 2, DAY)).toEqual({
+          allowed: true,
+          used: 2,
+        })
+        expect(
+          (await store.recordJtiAndGetGrant('dpop:k:c5', T + MINUTE, 'g1', { ...claim, now: T + 20 })).quota,
+        ).toEqual({
+          allowed: false,
+          retryAfterMs: DAY - 20,
+        })
+        // A revoked grant: nothing counted.
+        await store.transitionGrant('g1', ['active'], { status: 'revoked', updatedAt: T + 1, endedAt: T + 1 })
+        await store.releaseReadQuota('attended:g1', T)
+        expect(await store.recordJtiAndGetGrant('dpop:k:c6', T + MINUTE, 'g1', claim)).not.toHaveProperty(
+          'quota',
+        )
+        expect(await store.consumeReadQuota('attended:g1', T + 30, 2, DAY)).toEqual({
+          allowed: true,
+          used: 2,
+        })
+      })
+      it('releaseReadQuota gives one counted read back, once; an unknown one is nothing', async () => {
+        expect(await store.consumeReadQuota('g1', T, 2, DAY)).toEqual({ allowed: true, used: 1 })
+        expect(await store.consumeReadQuota('g1', T, 2, DAY)).toEqual({ allowed: true, used: 2 })
+        expect((await store.consumeReadQuota('g1', T + 1, 2, DAY)).allowed).toBe(false)
+        await store.releaseReadQuota('g1', T)
+        await store.releaseReadQuota('g1', T + 5) // never counted
+        await store.releaseReadQuota('other', T)
+        expect(await store.consumeReadQuota('g1', T + 2, 2, DAY)).toEqual({ allowed: true, used: 2 })
+        expect((await store.consumeReadQuota('g1', T + 3, 2, DAY)).allowed).toBe(false)
+      })
       it('returns copies', async () => {
         await store.createGrant(grant({ status: 'active' }))
         const { grant: g } = await store.recordJtiAndGetGrant('dpop:k:j5', T + MINUTE, 'g1')
@@ -1273,6 +1329,24 @@ function describeConcurrency(label: string, instances: () => Promise<Store[]>): 
       expect(allowed).toHaveLength(4)
       expect(allowed.map((r) => (r.allowed ? r.used : 0)).sort()).toEqual([1, 2, 3, 4])
       expect(results.filter((r) => !r.allowed).every((r) => !r.allowed && r.retryAfterMs === DAY)).toBe(true)
+    })
+    it('claimed reads and consumeReadQuota together: exactly `limit` allowed', async () => {
+      await via(0).createGrant(grant({ status: 'active' }))
+      const claim = { key: 'attended:g1', clientId: 'client-1', now: T, limit: 4, windowMs: DAY }
+      const results = await times(PARALLEL, (i) =>
+        i % 2
+          ? via(i)
+              .recordJtiAndGetGrant(`dpop:k:p${i}`, T + MINUTE, 'g1', claim)
+              .then((r) => r.quota!)
+          : via(i).consumeReadQuota('attended:g1', T, 4, DAY),
+      )
+      expect(results.filter((r) => r.allowed)).toHaveLength(4)
+      expect(
+        results
+          .map((r) => (r.allowed ? r.used : 0))
+          .filter(Boolean)
+          .sort(),
+      ).toEqual([1, 2, 3, 4])
     })
     it('recordJtiAndGetGrant: exactly one first use of a jti, every caller sees the grant', async () => {
       await via(0).createGrant(grant({ status: 'active' }))

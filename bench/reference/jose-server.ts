@@ -11,7 +11,9 @@
  * records the proof's jti (insert-if-absent: replays refused by every instance, after restarts),
  * checks the grant is still active (revocation on the next request), counts the read in a one-row
  * counter and inserts its audit event — all only if the jti is new and the grant active, before the
- * body is sent. No consent checks, no Merkle tree, no sequencer, no exact sliding window.
+ * body is sent. No consent checks, no Merkle tree, no sequencer, no exact sliding window. (Split in
+ * two — jti, grant and counter committed without waiting, then the audit insert synchronously —
+ * it measured the same on this machine: 0.42–0.43 × the jose server against 0.44–0.45.)
  *
  *   node --import tsx bench/reference/jose-server.ts <body.json> [<postgres url> <schema>]
  */
@@ -122,8 +124,15 @@ const server = createServer(async (req, res) => {
     )
       return deny(res, 401, 'invalid_dpop_proof')
     if (db) {
-      const event = JSON.stringify({ type: 'data.read', grant_id: 'g1', client_id: at.client_id, at: new Date().toISOString(), data: { records: 100, attended: true } })
-      if (!(await db(`${jkt}:${p.jti}`, (p.iat + 120) * 1000, event))) return deny(res, 401, 'invalid_dpop_proof')
+      const event = JSON.stringify({
+        type: 'data.read',
+        grant_id: 'g1',
+        client_id: at.client_id,
+        at: new Date().toISOString(),
+        data: { records: 100, attended: true },
+      })
+      if (!(await db(`${jkt}:${p.jti}`, (p.iat + 120) * 1000, event)))
+        return deny(res, 401, 'invalid_dpop_proof')
     } else {
       if (seen.has(p.jti)) return deny(res, 401, 'invalid_dpop_proof')
       seen.set(p.jti, (p.iat + 120) * 1000)

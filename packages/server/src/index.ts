@@ -132,6 +132,8 @@ export {
   type Interaction,
   type OutboxEvent,
   type PushedRequest,
+  type ReadClaim,
+  type ReadQuotaResult,
   type RecordKind,
   type RefreshTokenRecord,
   type SessionRecord,

@@ -383,6 +383,21 @@ export const MIGRATIONS: readonly Migration[] = [
         END IF;
       END
       $fn$;
+      -- Store.releaseReadQuota: one read of p_key counted at p_at given back, under the same row lock.
+      CREATE FUNCTION ${s}.release_read_quota(p_key text, p_at bigint) RETURNS void
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        after bigint;
+      BEGIN
+        SELECT c.counted_after INTO after FROM ${s}.read_quota_counts c WHERE c.grant_id = p_key FOR UPDATE;
+        DELETE FROM ${s}.read_quota WHERE id = (
+          SELECT q.id FROM ${s}.read_quota q WHERE q.grant_id = p_key AND q.at = p_at LIMIT 1
+        );
+        IF FOUND AND after IS NOT NULL AND p_at > after THEN
+          UPDATE ${s}.read_quota_counts SET used = used - 1 WHERE grant_id = p_key;
+        END IF;
+      END
+      $fn$;
     `,
   },
 ]

@@ -11,6 +11,7 @@ import type {
   AuditLogCheckpoint,
   ClientLogo,
   OutboxEvent,
+  ReadQuotaResult,
   RecordKind,
   RefreshTokenRecord,
   Store,
@@ -48,6 +49,14 @@ function toGrant(r: Row): Grant {
   if (endedAt !== undefined) g.endedAt = endedAt
   if (endedReason !== undefined) g.endedReason = endedReason
   return g
+}
+
+/** consume_read_quota's row as text (`(t,3,)`, `(f,5,1700000000000)`) → the Store's answer. */
+function quotaOf(text: string, now: number, windowMs: number): ReadQuotaResult {
+  const [allowed, used, oldest] = text.slice(1, -1).split(',')
+  if (allowed === 't') return { allowed: true, used: Number(used) }
+  const from = oldest ? Number(oldest) : now
+  return { allowed: false, retryAfterMs: Math.max(1, from + windowMs - now) }
 }
 
 function toRefreshToken(r: Row): RefreshTokenRecord {
@@ -155,6 +164,16 @@ export function sqlStore(db: Db, schema: string): Store {
       INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
     )
     SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*
+    FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`
+  // The same, and a claimed read counted by consume_read_quota in the same statement (its CASE
+  // branch runs only for a first-used jti and an active, unexpired grant of the claim's client).
+  const RECORD_JTI_AND_GET_GRANT_CLAIMED = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+    j AS (
+      INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*,
+      CASE WHEN EXISTS (SELECT 1 FROM j) AND g.status = 'active' AND g.client_id = $5 AND g.expires_at > $6
+        THEN (SELECT q::text FROM ${t('consume_read_quota')}($4, '', $6, $7, $8, true) q) END AS quota
     FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`
   const CONSUME_READ_QUOTA = `SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`
 
@@ -490,7 +509,7 @@ export function sqlStore(db: Db, schema: string): Store {
       )
       return rows.length === 1
     },
-    async recordJtiAndGetGrant(key, expiresAt, grantId) {
+    async recordJtiAndGetGrant(key, expiresAt, grantId, claim) {
       // One statement: the jti insert-if-absent (a data-modifying CTE, run exactly once) and the
       // grant lookup under the same snapshot. The jti table is an ordinary (logged, unique-keyed)
       // table: a replay is refused by every instance and after any restart.
@@ -500,8 +519,22 @@ export function sqlStore(db: Db, schema: string): Store {
       // in order, so by the time data is served this jti is durable too. A crash can lose only the
       // jti of a request that served nothing (it failed before its audit event), whose replay can
       // only fail the same way within the proof's 60 s iat window.
-      const [r] = await db.query(RECORD_JTI_AND_GET_GRANT, [key, expiresAt, grantId], { prepared: true })
-      return { firstUse: int8(r?.first_use) === 1, grant: r && r.id !== null ? toGrant(r) : null }
+      //
+      // A claimed read is counted in the same statement (one round trip instead of two), as
+      // consumeReadQuota counts it; `quota` comes back as the function's row in text, `(t,3,)`.
+      if (!claim) {
+        const [r] = await db.query(RECORD_JTI_AND_GET_GRANT, [key, expiresAt, grantId], { prepared: true })
+        return { firstUse: int8(r?.first_use) === 1, grant: r && r.id !== null ? toGrant(r) : null }
+      }
+      const [r] = await db.query(
+        RECORD_JTI_AND_GET_GRANT_CLAIMED,
+        [key, expiresAt, grantId, claim.key, claim.clientId, claim.now, claim.limit, claim.windowMs],
+        { prepared: true },
+      )
+      const firstUse = int8(r?.first_use) === 1
+      const grant = r && r.id !== null ? toGrant(r) : null
+      const quota = typeof r?.quota === 'string' ? quotaOf(r.quota, claim.now, claim.windowMs) : undefined
+      return quota ? { firstUse, grant, quota } : { firstUse, grant }
     },
 
     // ---- rate limits --------------------------------------------------------------------------
@@ -518,6 +551,9 @@ export function sqlStore(db: Db, schema: string): Store {
       if (r?.allowed === true) return { allowed: true as const, used: int8(r.used) }
       const oldest = r?.oldest === null || r?.oldest === undefined ? now : int8(r.oldest)
       return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
+    },
+    async releaseReadQuota(key, at) {
+      await db.query(`SELECT ${t('release_read_quota')}($1, $2)`, [key, at])
     },
 
     // ---- server secrets -----------------------------------------------------------------------

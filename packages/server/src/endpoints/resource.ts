@@ -5,7 +5,7 @@ import { checkQueryDates, consentedPeriod } from '../checks/consented-period.ts'
 import { checkConsentedScope } from '../checks/consented-scope.ts'
 import { checkConsentedDatatype, checkConsentedType } from '../checks/consented-type.ts'
 import { checkCustomerPresent } from '../checks/customer-present.ts'
-import { checkReadQuota } from '../checks/read-quota.ts'
+import { attendedClaim, type CountedRead, checkReadQuota } from '../checks/read-quota.ts'
 import type { Context } from '../context.ts'
 import type { EnforcedRead } from '../data-types/define.ts'
 import { holderTools } from '../data-types/holder-tools.ts'
@@ -30,7 +30,23 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
     throw new ProblemError('method_not_allowed', 'this API is read-only', { allow: 'GET' })
   // The API's own description is public: anyone integrating needs it before they hold a token.
   if (subpath === '/openapi.json') return openApi(ctx)
-  const grant = await checkGrant(ctx, request, subpath)
+  const { grant, counted } = await checkGrant(ctx, request, url, subpath)
+  try {
+    return await serve(ctx, request, url, subpath, grant, counted)
+  } finally {
+    // A read counted with the grant and refused before check_read_quota took it is given back.
+    await counted?.releaseUntaken(ctx)
+  }
+}
+
+async function serve(
+  ctx: Context,
+  request: Request,
+  url: URL,
+  subpath: string,
+  grant: Grant,
+  counted: CountedRead | undefined,
+): Promise<Response> {
   const matched = matchRoute(ctx.config.routes, subpath)
   if (matched === 'malformed') throw new ProblemError('invalid_parameter', 'malformed path parameter')
   if (!matched) throw new ProblemError('not_found', 'no such resource')
@@ -61,11 +77,11 @@ export async function resource(ctx: Context, request: Request, url: URL, subpath
     headers?: Record<string, string>
   }
   if ('list' in route.handler) {
-    served = await serveListing(ctx, route, route.handler, read)
+    served = await serveListing(ctx, route, route.handler, read, counted)
   } else {
     // Every answer of an object route counts, like a listing: balances and summaries are live data.
     const resource = { type: route.dataType.detail.type, resource: route.contract.datatype ?? route.name }
-    await checkReadQuota(ctx, read, resource)
+    await checkReadQuota(ctx, read, resource, counted)
     const answer = await route.handler.get(read, request, holderTools(ctx, read))
     served = {
       body: answer.body,
@@ -103,22 +119,36 @@ function openApi(ctx: Context): Response {
 
 /**
  * check_access_token, then the live grant behind it: the proof's jti is recorded and the token's
- * grant read in one store round trip. A revoked or expired grant, or one of another client, is 401.
+ * grant read in one store round trip — with an attended read counted in it too (see
+ * {@link attendedClaim}). A revoked or expired grant, or one of another client, is 401.
  */
-async function checkGrant(ctx: Context, request: Request, subpath: string): Promise<Grant> {
+async function checkGrant(
+  ctx: Context,
+  request: Request,
+  url: URL,
+  subpath: string,
+): Promise<{ grant: Grant; counted: CountedRead | undefined }> {
   let loaded: Grant | null | undefined
-  const claims = await checkAccessToken(ctx, request, {
-    audience: ctx.urls.resource,
-    htu: ctx.urls.resource + subpath,
-    recordJti: async (c, key, expiresAt) => {
-      if (!c.grant_id) return ctx.store.recordJti(key, expiresAt)
-      const r = await ctx.store.recordJtiAndGetGrant(key, expiresAt, c.grant_id)
-      loaded = r.grant
-      return r.firstUse
-    },
-  })
-  const grant = claims.grant_id ? await usableGrant(ctx, claims.grant_id, loaded) : null
-  if (!grant || grant.clientId !== claims.client_id)
-    throw new ResourceAuthError('invalid_token', 'the grant behind this token was revoked or has expired')
-  return grant
+  let counted: CountedRead | undefined
+  try {
+    const claims = await checkAccessToken(ctx, request, {
+      audience: ctx.urls.resource,
+      htu: ctx.urls.resource + subpath,
+      recordJti: async (c, key, expiresAt) => {
+        if (!c.grant_id) return ctx.store.recordJti(key, expiresAt)
+        counted = attendedClaim(ctx, request, url, c.grant_id, c.client_id)
+        const r = await ctx.store.recordJtiAndGetGrant(key, expiresAt, c.grant_id, counted?.claim)
+        loaded = r.grant
+        if (counted) counted.quota = r.quota
+        return r.firstUse
+      },
+    })
+    const grant = claims.grant_id ? await usableGrant(ctx, claims.grant_id, loaded) : null
+    if (!grant || grant.clientId !== claims.client_id)
+      throw new ResourceAuthError('invalid_token', 'the grant behind this token was revoked or has expired')
+    return { grant, counted }
+  } catch (e) {
+    await counted?.releaseUntaken(ctx)
+    throw e
+  }
 }

@@ -1,7 +1,7 @@
 import { MAX_PAGE_SIZE } from '@consentry/core'
 import { projectRecord } from '../checks/consented-fields.ts'
 import { clampPeriod } from '../checks/consented-period.ts'
-import { checkReadQuota } from '../checks/read-quota.ts'
+import { type CountedRead, checkReadQuota } from '../checks/read-quota.ts'
 import type { Context } from '../context.ts'
 import type { EnforcedRead, ListHandler } from '../data-types/define.ts'
 import type { CompiledRoute } from '../data-types/routes.ts'
@@ -29,6 +29,7 @@ export async function serveListing(
   route: CompiledRoute,
   handler: ListHandler,
   read: EnforcedRead,
+  counted?: CountedRead,
 ): Promise<{ body: Record<string, unknown>; audit: Record<string, unknown> }> {
   const q = read.query
   const limit = checkPageSize(q)
@@ -52,7 +53,7 @@ export async function serveListing(
     resource: route.contract.datatype ?? route.name,
     ...(noun && read.scopeId !== undefined ? { [noun]: read.scopeId } : {}),
   }
-  if (!cursor) await checkReadQuota(ctx, read, resource)
+  if (!cursor) await checkReadQuota(ctx, read, resource, counted)
 
   const rows = await handler.list({
     read,

@@ -6,11 +6,13 @@ import {
   type ClientRecord,
   type Grant,
 } from '@consentry/core'
+import { claimCounts } from './claim.ts'
 import type {
   AuditLogCheckpoint,
   AuditQuery,
   ClientLogo,
   OutboxEvent,
+  ReadQuotaResult,
   RecordKind,
   RefreshTokenRecord,
   Store,
@@ -65,6 +67,36 @@ export function memoryStore(): Store {
   let nextSeq = 1
   const outbox = new Map<string, OutboxEvent>()
   const failures = new Map<string, { count: number; firstAt: number; lastAt: number }>()
+
+  /** consumeReadQuota's work, synchronous (also counted inside recordJtiAndGetGrant's claim). */
+  function consume(grantId: string, now: number, limit: number, windowMs: number): ReadQuotaResult {
+    // Times kept sorted; the reads in the window are those after the first one > now - windowMs
+    // (a binary search), so a high limit costs O(log n) per read, not a scan of every kept time.
+    const times = reads.get(grantId) ?? []
+    let lo = 0
+    let hi = times.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (times[mid]! > now - windowMs) hi = mid
+      else lo = mid + 1
+    }
+    // Drop what fell out of the window now and then (amortised), not on every read.
+    let first = lo
+    if (lo > 64 && lo * 2 > times.length) {
+      times.splice(0, lo)
+      first = 0
+    }
+    reads.set(grantId, times)
+    const used = times.length - first
+    if (used >= limit) {
+      const oldest = times[first] ?? now
+      return { allowed: false, retryAfterMs: Math.max(1, oldest + windowMs - now) }
+    }
+    let at = times.length
+    while (at > first && times[at - 1]! > now) at-- // an out-of-order clock: keep the order
+    times.splice(at, 0, now)
+    return { allowed: true, used: used + 1 }
+  }
 
   return {
     async createClient(client) {
@@ -202,40 +234,22 @@ export function memoryStore(): Store {
       jtis.set(key, expiresAt)
       return true
     },
-    async recordJtiAndGetGrant(key, expiresAt, grantId) {
+    async recordJtiAndGetGrant(key, expiresAt, grantId, claim) {
       const firstUse = !jtis.has(key)
       if (firstUse) jtis.set(key, expiresAt)
       const g = grants.get(grantId)
-      return { firstUse, grant: g ? copy(g) : null }
+      const grant = g ? copy(g) : null
+      if (!claim || !firstUse || !g || !claimCounts(g, claim)) return { firstUse, grant }
+      return { firstUse, grant, quota: consume(claim.key, claim.now, claim.limit, claim.windowMs) }
     },
 
     async consumeReadQuota(grantId, now, limit, windowMs) {
-      // Times kept sorted; the reads in the window are those after the first one > now - windowMs
-      // (a binary search), so a high limit costs O(log n) per read, not a scan of every kept time.
-      const times = reads.get(grantId) ?? []
-      let lo = 0
-      let hi = times.length
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1
-        if (times[mid]! > now - windowMs) hi = mid
-        else lo = mid + 1
-      }
-      // Drop what fell out of the window now and then (amortised), not on every read.
-      let first = lo
-      if (lo > 64 && lo * 2 > times.length) {
-        times.splice(0, lo)
-        first = 0
-      }
-      reads.set(grantId, times)
-      const used = times.length - first
-      if (used >= limit) {
-        const oldest = times[first] ?? now
-        return { allowed: false, retryAfterMs: Math.max(1, oldest + windowMs - now) }
-      }
-      let at = times.length
-      while (at > first && times[at - 1]! > now) at-- // an out-of-order clock: keep the order
-      times.splice(at, 0, now)
-      return { allowed: true, used: used + 1 }
+      return consume(grantId, now, limit, windowMs)
+    },
+    async releaseReadQuota(key, at) {
+      const times = reads.get(key)
+      const i = times?.lastIndexOf(at) ?? -1
+      if (i >= 0) times!.splice(i, 1)
     },
 
     async getOrCreateSecret(name, create) {

@@ -11,6 +11,7 @@ import {
   type NodeId,
 } from '@consentry/core'
 import { StoreError } from '../errors.ts'
+import { claimCounts } from './claim.ts'
 import { GroupCommit, type GroupCommitOptions } from './sqlite-batch.ts'
 import { migrateSqlite } from './sqlite-schema.ts'
 import type {
@@ -19,6 +20,7 @@ import type {
   ClientLogo,
   FailureWindow,
   OutboxEvent,
+  ReadQuotaResult,
   RecordKind,
   RefreshTokenRecord,
   Store,
@@ -434,6 +436,18 @@ export function openSqliteStore(
     const times = quotaTimes.get(key)
     if (times) times.splice(firstAfter(times, at), 0, at)
   }
+  /** consumeReadQuota's work, inside a write (also a claim's, in recordJtiAndGetGrant). */
+  const consume = (key: string, now: number, limit: number, windowMs: number): ReadQuotaResult => {
+    const times = timesOf(key)
+    const first = firstAfter(times, now - windowMs)
+    const used = times.length - first
+    if (used >= limit) {
+      const oldest = times[first] ?? now
+      return { allowed: false, retryAfterMs: Math.max(1, oldest + windowMs - now) }
+    }
+    recordRead(key, now)
+    return { allowed: true, used: used + 1 }
+  }
 
   // ---- audit log ------------------------------------------------------------------------------------
   const auditFilters = (q: AuditQuery) => {
@@ -642,9 +656,10 @@ export function openSqliteStore(
           ).changes === 1,
       )
     },
-    recordJtiAndGetGrant(key, expiresAt, grantId) {
-      // The jti insert-if-absent and the grant read in one synchronous step. Acknowledged before its
-      // commit: the read that follows commits its audit event durably before serving anything.
+    recordJtiAndGetGrant(key, expiresAt, grantId, claim) {
+      // The jti insert-if-absent, the grant read and a claimed read's count in one synchronous step.
+      // Acknowledged before its commit: the read that follows commits its audit event durably before
+      // serving anything.
       return writeOne(() => {
         const r = getGrantRow(grantId)
         const grant = r ? toGrant(r) : null
@@ -653,22 +668,28 @@ export function openSqliteStore(
             key,
             expiresAt,
           ).changes === 1
-        return { firstUse, grant }
+        if (!claim || !firstUse || !grant || !claimCounts(grant, claim)) return { firstUse, grant }
+        return { firstUse, grant, quota: consume(claim.key, claim.now, claim.limit, claim.windowMs) }
       }, true)
     },
 
     // ---- rate limits --------------------------------------------------------------------------
     async consumeReadQuota(grantId, now, limit, windowMs, options) {
-      const times = timesOf(grantId)
-      const first = firstAfter(times, now - windowMs)
-      const used = times.length - first
-      if (used >= limit) {
-        const oldest = times[first] ?? now
-        return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
-      }
       // Counted and recorded in the same synchronous call: no other read can slip in between.
-      await writeOne(() => recordRead(grantId, now), options?.flushedByNextWrite === true)
-      return { allowed: true as const, used: used + 1 }
+      return writeOne(() => consume(grantId, now, limit, windowMs), options?.flushedByNextWrite === true)
+    },
+    releaseReadQuota(key, at) {
+      return writeOne(() => {
+        const gone =
+          sql(
+            'DELETE FROM read_quota WHERE rowid = (SELECT rowid FROM read_quota WHERE grant_id = ? AND at = ? LIMIT 1)',
+          ).run(key, at).changes === 1
+        const times = quotaTimes.get(key)
+        if (gone && times) {
+          const i = times.lastIndexOf(at)
+          if (i >= 0) times.splice(i, 1)
+        }
+      })
     },
 
     // ---- server secrets -----------------------------------------------------------------------

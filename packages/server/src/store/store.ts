@@ -153,16 +153,27 @@ export interface Store {
    * ```ts
    * const { firstUse, grant } = await store.recordJtiAndGetGrant(`dpop:${jkt}:${jti}`, expiresAt, grantId)
    * ```
+   *
+   * With `claim` (a read whose quota is known before the grant: an attended read), the read is also
+   * counted in the same atomic step, exactly as
+   * `consumeReadQuota(claim.key, claim.now, claim.limit, claim.windowMs, { flushedByNextWrite: true })`
+   * would count it, and `quota` is that call's result — but only if the jti is first used and the
+   * grant exists, is `active`, is `claim.clientId`'s and has not expired at `claim.now`. Otherwise
+   * nothing is counted and `quota` is absent. A read refused after it was counted is given back with
+   * {@link releaseReadQuota}.
    */
   recordJtiAndGetGrant(
     key: string,
     expiresAt: number,
     grantId: string,
+    claim?: ReadClaim,
   ): Promise<{
     /** `true` the first time `key` is seen. */
     firstUse: boolean
     /** The grant, or `null` if unknown. */
     grant: Grant | null
+    /** The claimed read's count, when it was counted (see above). */
+    quota?: ReadQuotaResult
   }>
 
   // ---- rate limits ----------------------------------------------------------------------------
@@ -183,20 +194,13 @@ export interface Store {
        */
       flushedByNextWrite?: boolean
     },
-  ): Promise<
-    | {
-        /** The read is counted and allowed. */
-        allowed: true
-        /** Reads in the window, this one included. */
-        used: number
-      }
-    | {
-        /** The read is refused. */
-        allowed: false
-        /** When the oldest counted read leaves the window. */
-        retryAfterMs: number
-      }
-  >
+  ): Promise<ReadQuotaResult>
+  /**
+   * Atomic: gives back one read of `key` counted at `at` (by {@link consumeReadQuota} or a
+   * {@link recordJtiAndGetGrant} claim), for a read refused after it was counted. Nothing if there is
+   * none.
+   */
+  releaseReadQuota(key: string, at: number): Promise<void>
 
   // ---- server secrets (shared by every instance) ----------------------------------------------
   /** Atomic insert-if-absent: returns the stored value, or stores and returns `create()`'s. */
@@ -294,6 +298,32 @@ export interface Store {
 }
 
 /** What a single-use record holds. */
+/** A read counted in the same step as its jti and grant: see {@link Store.recordJtiAndGetGrant}. */
+export interface ReadClaim {
+  /** The quota key, as {@link Store.consumeReadQuota} takes it. */
+  key: string
+  /** The read is counted only for a grant of this client. */
+  clientId: string
+  now: number
+  limit: number
+  windowMs: number
+}
+
+/** What {@link Store.consumeReadQuota} answers. */
+export type ReadQuotaResult =
+  | {
+      /** The read is counted and allowed. */
+      allowed: true
+      /** Reads in the window, this one included. */
+      used: number
+    }
+  | {
+      /** The read is refused. */
+      allowed: false
+      /** When the oldest counted read leaves the window. */
+      retryAfterMs: number
+    }
+
 export type RecordKind = 'pushed_request' | 'interaction' | 'code' | 'session'
 
 /** A single-use record: a pushed request, an interaction, an authorization code or a session. */
