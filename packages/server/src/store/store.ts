@@ -304,8 +304,11 @@ export interface ReadClaim {
   key: string
   /** The read is counted only for a grant of this client. */
   clientId: string
+  /** The read's time (ms since the epoch); the grant must not have expired by then. */
   now: number
+  /** Reads allowed in the window, as `consumeReadQuota`'s `limit`. */
   limit: number
+  /** The sliding window's length (ms), as `consumeReadQuota`'s `windowMs`. */
   windowMs: number
 }
 
@@ -324,6 +327,7 @@ export type ReadQuotaResult =
       retryAfterMs: number
     }
 
+/** The kinds of single-use record ({@link Store.saveRecord}): see docs/store.md. */
 export type RecordKind = 'pushed_request' | 'interaction' | 'code' | 'session'
 
 /** A single-use record: a pushed request, an interaction, an authorization code or a session. */
