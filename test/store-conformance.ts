@@ -1165,6 +1165,33 @@ export function describeStoreConformance(
           used: 2,
         })
       })
+      it('requests made together each get their own answer (a key twice is first used once)', async () => {
+        await store.createGrant(grant({ status: 'active' }))
+        await store.createGrant(grant({ id: 'g2', status: 'revoked' }))
+        const claim = { key: 'attended:g1', clientId: 'client-1', now: T, limit: 2, windowMs: DAY }
+        const [a, b, c, d, e, f] = await Promise.all([
+          store.recordJtiAndGetGrant('dpop:k:t1', T + MINUTE, 'g1', claim),
+          store.recordJtiAndGetGrant('dpop:k:t1', T + MINUTE, 'g1', claim),
+          store.recordJtiAndGetGrant('dpop:k:t2', T + MINUTE, 'g2', { ...claim, key: 'attended:g2' }),
+          store.recordJtiAndGetGrant('dpop:k:t3', T + MINUTE, 'nope'),
+          store.recordJtiAndGetGrant('dpop:k:t4', T + MINUTE, 'g1', claim),
+          store.recordJtiAndGetGrant('dpop:k:t5', T + MINUTE, 'g1', claim),
+        ])
+        expect([a, b, c, d, e, f].map((r) => r.firstUse)).toEqual([true, false, true, true, true, true])
+        expect([a, b, e, f].every((r) => r.grant?.id === 'g1')).toBe(true)
+        expect(c.grant?.status).toBe('revoked')
+        expect(d.grant).toBeNull()
+        expect([b, c, d].some((r) => 'quota' in r)).toBe(false)
+        // Three claims on a limit of two: two allowed (1 and 2), one refused.
+        const quotas = [a, e, f].map((r) => r.quota)
+        expect(
+          quotas
+            .filter((q) => q?.allowed)
+            .map((q) => (q?.allowed ? q.used : 0))
+            .sort(),
+        ).toEqual([1, 2])
+        expect(quotas.filter((q) => q && !q.allowed)).toHaveLength(1)
+      })
       it('releaseReadQuota gives one counted read back, once; an unknown one is nothing', async () => {
         expect(await store.consumeReadQuota('g1', T, 2, DAY)).toEqual({ allowed: true, used: 1 })
         expect(await store.consumeReadQuota('g1', T, 2, DAY)).toEqual({ allowed: true, used: 2 })

@@ -239,13 +239,13 @@ describe('postgresStore', { timeout: 30_000 }, () => {
         const { rows } = await pool.query<{ statement: string }>(
           "SELECT statement FROM pg_prepared_statements WHERE name LIKE 'consentry\\_%'",
         )
-        return rows.map((r) => /(jtis|consume_read_quota)/.exec(r.statement)?.[1]).sort()
+        return rows.map((r) => /(read_gate|consume_read_quota)/.exec(r.statement)?.[1]).sort()
       } finally {
         await pool.end()
         await dropSchema(schema)
       }
     }
-    expect(await prepared()).toEqual(['consume_read_quota', 'jtis'])
+    expect(await prepared()).toEqual(['consume_read_quota', 'read_gate'])
     expect(await prepared(false)).toEqual([])
   })
   it('fails without leaking the connection string when the database is unreachable', async () => {

@@ -383,6 +383,43 @@ export const MIGRATIONS: readonly Migration[] = [
         END IF;
       END
       $fn$;
+      -- Store.recordJtiAndGetGrant for several requests in one statement (one round trip, one
+      -- transaction): for each, in order, the jti inserted if absent, the grant read (each statement
+      -- of the function takes a fresh snapshot: a revocation committed before is seen), and a claimed
+      -- read counted by consume_read_quota only for a first-used jti and an active, unexpired grant
+      -- of the claim's client. Committed without waiting for the WAL flush, as the single statement
+      -- was (see Store.recordJtiAndGetGrant in the store: the audit insert that follows is
+      -- synchronous).
+      CREATE FUNCTION ${s}.read_gate(
+        p_keys text[], p_expires bigint[], p_grants text[], p_claim_keys text[], p_clients text[],
+        p_nows bigint[], p_limits integer[], p_windows bigint[]
+      )
+      RETURNS TABLE (n integer, first_use boolean, quota text, grant_row json)
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        inserted integer;
+        g ${s}.grants;
+      BEGIN
+        PERFORM set_config('synchronous_commit', 'off', true);
+        FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+          INSERT INTO ${s}.jtis (key, expires_at) VALUES (p_keys[i], p_expires[i])
+            ON CONFLICT (key) DO NOTHING;
+          GET DIAGNOSTICS inserted = ROW_COUNT;
+          g := NULL;
+          SELECT * INTO g FROM ${s}.grants WHERE id = p_grants[i];
+          n := i;
+          first_use := inserted = 1;
+          quota := NULL;
+          grant_row := CASE WHEN g.id IS NULL THEN NULL ELSE row_to_json(g) END;
+          IF first_use AND p_claim_keys[i] IS NOT NULL AND g.status = 'active'
+            AND g.client_id = p_clients[i] AND g.expires_at > p_nows[i] THEN
+            SELECT q::text INTO quota
+              FROM ${s}.consume_read_quota(p_claim_keys[i], '', p_nows[i], p_limits[i], p_windows[i], true) q;
+          END IF;
+          RETURN NEXT;
+        END LOOP;
+      END
+      $fn$;
       -- Store.releaseReadQuota: one read of p_key counted at p_at given back, under the same row lock.
       CREATE FUNCTION ${s}.release_read_quota(p_key text, p_at bigint) RETURNS void
       LANGUAGE plpgsql VOLATILE AS $fn$

@@ -11,6 +11,7 @@ import type {
   AuditLogCheckpoint,
   ClientLogo,
   OutboxEvent,
+  ReadClaim,
   ReadQuotaResult,
   RecordKind,
   RefreshTokenRecord,
@@ -159,23 +160,65 @@ export function sqlStore(db: Db, schema: string): Store {
   const t = (table: string) => `${s}.${table}`
   const lockKey = (name: string) => `consentry:${schema}:${name}`
   // The read path's statements, prepared once per connection (fixed result columns).
-  const RECORD_JTI_AND_GET_GRANT = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-    j AS (
-      INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*
-    FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`
-  // The same, and a claimed read counted by consume_read_quota in the same statement (its CASE
-  // branch runs only for a first-used jti and an active, unexpired grant of the claim's client).
-  const RECORD_JTI_AND_GET_GRANT_CLAIMED = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-    j AS (
-      INSERT INTO ${t('jtis')} (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM j) AS first_use, (SELECT count(*) FROM async) AS async, g.*,
-      CASE WHEN EXISTS (SELECT 1 FROM j) AND g.status = 'active' AND g.client_id = $5 AND g.expires_at > $6
-        THEN (SELECT q::text FROM ${t('consume_read_quota')}($4, '', $6, $7, $8, true) q) END AS quota
-    FROM (SELECT 1) AS one LEFT JOIN ${t('grants')} g ON g.id = $3`
+  const READ_GATE = `SELECT n, first_use, quota, grant_row FROM ${t('read_gate')}($1, $2, $3, $4, $5, $6, $7, $8)`
   const CONSUME_READ_QUOTA = `SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`
+
+  // ---- the read gate, grouped ----------------------------------------------------------------------
+  type QueuedGate = {
+    key: string
+    expiresAt: number
+    grantId: string
+    claim: ReadClaim | undefined
+    resolve: (r: { firstUse: boolean; grant: Grant | null; quota?: ReadQuotaResult }) => void
+    reject: (e: unknown) => void
+  }
+  let gateQueue: QueuedGate[] = []
+  let gateFlushing = false
+  /**
+   * Group commit for the resource read's first statement: while one read_gate call is in flight, the
+   * requests arriving meanwhile queue and go together in the next (one round trip, one transaction,
+   * one lock of a grant's quota row for all its reads). A lone request goes at once.
+   */
+  const flushGates = async () => {
+    gateFlushing = true
+    try {
+      while (gateQueue.length > 0) {
+        const batch = gateQueue.slice(0, 500)
+        gateQueue = gateQueue.slice(batch.length)
+        try {
+          const rows = await db.query(
+            READ_GATE,
+            [
+              batch.map((q) => q.key),
+              batch.map((q) => q.expiresAt),
+              batch.map((q) => q.grantId),
+              batch.map((q) => q.claim?.key ?? null),
+              batch.map((q) => q.claim?.clientId ?? null),
+              batch.map((q) => q.claim?.now ?? null),
+              batch.map((q) => q.claim?.limit ?? null),
+              batch.map((q) => q.claim?.windowMs ?? null),
+            ],
+            { prepared: true },
+          )
+          const byIndex = new Map(rows.map((r) => [int8(r.n), r]))
+          batch.forEach((q, i) => {
+            const r = byIndex.get(i + 1)
+            if (!r) return q.reject(new Error('read_gate returned no row for a request'))
+            const grant = r.grant_row ? toGrant(r.grant_row as Row) : null
+            const quota =
+              typeof r.quota === 'string' && q.claim
+                ? quotaOf(r.quota, q.claim.now, q.claim.windowMs)
+                : undefined
+            q.resolve({ firstUse: r.first_use === true, grant, ...(quota ? { quota } : {}) })
+          })
+        } catch (e) {
+          for (const q of batch) q.reject(e)
+        }
+      }
+    } finally {
+      gateFlushing = false
+    }
+  }
 
   // ---- audit appends, grouped ----------------------------------------------------------------------
   type QueuedAppend = {
@@ -509,32 +552,22 @@ export function sqlStore(db: Db, schema: string): Store {
       )
       return rows.length === 1
     },
-    async recordJtiAndGetGrant(key, expiresAt, grantId, claim) {
-      // One statement: the jti insert-if-absent (a data-modifying CTE, run exactly once) and the
-      // grant lookup under the same snapshot. The jti table is an ordinary (logged, unique-keyed)
-      // table: a replay is refused by every instance and after any restart.
+    recordJtiAndGetGrant(key, expiresAt, grantId, claim) {
+      // One statement for the requests of a moment (read_gate, migration 13; grouped like the audit
+      // appends): per request the jti insert-if-absent, the grant read under a fresh snapshot, and a
+      // claimed read counted in the same transaction. The jti table is an ordinary (logged,
+      // unique-keyed) table: a replay is refused by every instance and after any restart; a key
+      // twice in one group is first used once (the second insert sees the first).
       //
-      // Its commit does not wait for the WAL flush (synchronous_commit off for this one implicit
-      // transaction): the read that follows commits its audit event synchronously, and WAL is flushed
-      // in order, so by the time data is served this jti is durable too. A crash can lose only the
-      // jti of a request that served nothing (it failed before its audit event), whose replay can
-      // only fail the same way within the proof's 60 s iat window.
-      //
-      // A claimed read is counted in the same statement (one round trip instead of two), as
-      // consumeReadQuota counts it; `quota` comes back as the function's row in text, `(t,3,)`.
-      if (!claim) {
-        const [r] = await db.query(RECORD_JTI_AND_GET_GRANT, [key, expiresAt, grantId], { prepared: true })
-        return { firstUse: int8(r?.first_use) === 1, grant: r && r.id !== null ? toGrant(r) : null }
-      }
-      const [r] = await db.query(
-        RECORD_JTI_AND_GET_GRANT_CLAIMED,
-        [key, expiresAt, grantId, claim.key, claim.clientId, claim.now, claim.limit, claim.windowMs],
-        { prepared: true },
-      )
-      const firstUse = int8(r?.first_use) === 1
-      const grant = r && r.id !== null ? toGrant(r) : null
-      const quota = typeof r?.quota === 'string' ? quotaOf(r.quota, claim.now, claim.windowMs) : undefined
-      return quota ? { firstUse, grant, quota } : { firstUse, grant }
+      // Its commit does not wait for the WAL flush (synchronous_commit off for this one transaction):
+      // the read that follows commits its audit event synchronously, and WAL is flushed in order, so
+      // by the time data is served this jti (and its counted read) is durable too. A crash can lose
+      // only the jti of a request that served nothing (it failed before its audit event), whose
+      // replay can only fail the same way within the proof's 60 s iat window.
+      return new Promise((resolve, reject) => {
+        gateQueue.push({ key, expiresAt, grantId, claim, resolve, reject })
+        if (!gateFlushing) void flushGates()
+      })
     },
 
     // ---- rate limits --------------------------------------------------------------------------
