@@ -201,16 +201,19 @@ export function sqlStore(db: Db, schema: string): Store {
             { prepared: true },
           )
           const byIndex = new Map(rows.map((r) => [int8(r.n), r]))
-          batch.forEach((q, i) => {
+          for (const [i, q] of batch.entries()) {
             const r = byIndex.get(i + 1)
-            if (!r) return q.reject(new Error('read_gate returned no row for a request'))
+            if (!r) {
+              q.reject(new Error('read_gate returned no row for a request'))
+              continue
+            }
             const grant = r.grant_row ? toGrant(r.grant_row as Row) : null
             const quota =
               typeof r.quota === 'string' && q.claim
                 ? quotaOf(r.quota, q.claim.now, q.claim.windowMs)
                 : undefined
             q.resolve({ firstUse: r.first_use === true, grant, ...(quota ? { quota } : {}) })
-          })
+          }
         } catch (e) {
           for (const q of batch) q.reject(e)
         }
