@@ -3,6 +3,7 @@ import { type AuditEventDraft, auditLeafHash, canonicalize, rootHash } from '@co
 import { MIGRATIONS, postgresStore } from '@consentry/store-postgres'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { grouped } from '../packages/store-postgres/src/group.ts'
 import { migrate } from '../packages/store-postgres/src/migrations.ts'
 import { pgDb } from '../packages/store-postgres/src/pg.ts'
 import { describeStoreConformance, integrateAll } from './store-conformance.ts'
@@ -370,5 +371,34 @@ describe('postgresStore', { timeout: 30_000 }, () => {
       await store.close()
       await dropSchema(schema)
     }
+  })
+})
+
+describe('grouped (group commit for the read gate and the audit appends)', () => {
+  it('sends a lone call at once, groups the calls made meanwhile, answers each in order', async () => {
+    const batches: number[][] = []
+    let release: () => void = () => {}
+    const run = grouped(3, async (batch: number[]) => {
+      batches.push(batch)
+      if (batches.length === 1) await new Promise<void>((r) => (release = r))
+      return batch.map((n) => (n === 4 ? new Error('four') : n * 10))
+    })
+    const first = run(1)
+    const rest = [2, 3, 4, 5, 6].map((n) => run(n).catch((e: Error) => e.message))
+    release()
+    expect(await first).toBe(10)
+    expect(await Promise.all(rest)).toEqual([20, 30, 'four', 50, 60])
+    expect(batches).toEqual([[1], [2, 3, 4], [5, 6]])
+  })
+  it('a batch that fails rejects every call in it, and the next batch still runs', async () => {
+    let calls = 0
+    const run = grouped(10, async (batch: string[]) => {
+      if (++calls === 1) throw new Error('connection lost')
+      return batch
+    })
+    const failed = Promise.allSettled([run('a')])
+    const later = Promise.all([run('b'), run('c')])
+    expect((await failed)[0]).toMatchObject({ status: 'rejected', reason: { message: 'connection lost' } })
+    expect(await later).toEqual(['b', 'c'])
   })
 })

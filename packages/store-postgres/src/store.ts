@@ -20,6 +20,7 @@ import type {
 } from '@consentry/server'
 import { CONSUMED_RECORD_RETENTION_MS, FAILURE_RETENTION_MS, type FailureWindow } from '@consentry/server'
 import { type Db, int8, type Queryable, quoteIdent, type Row } from './db.ts'
+import { grouped } from './group.ts'
 import { migrate } from './migrations.ts'
 
 /** Read-quota rows older than this are dropped by `deleteExpired` (quota windows are at most a day). */
@@ -164,110 +165,68 @@ export function sqlStore(db: Db, schema: string): Store {
   const CONSUME_READ_QUOTA = `SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`
 
   // ---- the read gate, grouped ----------------------------------------------------------------------
-  type QueuedGate = {
-    key: string
-    expiresAt: number
-    grantId: string
-    claim: ReadClaim | undefined
-    resolve: (r: { firstUse: boolean; grant: Grant | null; quota?: ReadQuotaResult }) => void
-    reject: (e: unknown) => void
-  }
-  let gateQueue: QueuedGate[] = []
-  let gateFlushing = false
+  type Gate = { key: string; expiresAt: number; grantId: string; claim: ReadClaim | undefined }
+  type GateAnswer = { firstUse: boolean; grant: Grant | null; quota?: ReadQuotaResult }
   /**
    * Group commit for the resource read's first statement: while one read_gate call is in flight, the
-   * requests arriving meanwhile queue and go together in the next (one round trip, one transaction,
-   * one lock of a grant's quota row for all its reads). A lone request goes at once.
+   * requests arriving meanwhile go together in the next (one round trip, one transaction, one lock of
+   * a grant's quota row for all its reads). A lone request goes at once.
    */
-  const flushGates = async () => {
-    gateFlushing = true
-    try {
-      while (gateQueue.length > 0) {
-        const batch = gateQueue.slice(0, 500)
-        gateQueue = gateQueue.slice(batch.length)
-        try {
-          const rows = await db.query(
-            READ_GATE,
-            [
-              batch.map((q) => q.key),
-              batch.map((q) => q.expiresAt),
-              batch.map((q) => q.grantId),
-              batch.map((q) => q.claim?.key ?? null),
-              batch.map((q) => q.claim?.clientId ?? null),
-              batch.map((q) => q.claim?.now ?? null),
-              batch.map((q) => q.claim?.limit ?? null),
-              batch.map((q) => q.claim?.windowMs ?? null),
-            ],
-            { prepared: true },
-          )
-          const byIndex = new Map(rows.map((r) => [int8(r.n), r]))
-          for (const [i, q] of batch.entries()) {
-            const r = byIndex.get(i + 1)
-            if (!r) {
-              q.reject(new Error('read_gate returned no row for a request'))
-              continue
-            }
-            const grant = r.grant_row ? toGrant(r.grant_row as Row) : null
-            const quota =
-              typeof r.quota === 'string' && q.claim
-                ? quotaOf(r.quota, q.claim.now, q.claim.windowMs)
-                : undefined
-            q.resolve({ firstUse: r.first_use === true, grant, ...(quota ? { quota } : {}) })
-          }
-        } catch (e) {
-          for (const q of batch) q.reject(e)
-        }
-      }
-    } finally {
-      gateFlushing = false
-    }
-  }
+  const gate = grouped(500, async (batch: Gate[]): Promise<(GateAnswer | Error)[]> => {
+    const rows = await db.query(
+      READ_GATE,
+      [
+        batch.map((q) => q.key),
+        batch.map((q) => q.expiresAt),
+        batch.map((q) => q.grantId),
+        batch.map((q) => q.claim?.key ?? null),
+        batch.map((q) => q.claim?.clientId ?? null),
+        batch.map((q) => q.claim?.now ?? null),
+        batch.map((q) => q.claim?.limit ?? null),
+        batch.map((q) => q.claim?.windowMs ?? null),
+      ],
+      { prepared: true },
+    )
+    const byIndex = new Map(rows.map((r) => [int8(r.n), r]))
+    return batch.map((q, i) => {
+      const r = byIndex.get(i + 1)
+      if (!r) return new Error('read_gate returned no row for a request')
+      const grant = r.grant_row ? toGrant(r.grant_row as Row) : null
+      const quota =
+        typeof r.quota === 'string' && q.claim ? quotaOf(r.quota, q.claim.now, q.claim.windowMs) : undefined
+      return { firstUse: r.first_use === true, grant, ...(quota ? { quota } : {}) }
+    })
+  })
 
   // ---- audit appends, grouped ----------------------------------------------------------------------
-  type QueuedAppend = {
-    draft: AuditEventDraft
-    resolve: (e: AuditEvent) => void
-    reject: (e: unknown) => void
-  }
-  let appendQueue: QueuedAppend[] = []
-  let appendFlushing = false
-  const flushAppends = async () => {
-    appendFlushing = true
-    try {
-      while (appendQueue.length > 0) {
-        const batch = appendQueue.slice(0, 1000)
-        appendQueue = appendQueue.slice(batch.length)
-        try {
-          // Rows are numbered in input order (ORDER BY n), so the sequence hands out their seqs in
-          // that order: the k-th smallest returned seq is the k-th draft's.
-          const rows = await db.query<{ seq: unknown }>(
-            `WITH input AS (
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-                 WITH ORDINALITY AS v(type, grant_id, client_id, subject, event, n)
-             ), ins AS (
-               INSERT INTO ${t('audit_events')} (type, grant_id, client_id, subject, event)
-               SELECT type, grant_id, client_id, subject, event::json FROM input ORDER BY n
-               RETURNING seq
-             )
-             SELECT seq FROM ins ORDER BY seq`,
-            [
-              batch.map((q) => q.draft.type),
-              batch.map((q) => q.draft.grant_id ?? null),
-              batch.map((q) => q.draft.client_id ?? null),
-              batch.map((q) => q.draft.subject ?? null),
-              batch.map((q) => json(q.draft)),
-            ],
-            { prepared: true },
-          )
-          for (const [i, q] of batch.entries()) q.resolve({ seq: int8(rows[i]!.seq), ...q.draft })
-        } catch (error) {
-          for (const q of batch) q.reject(error)
-        }
-      }
-    } finally {
-      appendFlushing = false
-    }
-  }
+  /**
+   * Group commit for audit appends: drafts arriving together share one INSERT (one round trip, one
+   * commit); each caller's promise settles only once its row is committed. No lock, nothing read.
+   */
+  const append = grouped(1000, async (batch: AuditEventDraft[]): Promise<AuditEvent[]> => {
+    // Rows are numbered in input order (ORDER BY n), so the sequence hands out their seqs in that
+    // order: the k-th smallest returned seq is the k-th draft's.
+    const rows = await db.query<{ seq: unknown }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+           WITH ORDINALITY AS v(type, grant_id, client_id, subject, event, n)
+       ), ins AS (
+         INSERT INTO ${t('audit_events')} (type, grant_id, client_id, subject, event)
+         SELECT type, grant_id, client_id, subject, event::json FROM input ORDER BY n
+         RETURNING seq
+       )
+       SELECT seq FROM ins ORDER BY seq`,
+      [
+        batch.map((d) => d.type),
+        batch.map((d) => d.grant_id ?? null),
+        batch.map((d) => d.client_id ?? null),
+        batch.map((d) => d.subject ?? null),
+        batch.map((d) => json(d)),
+      ],
+      { prepared: true },
+    )
+    return batch.map((d, i) => ({ seq: int8(rows[i]!.seq), ...d }))
+  })
 
   const upsertRefreshToken = (q: Queryable, r: RefreshTokenRecord) =>
     q.query(
@@ -567,10 +526,7 @@ export function sqlStore(db: Db, schema: string): Store {
       // by the time data is served this jti (and its counted read) is durable too. A crash can lose
       // only the jti of a request that served nothing (it failed before its audit event), whose
       // replay can only fail the same way within the proof's 60 s iat window.
-      return new Promise((resolve, reject) => {
-        gateQueue.push({ key, expiresAt, grantId, claim, resolve, reject })
-        if (!gateFlushing) void flushGates()
-      })
+      return gate({ key, expiresAt, grantId, claim })
     },
 
     // ---- rate limits --------------------------------------------------------------------------
@@ -618,13 +574,8 @@ export function sqlStore(db: Db, schema: string): Store {
 
     // ---- audit log ------------------------------------------------------------------------------
     appendAuditEvent(given) {
-      const draft = auditLeafOf(given)
-      // Group commit: inserts arriving together share one INSERT (one round trip, one commit); each
-      // caller's promise settles only once its row is committed. No lock, nothing read.
-      return new Promise<AuditEvent>((resolve, reject) => {
-        appendQueue.push({ draft, resolve, reject })
-        if (!appendFlushing) void flushAppends()
-      })
+      // Grouped (see append): one INSERT for the drafts arriving together.
+      return append(auditLeafOf(given))
     },
     async listAuditEvents(q) {
       const where: string[] = []
