@@ -380,7 +380,10 @@ describe('grouped (group commit for the read gate and the audit appends)', () =>
     let release: () => void = () => {}
     const run = grouped(3, async (batch: number[]) => {
       batches.push(batch)
-      if (batches.length === 1) await new Promise<void>((r) => (release = r))
+      if (batches.length === 1)
+        await new Promise<void>((r) => {
+          release = r
+        })
       return batch.map((n) => (n === 4 ? new Error('four') : n * 10))
     })
     const first = run(1)
