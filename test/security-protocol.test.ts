@@ -514,6 +514,36 @@ describe('x-fapi-customer-ip-address and the read limits', () => {
     }
   })
 
+  it('a store failing to give a refused read back leaves the refusal as it was, and reports it', async () => {
+    const reported: unknown[] = []
+    const store = memoryStore()
+    const small = await startHarborPay({
+      store: {
+        ...store,
+        releaseReadQuota: async () => {
+          throw new Error('store unavailable')
+        },
+      },
+      port: 0,
+      publicHost: '127.0.0.1',
+      maintenance: false,
+      overrides: { attendedReadsPerDay: 2, onError: (e) => reported.push(e) },
+    })
+    try {
+      const rs = await registerRecipient(small.issuer)
+      const g = await linked(rs, [HISTORY_DETAIL], small)
+      const refused = await resourceGet(g.at, `${small.issuer}/api/nope`, g.DPoP, PRESENT)
+      expect(refused.status).toBe(404)
+      expect((await refused.json()).code).toBe('not_found')
+      expect(reported.map((e) => (e as Error).message)).toEqual(['store unavailable'])
+      // The read it could not give back stays counted: one more attended read, then the limit.
+      const read = () => resourceGet(g.at, `${small.issuer}/api/accounts`, g.DPoP, PRESENT)
+      expect([(await read()).status, (await read()).status]).toEqual([200, 429])
+    } finally {
+      await small.close()
+    }
+  })
+
   it('counts unattended account and balance reads against the consented daily limit', async () => {
     const g = await linked() // max_reads_per_day: 4, balances consented
     for (let i = 0; i < HISTORY_DETAIL.max_reads_per_day; i++) {

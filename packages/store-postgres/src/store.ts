@@ -53,12 +53,23 @@ function toGrant(r: Row): Grant {
   return g
 }
 
-/** consume_read_quota's row as text (`(t,3,)`, `(f,5,1700000000000)`) → the Store's answer. */
+/** consume_read_quota's row (allowed, used, oldest) → the Store's answer. */
+function quotaAnswer(
+  allowed: boolean,
+  used: unknown,
+  oldest: unknown,
+  now: number,
+  windowMs: number,
+): ReadQuotaResult {
+  if (allowed) return { allowed: true, used: int8(used) }
+  const from = oldest === null || oldest === undefined || oldest === '' ? now : int8(oldest)
+  return { allowed: false, retryAfterMs: Math.max(1, from + windowMs - now) }
+}
+
+/** The same row as text, as read_gate returns it: `(t,3,)`, `(f,5,1700000000000)`. */
 function quotaOf(text: string, now: number, windowMs: number): ReadQuotaResult {
   const [allowed, used, oldest] = text.slice(1, -1).split(',')
-  if (allowed === 't') return { allowed: true, used: Number(used) }
-  const from = oldest ? Number(oldest) : now
-  return { allowed: false, retryAfterMs: Math.max(1, from + windowMs - now) }
+  return quotaAnswer(allowed === 't', used, oldest, now, windowMs)
 }
 
 function toRefreshToken(r: Row): RefreshTokenRecord {
@@ -535,14 +546,13 @@ export function sqlStore(db: Db, schema: string): Store {
       // call's window and records the read inside one statement's transaction, in constant time
       // (each read leaves a window once); each statement of the PL/pgSQL function takes a fresh
       // snapshot, so it sees every read committed before the lock was granted.
+      // (p_lock, the second argument, is unused since migration 13: kept for the signature.)
       const [r] = await db.query(
         CONSUME_READ_QUOTA,
-        [grantId, lockKey(`quota:${grantId}`), now, limit, windowMs, options?.flushedByNextWrite === true],
+        [grantId, '', now, limit, windowMs, options?.flushedByNextWrite === true],
         { prepared: true },
       )
-      if (r?.allowed === true) return { allowed: true as const, used: int8(r.used) }
-      const oldest = r?.oldest === null || r?.oldest === undefined ? now : int8(r.oldest)
-      return { allowed: false as const, retryAfterMs: Math.max(1, oldest + windowMs - now) }
+      return quotaAnswer(r?.allowed === true, r?.used, r?.oldest, now, windowMs)
     },
     async releaseReadQuota(key, at) {
       await db.query(`SELECT ${t('release_read_quota')}($1, $2)`, [key, at])

@@ -22,11 +22,19 @@ export class CountedRead {
     this.#taken = true
     return this.quota!
   }
-  /** Give the read back if it was counted and check_read_quota never took it. */
+  /**
+   * Give the read back if it was counted and check_read_quota never took it. Never throws: the
+   * request's own answer (its refusal) stands, and a store failing to take the read back is reported
+   * (`onError`) and leaves it counted — one read too many, never one too few.
+   */
   async releaseUntaken(ctx: Context): Promise<void> {
     if (this.#taken || this.quota?.allowed !== true) return
     this.#taken = true
-    await ctx.store.releaseReadQuota(this.claim.key, this.claim.now)
+    try {
+      await ctx.store.releaseReadQuota(this.claim.key, this.claim.now)
+    } catch (e) {
+      ctx.config.onError(e, { area: 'resource', event: 'read_quota.release_failed' })
+    }
   }
 }
 
