@@ -26,6 +26,8 @@ export interface CompareOptions {
   /** Measured seconds per configuration and round (after a warm-up of a fifth of it). */
   seconds: number
   pg: string
+  /** Measured slices per server and round, interleaved across the round's servers (default 4). */
+  slices: number
   /** Write the Consentry children's CPU profiles here (`node --cpu-prof`). */
   profile?: string
 }
@@ -303,6 +305,106 @@ async function startReference(
   }
 }
 
+/** A started, warmed server and what its measured slices add up to. */
+interface Live {
+  config: string
+  target: Target
+  state: { nonce?: string }
+  /** Requests per second in the warm-up: sizes each slice's proof pool. */
+  warmRate: number
+  body: string
+  samples: number[]
+  errors: number
+  firstError?: string
+  elapsedMs: number
+  nonceChanges: number
+  cpu: { total: number; system: number }
+  dbCpu: number
+  loadCpu: number
+  load: number[]
+}
+
+const onPostgres = (config: string) => config === 'postgres' || config === 'jose-pg'
+
+/** First read (the server's nonce; the body), then a warm-up of `ms`. */
+async function warm(config: string, t: Target, ms: number): Promise<Live> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
+  const state: { nonce?: string } = {}
+  const url = new URL(t.url)
+  const ath = createHash('sha256').update(t.token).digest('base64url')
+  const signer = proofSigner(t.key, t.jwk)
+  let first = await get(agent, url, t.token, signer(`${url.origin}${url.pathname}`, ath, undefined))
+  state.nonce = first.nonce
+  if (first.status === 401)
+    first = await get(agent, url, t.token, signer(`${url.origin}${url.pathname}`, ath, state.nonce))
+  if (first.status !== 200) {
+    agent.destroy()
+    await stop(t.child)
+    throw new Error(`${config}: ${first.status} ${first.challenge} ${first.body.slice(0, 300)}`)
+  }
+  const w = await drive(t, agent, state, 20_000, ms)
+  agent.destroy()
+  return {
+    config,
+    target: t,
+    state,
+    warmRate: (w.samples.length / w.elapsedMs) * 1000,
+    body: first.body,
+    samples: [],
+    errors: 0,
+    elapsedMs: 0,
+    nonceChanges: 0,
+    cpu: { total: 0, system: 0 },
+    dbCpu: 0,
+    loadCpu: 0,
+    load: loadavg().map((x) => Math.round(x * 100) / 100),
+  }
+}
+
+/**
+ * One measured slice of `ms` on a live server, added to its totals. Its own keep-alive connections:
+ * those of the previous slice were idle past the server's keep-alive timeout.
+ */
+async function slice(l: Live, ms: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
+  const cpu0 = await cpuOf(l.target.child)
+  const db0 = onPostgres(l.config) ? postgresCpu() : 0
+  const load0 = process.cpuUsage()
+  const m = await drive(l.target, agent, l.state, Math.ceil(((l.warmRate * ms) / 1000) * 1.5) + 200, ms)
+  const loadCpu = process.cpuUsage(load0)
+  agent.destroy()
+  if (onPostgres(l.config)) l.dbCpu += postgresCpu() - db0
+  const cpu1 = await cpuOf(l.target.child)
+  l.cpu.total += cpu1.total - cpu0.total
+  l.cpu.system += cpu1.system - cpu0.system
+  l.loadCpu += loadCpu.user + loadCpu.system
+  for (const x of m.samples) l.samples.push(x)
+  l.errors += m.errors
+  l.firstError ??= m.firstError
+  l.elapsedMs += m.elapsedMs
+  l.nonceChanges += m.nonceChanges
+}
+
+function rowOf(l: Live, round: number): Measured {
+  const served = Math.max(1, l.samples.length + l.errors)
+  return {
+    config: l.config,
+    round,
+    load: l.load,
+    requests: l.samples.length,
+    elapsedMs: l.elapsedMs,
+    throughput: (l.samples.length / l.elapsedMs) * 1000,
+    latency: summarize(l.samples),
+    errors: l.errors,
+    ...(l.firstError ? { firstError: l.firstError } : {}),
+    nonceChanges: l.nonceChanges,
+    cpuUs: l.cpu.total / served,
+    systemCpuUs: l.cpu.system / served,
+    ...(onPostgres(l.config) ? { dbCpuUs: l.dbCpu / served } : {}),
+    loadCpuUs: l.loadCpu / served,
+  }
+}
+
 // ---- the run ------------------------------------------------------------------------------------
 
 export async function compare(o: CompareOptions): Promise<void> {
@@ -317,75 +419,45 @@ export async function compare(o: CompareOptions): Promise<void> {
   const order = [...o.configs].sort((a, b) => Number(isReference(a)) - Number(isReference(b)))
   try {
     for (let round = 1; round <= o.rounds; round++) {
-      for (const config of round === 1 ? order : o.configs) {
-        if (isReference(config) && !body)
-          throw new Error(
-            'the reference servers need a Consentry configuration in the same run (for the body)',
-          )
-        const t =
-          config === 'jose' || config === 'oidc-provider'
-            ? await startReference(config, bodyFile)
-            : config === 'jose-pg'
-              ? await startReference('jose', bodyFile, { pg: o.pg, schema: `${schema}_floor_${round}` })
-              : await startConsentry(config, o, temp, `${schema}_${round}`)
-        const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
-        try {
-          // The server's current nonce (and, once, the body the references will serve).
-          const state: { nonce?: string } = {}
-          const url = new URL(t.url)
-          const ath = createHash('sha256').update(t.token).digest('base64url')
-          const signer = proofSigner(t.key, t.jwk)
-          let first = await get(agent, url, t.token, signer(`${url.origin}${url.pathname}`, ath, undefined))
-          state.nonce = first.nonce
-          if (first.status === 401)
-            first = await get(agent, url, t.token, signer(`${url.origin}${url.pathname}`, ath, state.nonce))
-          if (first.status !== 200)
-            throw new Error(`${config}: ${first.status} ${first.challenge} ${first.body.slice(0, 300)}`)
+      // Every server of the round is started and warmed first, then measured in interleaved slices
+      // (a slice of each in turn, the order rotated): the machine's speed drifts by ±20 % over tens of
+      // seconds, and a drift now lands on every server of the round alike instead of on one of them.
+      const live: Live[] = []
+      try {
+        for (const config of round === 1 ? order : o.configs) {
+          if (isReference(config) && !body)
+            throw new Error(
+              'the reference servers need a Consentry configuration in the same run (for the body)',
+            )
+          const t =
+            config === 'jose' || config === 'oidc-provider'
+              ? await startReference(config, bodyFile)
+              : config === 'jose-pg'
+                ? await startReference('jose', bodyFile, { pg: o.pg, schema: `${schema}_floor_${round}` })
+                : await startConsentry(config, o, temp, `${schema}_${round}`)
+          const l = await warm(config, t, (o.seconds * 1000) / 5)
+          live.push(l)
           if (!body) {
-            body = first.body
+            body = l.body
             writeFileSync(bodyFile, body)
           }
-          const warm = await drive(t, agent, state, 20_000, (o.seconds * 1000) / 5)
-          const rate = (warm.samples.length / warm.elapsedMs) * 1000
-          const load = loadavg().map((x) => Math.round(x * 100) / 100)
-          const onPostgres = config === 'postgres' || config === 'jose-pg'
-          const cpu0 = await cpuOf(t.child)
-          const db0 = onPostgres ? postgresCpu() : 0
-          const load0 = process.cpuUsage()
-          const m = await drive(t, agent, state, Math.ceil(rate * o.seconds * 1.5) + 200, o.seconds * 1000)
-          const served = Math.max(1, m.samples.length + m.errors)
-          const loadCpu = process.cpuUsage(load0)
-          const dbCpuUs = onPostgres ? (postgresCpu() - db0) / served : undefined
-          const cpu1 = await cpuOf(t.child)
-          const cpuUs = (cpu1.total - cpu0.total) / served
-          const systemCpuUs = (cpu1.system - cpu0.system) / served
-          const row: Measured = {
-            config,
-            round,
-            load,
-            requests: m.samples.length,
-            elapsedMs: m.elapsedMs,
-            throughput: (m.samples.length / m.elapsedMs) * 1000,
-            latency: summarize(m.samples),
-            errors: m.errors,
-            ...(m.firstError ? { firstError: m.firstError } : {}),
-            nonceChanges: m.nonceChanges,
-            cpuUs,
-            systemCpuUs,
-            ...(dbCpuUs !== undefined ? { dbCpuUs } : {}),
-            loadCpuUs: (loadCpu.user + loadCpu.system) / served,
-          }
+        }
+        const slices = Math.max(1, o.slices)
+        for (let k = 0; k < slices; k++)
+          for (let i = 0; i < live.length; i++)
+            await slice(live[(i + k) % live.length]!, (o.seconds * 1000) / slices)
+        for (const l of live) {
+          const row = rowOf(l, round)
           rows.push(row)
           console.error(
-            `  round ${round} ${config}: ${row.throughput.toFixed(0)} req/s (${row.requests} req, p50 ${fmt(row.latency.p50)} ms, ` +
+            `  round ${round} ${row.config}: ${row.throughput.toFixed(0)} req/s (${row.requests} req, p50 ${fmt(row.latency.p50)} ms, ` +
               `p99 ${fmt(row.latency.p99)} ms, ${row.cpuUs.toFixed(0)} µs CPU/req (system ${row.systemCpuUs.toFixed(0)})` +
               `${row.dbCpuUs !== undefined ? ` + database ${row.dbCpuUs.toFixed(0)}` : ''}, load generator ${row.loadCpuUs.toFixed(0)}, ` +
-              `${row.errors} errors${row.firstError ? `: ${row.firstError}` : ''}), load ${load.join(' ')}`,
+              `${row.errors} errors${row.firstError ? `: ${row.firstError}` : ''}), load ${row.load.join(' ')}`,
           )
-        } finally {
-          agent.destroy()
-          await stop(t.child)
         }
+      } finally {
+        await Promise.all(live.map((l) => stop(l.target.child)))
       }
     }
   } finally {

@@ -1,7 +1,7 @@
 /**
  * Consentry benchmarks over real HTTP on 127.0.0.1. See bench/README.md.
  *
- *   npm run bench [-- --configs memory,jose,oidc-provider,postgres,sqlite,pglite] [--rounds 3] [--seconds 10]
+ *   npm run bench [-- --configs memory,jose,oidc-provider,postgres,sqlite,pglite] [--rounds 3] [--seconds 10] [--slices 4]
  *                                                   the side-by-side read comparison (bench/compare.ts)
  *   npm run bench -- --store memory|sqlite|pglite|postgres [--quick] [--only resource,paging,...]
  *                    [--pg postgres://…] [--profile DIR] [--no-micro]   the scenario suite on one store
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     configs: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
+    slices: { type: 'string', default: '4' },
     pg: PG_OPTION,
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
@@ -45,6 +46,7 @@ if (!args.store) {
     configs: args.configs ? args.configs.split(',') : [...CONFIGS],
     rounds: Number(args.rounds),
     seconds: Number(args.seconds),
+    slices: Number(args.slices),
     pg: args.pg!,
     ...(args.profile ? { profile: args.profile } : {}),
   })
