@@ -75,6 +75,8 @@ export interface Context {
   now(): number
   /** Public keys from DPoP headers, imported once per server (bounded, least recently used out). */
   dpopKeys: Lru<string, KeyObject>
+  /** DPoP proof headers that verified, parsed once, by their exact text (bounded, as `dpopKeys`). */
+  dpopHeaders: Lru<string, Readonly<Record<string, unknown>>>
   /** Clients' `jwks_uri` key sets: per server, bounded, fetched through the guarded fetch. */
   remoteJwks: RemoteJwks
 }
@@ -150,6 +152,7 @@ export async function createContext(config: ResolvedConfig, audit: AuditSink): P
     secrets: { nonce, cursor, cookie, pairwise },
     now: config.now,
     dpopKeys: new Lru(MAX_IMPORTED_DPOP_KEYS),
+    dpopHeaders: new Lru(MAX_IMPORTED_DPOP_KEYS),
     remoteJwks: createRemoteJwks(config.egressOptions, config.now),
   }
 }

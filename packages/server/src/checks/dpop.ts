@@ -46,6 +46,27 @@ function proofKey(ctx: Context, jwk: JWK, jkt: string): KeyObject {
   return key
 }
 
+/**
+ * The key a proof header names, with its thumbprint. A header a recipient sent before is the same
+ * frozen object (`ctx.dpopHeaders`, tokens/jws.ts), so its key is found by identity, without hashing.
+ */
+const headerKeys = new WeakMap<object, { jwk: JWK; jkt: string; key: KeyObject }>()
+
+function proofHeaderKey(
+  ctx: Context,
+  header: Record<string, unknown>,
+): { jwk: JWK; jkt: string; key: KeyObject } | null {
+  let known = headerKeys.get(header)
+  if (!known) {
+    const jwk = header.jwk as JWK | undefined
+    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk) || 'd' in jwk || 'k' in jwk) return null
+    const jkt = jwkThumbprint(jwk as Record<string, unknown>)
+    known = { jwk, jkt, key: proofKey(ctx, jwk, jkt) }
+    headerKeys.set(header, known)
+  }
+  return known
+}
+
 async function nonceIsValid(ctx: Context, nonce: unknown): Promise<boolean> {
   if (typeof nonce !== 'string') return false
   return nonce === (await currentNonce(ctx)) || nonce === (await currentNonce(ctx, -1))
@@ -88,18 +109,27 @@ export async function checkDpop(ctx: Context, request: Request, opts: DpopOption
   let jkt = ''
   let payload: Record<string, unknown> | undefined
   try {
-    // Synchronous node:crypto verification (tokens/jws.ts): typ, alg allow-list, signature by the
-    // embedded public key (imported once per thumbprint), required claims.
-    payload = verifyJwt(
-      header,
-      (h) => {
-        const k = h.jwk as JWK | undefined
-        if (!k || typeof k !== 'object' || Array.isArray(k) || 'd' in k || 'k' in k) return null
-        jkt = jwkThumbprint(k as Record<string, unknown>)
-        jwk = k
-        return proofKey(ctx, k, jkt)
-      },
-      { typ: 'dpop+jwt', algorithms: ALLOWED_ALGS, requiredClaims: PROOF_CLAIMS, now: ctx.now() },
+    // node:crypto verification (tokens/jws.ts): typ, alg allow-list, signature by the embedded
+    // public key (the header parsed and its key imported once; the maths in the thread pool),
+    // required claims.
+    payload = (
+      await verifyJwt(
+        header,
+        (h) => {
+          const known = proofHeaderKey(ctx, h)
+          if (!known) return null
+          jkt = known.jkt
+          jwk = known.jwk
+          return known.key
+        },
+        {
+          typ: 'dpop+jwt',
+          algorithms: ALLOWED_ALGS,
+          requiredClaims: PROOF_CLAIMS,
+          now: ctx.now(),
+          headers: ctx.dpopHeaders,
+        },
+      )
     )?.payload
   } catch {
     payload = undefined

@@ -1,4 +1,3 @@
-import { base64url } from 'jose'
 import type { Context } from '../context.ts'
 import { ProblemError } from '../errors.ts'
 import { hmac, timingSafeEqual } from '../tokens/random.ts'
@@ -30,7 +29,7 @@ export interface CursorState {
  * every instance shares.
  */
 export async function encodeCursor(ctx: Context, state: CursorState): Promise<string> {
-  const body = base64url.encode(
+  const body = Buffer.from(
     JSON.stringify([
       state.grantId,
       state.route,
@@ -42,7 +41,7 @@ export async function encodeCursor(ctx: Context, state: CursorState): Promise<st
       state.page,
       ctx.now(),
     ]),
-  )
+  ).toString('base64url')
   return `${body}.${await hmac(ctx.secrets.cursor, `cursor:${body}`)}`
 }
 
@@ -62,7 +61,7 @@ export async function decodeCursor(ctx: Context, cursor: string): Promise<Cursor
   let issuedAt: unknown
   try {
     const [grantId, route, scopeId, from, to, at, id, page, iat] = JSON.parse(
-      new TextDecoder().decode(base64url.decode(body)),
+      Buffer.from(body, 'base64url').toString('utf8'),
     )
     state = { grantId, route, scopeId, from, to, before: { at, id }, page }
     issuedAt = iat

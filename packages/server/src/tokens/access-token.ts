@@ -3,6 +3,7 @@ import type { AuthorizationDetail, Grant } from '@consentry/core'
 import { SignJWT } from 'jose'
 import type { Context } from '../context.ts'
 import type { VerificationKey } from '../keys.ts'
+import { deepFreeze } from '../util/freeze.ts'
 import { Lru } from '../util/lru.ts'
 import { verifyJwt } from './jws.ts'
 import { pairwiseSubject } from './pairwise.ts'
@@ -62,8 +63,8 @@ async function sign(
 }
 
 /**
- * Verify an access token's signature, `typ`, issuer, audience and expiry — synchronously, with
- * `node:crypto` (tokens/jws.ts). Returns `null` for any invalid token (the caller answers
+ * Verify an access token's signature, `typ`, issuer, audience and expiry with `node:crypto`
+ * (tokens/jws.ts). Returns `null` for any invalid token (the caller answers
  * `invalid_token`).
  *
  * A token verified once is remembered by its exact text (see {@link verifiedTokens}): a recipient
@@ -81,7 +82,7 @@ export async function verifyAccessToken(
   if (known && known.audience === audience) return stillValid(known.claims, ctx.now()) ? known.claims : null
   try {
     // The key named by `kid`: the current one, or one still trusted after a rotation; its own `alg`.
-    const jwt = verifyJwt(token, (header) => keyByKid(ctx, header), {
+    const jwt = await verifyJwt(token, (header) => keyByKid(ctx, header), {
       typ: 'at+jwt',
       algorithms: ALGS,
       issuer: ctx.urls.issuer,
@@ -123,14 +124,6 @@ function stillValid(claims: AccessTokenClaims, nowMs: number): boolean {
   const now = Math.floor(nowMs / 1000)
   const nbf = (claims as { nbf?: unknown }).nbf
   return claims.exp > now && (nbf === undefined || (typeof nbf === 'number' && nbf <= now))
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const member of Object.values(value)) deepFreeze(member)
-    Object.freeze(value)
-  }
-  return value
 }
 
 const ALGS = ['ES256', 'PS256', 'EdDSA'] as const

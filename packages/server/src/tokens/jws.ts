@@ -1,9 +1,14 @@
 import { constants, createPublicKey, type KeyObject, verify } from 'node:crypto'
+import { deepFreeze } from '../util/freeze.ts'
+import type { Lru } from '../util/lru.ts'
 
 /**
- * Synchronous verification of the compact JWTs the request path sees on every call — Consentry's
- * own access tokens and DPoP proofs — with `node:crypto` (no Web Crypto round trip to the thread
- * pool). It keeps jose's `jwtVerify` rules for what it accepts: three base64url segments, JSON object
+ * Verification of the compact JWTs the request path sees on every call — Consentry's own access
+ * tokens and DPoP proofs — with `node:crypto`. The parsing and every rule run on the event loop; the
+ * signature maths (~85 µs for ES256 here) run in libuv's thread pool through `verify`'s callback form,
+ * so the loop spends ~18 µs per signature and serves other requests meanwhile (bench/README.md,
+ * "Signatures off the event loop"). Without Web Crypto's algorithm normalisation and promise jobs,
+ * which cost more than the hashing itself for the small hashes (those stay synchronous). It keeps jose's `jwtVerify` rules for what it accepts: three base64url segments, JSON object
  * header and payload, `alg` from an allow-list and matching the key's type (ES256 on P-256, EdDSA on
  * Ed25519, PS256 on RSA ≥ 2048 bits), `crit` refused (no extension is understood, RFC 7515 §4.1.11),
  * the expected `typ`, `exp` in the future and `nbf` not ahead when present, `iat` a number when
@@ -11,7 +16,7 @@ import { constants, createPublicKey, type KeyObject, verify } from 'node:crypto'
  *
  * @example
  * ```ts
- * const jwt = verifyJwt(token, () => key, { typ: 'at+jwt', algorithms: ['EdDSA'], now: Date.now() })
+ * const jwt = await verifyJwt(token, () => key, { typ: 'at+jwt', algorithms: ['EdDSA'], now: Date.now() })
  * ```
  */
 export type JwsAlgorithm = 'ES256' | 'PS256' | 'EdDSA'
@@ -29,6 +34,13 @@ export interface VerifyJwtOptions {
   requiredClaims?: readonly string[]
   issuer?: string
   audience?: string
+  /**
+   * Headers already parsed, by their exact base64url text: a bounded cache the caller owns. A sender
+   * that signs every request with one key sends the same header every time (DPoP: `typ`, `alg` and
+   * its `jwk`), so it is decoded once. Only the headers of tokens that verified are added, frozen
+   * (callers share them); the text is the key, so a cached header is only ever the parse of that text.
+   */
+  headers?: Lru<string, Readonly<Record<string, unknown>>>
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/
@@ -53,46 +65,82 @@ const normalizeTyp = (typ: string) => {
   return t.startsWith('application/') ? t.slice(12) : t
 }
 
-/** Header and payload of a compact JWS, unverified; `null` if it is not one. */
-export function decodeJwt(token: string): (VerifiedJwt & { input: string; signature: string }) | null {
+/**
+ * Header and payload of a compact JWS, unverified; `null` if it is not one. `headers`: see
+ * {@link VerifyJwtOptions.headers}.
+ */
+export function decodeJwt(
+  token: string,
+  headers?: VerifyJwtOptions['headers'],
+): (VerifiedJwt & { input: string; signature: string; headerText: string }) | null {
   if (token.length > MAX_JWT_LENGTH) return null
   const a = token.indexOf('.')
   const b = token.indexOf('.', a + 1)
   if (a <= 0 || b <= a + 1 || token.indexOf('.', b + 1) !== -1) return null
   const signature = token.slice(b + 1)
   if (!SEGMENT.test(signature)) return null
-  const header = object(token.slice(0, a))
+  const headerText = token.slice(0, a)
+  const header = (headers?.get(headerText) as Record<string, unknown> | undefined) ?? object(headerText)
   const payload = header && object(token.slice(a + 1, b))
   if (!header || !payload) return null
-  return { header, payload, input: token.slice(0, b), signature }
+  return { header, payload, input: token.slice(0, b), signature, headerText }
+}
+
+/** `verify` in the thread pool (its callback form); any error, thrown or reported, is a `false`. */
+function verifyOff(
+  algorithm: string | null,
+  data: Buffer,
+  key: Parameters<typeof verify>[2],
+  signature: Buffer,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      verify(algorithm, data, key, signature, (err, ok) => resolve(!err && ok))
+    } catch {
+      resolve(false)
+    }
+  })
+}
+
+/** The algorithm a key can verify (its type, curve and size checked once per key). */
+const algorithmOf = new WeakMap<KeyObject, JwsAlgorithm | null>()
+
+function keyAlgorithm(key: KeyObject): JwsAlgorithm | null {
+  let alg = algorithmOf.get(key)
+  if (alg === undefined) {
+    const details = key.asymmetricKeyDetails
+    alg =
+      key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1'
+        ? 'ES256'
+        : key.asymmetricKeyType === 'ed25519'
+          ? 'EdDSA'
+          : key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048
+            ? 'PS256'
+            : null
+    algorithmOf.set(key, alg)
+  }
+  return alg
 }
 
 /** Does `signature` over `input` verify with `key` under `alg` (key type and size checked)? */
-export function verifySignature(alg: unknown, key: KeyObject, input: string, signature: string): boolean {
+export async function verifySignature(
+  alg: unknown,
+  key: KeyObject,
+  input: string,
+  signature: string,
+): Promise<boolean> {
+  if (alg !== keyAlgorithm(key)) return false
   const data = Buffer.from(input)
   const sig = Buffer.from(signature, 'base64url')
-  try {
-    switch (alg) {
-      case 'ES256':
-        return (
-          key.asymmetricKeyType === 'ec' &&
-          key.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
-          sig.length === 64 &&
-          verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig)
-        )
-      case 'EdDSA':
-        return key.asymmetricKeyType === 'ed25519' && verify(null, data, key, sig)
-      case 'PS256':
-        return (
-          key.asymmetricKeyType === 'rsa' &&
-          (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 &&
-          verify('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig)
-        )
-      default:
-        return false
-    }
-  } catch {
-    return false
+  switch (alg) {
+    case 'ES256':
+      return sig.length === 64 && verifyOff('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig)
+    case 'EdDSA':
+      return verifyOff(null, data, key, sig)
+    case 'PS256':
+      return verifyOff('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig)
+    default:
+      return false
   }
 }
 
@@ -100,19 +148,20 @@ export function verifySignature(alg: unknown, key: KeyObject, input: string, sig
  * Verify a compact JWT: signature with the key `keyFor(header)` returns (`null`: refused), then
  * the rules above. Returns header and payload, or `null`.
  */
-export function verifyJwt(
+export async function verifyJwt(
   token: string,
   keyFor: (header: Record<string, unknown>) => KeyObject | null,
   o: VerifyJwtOptions,
-): VerifiedJwt | null {
-  const jwt = decodeJwt(token)
+): Promise<VerifiedJwt | null> {
+  const jwt = decodeJwt(token, o.headers)
   if (!jwt) return null
   const { header, payload } = jwt
   if (typeof header.alg !== 'string' || !o.algorithms.includes(header.alg)) return null
   if (header.crit !== undefined || typeof header.typ !== 'string' || normalizeTyp(header.typ) !== o.typ)
     return null
   const key = keyFor(header)
-  if (!key || !verifySignature(header.alg, key, jwt.input, jwt.signature)) return null
+  if (!key || !(await verifySignature(header.alg, key, jwt.input, jwt.signature))) return null
+  if (o.headers && !Object.isFrozen(header)) o.headers.set(jwt.headerText, deepFreeze(header))
   const now = Math.floor(o.now / 1000)
   for (const claim of o.requiredClaims ?? []) if (!(claim in payload)) return null
   if (payload.iat !== undefined && typeof payload.iat !== 'number') return null
