@@ -240,13 +240,13 @@ describe('postgresStore', { timeout: 30_000 }, () => {
         const { rows } = await pool.query<{ statement: string }>(
           "SELECT statement FROM pg_prepared_statements WHERE name LIKE 'consentry\\_%'",
         )
-        return rows.map((r) => /(read_gate|consume_read_quota)/.exec(r.statement)?.[1]).sort()
+        return rows.map((r) => /(read_flight|consume_read_quota)/.exec(r.statement)?.[1]).sort()
       } finally {
         await pool.end()
         await dropSchema(schema)
       }
     }
-    expect(await prepared()).toEqual(['consume_read_quota', 'read_gate'])
+    expect(await prepared()).toEqual(['consume_read_quota', 'read_flight'])
     expect(await prepared(false)).toEqual([])
   })
   it('fails without leaking the connection string when the database is unreachable', async () => {
@@ -374,7 +374,95 @@ describe('postgresStore', { timeout: 30_000 }, () => {
   })
 })
 
-describe('grouped (group commit for the read gate and the audit appends)', () => {
+describe('read_flight (migration 14): the read gate and the audit appends in one statement', () => {
+  const draft = (n: number): AuditEventDraft => ({
+    id: `evt_flight_${n}`,
+    type: 'data.read',
+    actor: { type: 'client', id: 'c1' },
+    at: new Date(1_700_000_000_000 + n).toISOString(),
+    grant_id: 'g1',
+    client_id: 'c1',
+    subject: 's1',
+    data: { n },
+  })
+  it('answers gate calls and appends made together, each its own, in one statement', async () => {
+    const schema = newSchema()
+    const pool = new pg.Pool({ connectionString: url, max: 1 }) // one connection: calls queue into flights
+    const store = await postgresStore({ pool, schema })
+    try {
+      await store.createGrant({
+        id: 'g1',
+        clientId: 'c1',
+        subject: 's1',
+        status: 'active',
+        authorizationDetails: [{ type: 'transaction_history' }],
+        createdAt: 1,
+        updatedAt: 1,
+        expiresAt: Date.now() + 60_000,
+      })
+      const calls = await Promise.all([
+        store.appendAuditEvent(draft(1)),
+        store.recordJtiAndGetGrant('dpop:k:a', Date.now() + 60_000, 'g1'),
+        store.appendAuditEvent(draft(2)),
+        store.recordJtiAndGetGrant('dpop:k:a', Date.now() + 60_000, 'g1'),
+        store.recordJtiAndGetGrant('dpop:k:b', Date.now() + 60_000, 'nope'),
+        store.appendAuditEvent(draft(3)),
+      ])
+      const [e1, g1, e2, g2, g3, e3] = calls as [
+        { seq: number; data: unknown },
+        { firstUse: boolean; grant: { id: string } | null },
+        { seq: number; data: unknown },
+        { firstUse: boolean; grant: { id: string } | null },
+        { firstUse: boolean; grant: unknown },
+        { seq: number; data: unknown },
+      ]
+      expect([g1.firstUse, g1.grant?.id, g2.firstUse, g2.grant?.id]).toEqual([true, 'g1', false, 'g1'])
+      expect([g3.firstUse, g3.grant]).toEqual([true, null])
+      expect([e1.data, e2.data, e3.data]).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }])
+      expect(e1.seq < e2.seq && e2.seq < e3.seq).toBe(true)
+      const listed = await store.listAuditEvents({ pending: true, limit: 10 })
+      expect(listed.map((e) => [e.seq, e.data])).toEqual([
+        [e1.seq, { n: 1 }],
+        [e2.seq, { n: 2 }],
+        [e3.seq, { n: 3 }],
+      ])
+    } finally {
+      await store.close()
+      await pool.end()
+      await dropSchema(schema)
+    }
+  })
+  it('commits synchronously whenever the flight holds an audit event, and only then without', async () => {
+    const schema = newSchema()
+    const store = await postgresStore({ connectionString: url, schema })
+    const client = await admin.connect()
+    try {
+      const fn = `"${schema}".read_flight`
+      const gateArgs =
+        "ARRAY['dpop:k:x'], ARRAY[1::bigint], ARRAY['g'], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[NULL::bigint], ARRAY[NULL::integer], ARRAY[NULL::bigint]"
+      const noGate =
+        "'{}'::text[], '{}'::bigint[], '{}'::text[], '{}'::text[], '{}'::text[], '{}'::bigint[], '{}'::integer[], '{}'::bigint[]"
+      const noEvent = "'{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[]"
+      const oneEvent = `ARRAY['data.read'], ARRAY['g'], ARRAY['c'], ARRAY['s'], ARRAY['${JSON.stringify(draft(1))}']`
+      const commitMode = async (args: string) => {
+        await client.query('BEGIN')
+        const { rows } = await client.query(`SELECT * FROM ${fn}(${args})`)
+        const mode = (await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit
+        await client.query('ROLLBACK')
+        return { rows: rows.length, mode }
+      }
+      expect(await commitMode(`${gateArgs}, ${noEvent}`)).toEqual({ rows: 1, mode: 'off' })
+      expect(await commitMode(`${gateArgs}, ${oneEvent}`)).toEqual({ rows: 2, mode: 'on' })
+      expect(await commitMode(`${noGate}, ${oneEvent}`)).toEqual({ rows: 1, mode: 'on' })
+    } finally {
+      client.release()
+      await store.close()
+      await dropSchema(schema)
+    }
+  })
+})
+
+describe('grouped (group commit of the read flight)', () => {
   it('sends a lone call at once, groups the calls made meanwhile, answers each in order', async () => {
     const batches: number[][] = []
     let release: () => void = () => {}

@@ -437,6 +437,44 @@ export const MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 14,
+    name: 'one flight for the read gate and the audit appends',
+    // The read gate and the audit appends were two group commits, each with a statement in flight:
+    // a read made two round trips and took part in two transactions. Now the calls of both kinds
+    // that arrive together go in ONE statement: read_gate for the gate calls, then the audit
+    // inserts; committed synchronously whenever it holds an audit event (read_gate alone commits
+    // without waiting for the WAL flush, as before). Only a function is added: instances of the
+    // previous release keep calling read_gate and inserting as they did (rolling-upgrade safe).
+    sql: (s) => `
+      CREATE FUNCTION ${s}.read_flight(
+        p_keys text[], p_expires bigint[], p_grants text[], p_claim_keys text[], p_clients text[],
+        p_nows bigint[], p_limits integer[], p_windows bigint[],
+        p_types text[], p_grant_ids text[], p_client_ids text[], p_subjects text[], p_events text[]
+      )
+      RETURNS TABLE (n integer, first_use boolean, quota text, grant_row json, seq bigint)
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      BEGIN
+        RETURN QUERY SELECT r.n, r.first_use, r.quota, r.grant_row, NULL::bigint
+          FROM ${s}.read_gate(p_keys, p_expires, p_grants, p_claim_keys, p_clients, p_nows, p_limits, p_windows) r;
+        IF coalesce(array_length(p_types, 1), 0) > 0 THEN
+          -- An audit event is acknowledged only once durable: this transaction's commit waits.
+          PERFORM set_config('synchronous_commit', 'on', true);
+          -- Rows numbered in input order (ORDER BY v.i): the k-th smallest seq is the k-th event's.
+          RETURN QUERY WITH ins AS (
+            INSERT INTO ${s}.audit_events (type, grant_id, client_id, subject, event)
+            SELECT v.type, v.grant_id, v.client_id, v.subject, v.event::json
+              FROM unnest(p_types, p_grant_ids, p_client_ids, p_subjects, p_events)
+                WITH ORDINALITY AS v(type, grant_id, client_id, subject, event, i)
+              ORDER BY v.i
+            RETURNING ${s}.audit_events.seq
+          )
+          SELECT NULL::integer, NULL::boolean, NULL::text, NULL::json, ins.seq FROM ins ORDER BY ins.seq;
+        END IF;
+      END
+      $fn$;
+    `,
+  },
 ]
 
 /**

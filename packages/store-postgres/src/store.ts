@@ -172,72 +172,74 @@ export function sqlStore(db: Db, schema: string): Store {
   const t = (table: string) => `${s}.${table}`
   const lockKey = (name: string) => `consentry:${schema}:${name}`
   // The read path's statements, prepared once per connection (fixed result columns).
-  const READ_GATE = `SELECT n, first_use, quota, grant_row FROM ${t('read_gate')}($1, $2, $3, $4, $5, $6, $7, $8)`
+  const READ_FLIGHT = `SELECT n, first_use, quota, grant_row, seq FROM ${t('read_flight')}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
   const CONSUME_READ_QUOTA = `SELECT * FROM ${t('consume_read_quota')}($1, $2, $3, $4, $5, $6)`
 
-  // ---- the read gate, grouped ----------------------------------------------------------------------
+  // ---- the read gate and the audit appends: one flight ----------------------------------------------
   type Gate = { key: string; expiresAt: number; grantId: string; claim: ReadClaim | undefined }
   type GateAnswer = { firstUse: boolean; grant: Grant | null; quota?: ReadQuotaResult }
+  type Call = { gate: Gate; draft?: never } | { draft: AuditEventDraft; gate?: never }
   /**
-   * Group commit for the resource read's first statement: while one read_gate call is in flight, the
-   * requests arriving meanwhile go together in the next (one round trip, one transaction, one lock of
-   * a grant's quota row for all its reads). A lone request goes at once.
+   * Group commit for the resource read's two writes, the read gate (its first statement) and the
+   * audit appends (every event, a read's last statement): while one flight is in the air, the calls
+   * of both kinds arriving meanwhile go together in the next — ONE statement (read_flight, migration
+   * 14), one round trip, one transaction, one lock of a grant's quota row for all its reads. The
+   * transaction commits synchronously whenever it holds an audit event, so each caller's promise
+   * settles only once what it wrote is as durable as it was with a statement of its own. A lone call
+   * goes at once.
    */
-  const gate = grouped(500, async (batch: Gate[]): Promise<(GateAnswer | Error)[]> => {
+  const flight = grouped(1000, async (batch: Call[]): Promise<(GateAnswer | AuditEvent | Error)[]> => {
+    const gates: Gate[] = []
+    const drafts: AuditEventDraft[] = []
+    for (const c of batch) {
+      if (c.gate) gates.push(c.gate)
+      else drafts.push(c.draft)
+    }
     const rows = await db.query(
-      READ_GATE,
+      READ_FLIGHT,
       [
-        batch.map((q) => q.key),
-        batch.map((q) => q.expiresAt),
-        batch.map((q) => q.grantId),
-        batch.map((q) => q.claim?.key ?? null),
-        batch.map((q) => q.claim?.clientId ?? null),
-        batch.map((q) => q.claim?.now ?? null),
-        batch.map((q) => q.claim?.limit ?? null),
-        batch.map((q) => q.claim?.windowMs ?? null),
+        gates.map((q) => q.key),
+        gates.map((q) => q.expiresAt),
+        gates.map((q) => q.grantId),
+        gates.map((q) => q.claim?.key ?? null),
+        gates.map((q) => q.claim?.clientId ?? null),
+        gates.map((q) => q.claim?.now ?? null),
+        gates.map((q) => q.claim?.limit ?? null),
+        gates.map((q) => q.claim?.windowMs ?? null),
+        drafts.map((d) => d.type),
+        drafts.map((d) => d.grant_id ?? null),
+        drafts.map((d) => d.client_id ?? null),
+        drafts.map((d) => d.subject ?? null),
+        drafts.map((d) => json(d)),
       ],
       { prepared: true },
     )
-    const byIndex = new Map(rows.map((r) => [int8(r.n), r]))
-    return batch.map((q, i) => {
-      const r = byIndex.get(i + 1)
-      if (!r) return new Error('read_gate returned no row for a request')
+    const gated = new Map<number, Row>()
+    const seqs: number[] = []
+    for (const r of rows) {
+      if (r.n !== null && r.n !== undefined) gated.set(int8(r.n), r)
+      else seqs.push(int8(r.seq))
+    }
+    let g = 0
+    let d = 0
+    return batch.map((c) => {
+      if (c.draft) {
+        const seq = seqs[d++]
+        return seq === undefined
+          ? new Error('read_flight returned no seq for an audit event')
+          : { seq, ...c.draft }
+      }
+      const q = c.gate
+      const r = gated.get(++g)
+      if (!r) return new Error('read_flight returned no row for a request')
       const grant = r.grant_row ? toGrant(r.grant_row as Row) : null
       const quota =
         typeof r.quota === 'string' && q.claim ? quotaOf(r.quota, q.claim.now, q.claim.windowMs) : undefined
       return { firstUse: r.first_use === true, grant, ...(quota ? { quota } : {}) }
     })
   })
-
-  // ---- audit appends, grouped ----------------------------------------------------------------------
-  /**
-   * Group commit for audit appends: drafts arriving together share one INSERT (one round trip, one
-   * commit); each caller's promise settles only once its row is committed. No lock, nothing read.
-   */
-  const append = grouped(1000, async (batch: AuditEventDraft[]): Promise<AuditEvent[]> => {
-    // Rows are numbered in input order (ORDER BY n), so the sequence hands out their seqs in that
-    // order: the k-th smallest returned seq is the k-th draft's.
-    const rows = await db.query<{ seq: unknown }>(
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-           WITH ORDINALITY AS v(type, grant_id, client_id, subject, event, n)
-       ), ins AS (
-         INSERT INTO ${t('audit_events')} (type, grant_id, client_id, subject, event)
-         SELECT type, grant_id, client_id, subject, event::json FROM input ORDER BY n
-         RETURNING seq
-       )
-       SELECT seq FROM ins ORDER BY seq`,
-      [
-        batch.map((d) => d.type),
-        batch.map((d) => d.grant_id ?? null),
-        batch.map((d) => d.client_id ?? null),
-        batch.map((d) => d.subject ?? null),
-        batch.map((d) => json(d)),
-      ],
-      { prepared: true },
-    )
-    return batch.map((d, i) => ({ seq: int8(rows[i]!.seq), ...d }))
-  })
+  const gate = (g: Gate) => flight({ gate: g }) as Promise<GateAnswer>
+  const append = (draft: AuditEventDraft) => flight({ draft }) as Promise<AuditEvent>
 
   const upsertRefreshToken = (q: Queryable, r: RefreshTokenRecord) =>
     q.query(
@@ -526,14 +528,14 @@ export function sqlStore(db: Db, schema: string): Store {
       return rows.length === 1
     },
     recordJtiAndGetGrant(key, expiresAt, grantId, claim) {
-      // One statement for the requests of a moment (read_gate, migration 13; grouped like the audit
-      // appends): per request the jti insert-if-absent, the grant read under a fresh snapshot, and a
+      // One statement for the requests of a moment (read_gate, migration 13, in the flight of
+      // migration 14 with the audit appends of the moment): per request the jti insert-if-absent, the grant read under a fresh snapshot, and a
       // claimed read counted in the same transaction. The jti table is an ordinary (logged,
       // unique-keyed) table: a replay is refused by every instance and after any restart; a key
       // twice in one group is first used once (the second insert sees the first).
       //
-      // Its commit does not wait for the WAL flush (synchronous_commit off for this one transaction):
-      // the read that follows commits its audit event synchronously, and WAL is flushed in order, so
+      // A flight of gate calls alone does not wait for the WAL flush (synchronous_commit off for that
+      // transaction; one holding an audit event waits): the read that follows commits its audit event synchronously, and WAL is flushed in order, so
       // by the time data is served this jti (and its counted read) is durable too. A crash can lose
       // only the jti of a request that served nothing (it failed before its audit event), whose
       // replay can only fail the same way within the proof's 60 s iat window.
@@ -584,7 +586,8 @@ export function sqlStore(db: Db, schema: string): Store {
 
     // ---- audit log ------------------------------------------------------------------------------
     appendAuditEvent(given) {
-      // Grouped (see append): one INSERT for the drafts arriving together.
+      // Grouped (see flight): one INSERT for the drafts arriving together, in the statement that also
+      // carries the read gate calls of the moment; acknowledged once committed synchronously.
       return append(auditLeafOf(given))
     },
     async listAuditEvents(q) {
