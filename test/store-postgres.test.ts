@@ -481,6 +481,28 @@ describe('grouped (group commit of the read flight)', () => {
     expect(await Promise.all(rest)).toEqual([20, 30, 'four', 50, 60])
     expect(batches).toEqual([[1], [2, 3, 4], [5, 6]])
   })
+  it('keeps up to `flights` batches in flight, grouping only what arrives beyond them', async () => {
+    const batches: number[][] = []
+    const waiting: (() => void)[] = []
+    const run = grouped(
+      10,
+      async (batch: number[]) => {
+        batches.push(batch)
+        await new Promise<void>((r) => waiting.push(r))
+        return batch
+      },
+      2,
+    )
+    const all = Promise.all([1, 2, 3, 4, 5].map((n) => run(n)))
+    await new Promise((r) => setImmediate(r))
+    // Two lone calls left at once, each in its own flight; the rest wait for one to land.
+    expect(batches).toEqual([[1], [2]])
+    waiting.shift()!()
+    await new Promise((r) => setImmediate(r))
+    expect(batches).toEqual([[1], [2], [3, 4, 5]])
+    for (const w of waiting.splice(0)) w()
+    expect(await all).toEqual([1, 2, 3, 4, 5])
+  })
   it('a batch that fails rejects every call in it, and the next batch still runs', async () => {
     let calls = 0
     const run = grouped(10, async (batch: string[]) => {

@@ -1,6 +1,6 @@
 /**
- * Group commit: calls made while a batch is in flight queue and go together in the next one (at most
- * `max` a batch); a lone call goes at once. `run` answers the batch's inputs in order, each with a
+ * Group commit: calls made while `flights` batches are in flight (default 1) queue and go together in
+ * the next one (at most `max` a batch); a lone call goes at once. `run` answers the batch's inputs in order, each with a
  * value or with an `Error` for that input alone; if `run` throws, every input of the batch is rejected
  * with what it threw.
  *
@@ -13,12 +13,13 @@
 export function grouped<I, O>(
   max: number,
   run: (batch: I[]) => Promise<(O | Error)[]>,
+  flights = 1,
 ): (input: I) => Promise<O> {
   type Queued = { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }
   let queue: Queued[] = []
-  let flushing = false
+  let flying = 0
   const flush = async () => {
-    flushing = true
+    flying++
     try {
       while (queue.length > 0) {
         const batch = queue.slice(0, max)
@@ -36,12 +37,12 @@ export function grouped<I, O>(
         }
       }
     } finally {
-      flushing = false
+      flying--
     }
   }
   return (input) =>
     new Promise<O>((resolve, reject) => {
       queue.push({ input, resolve, reject })
-      if (!flushing) void flush()
+      if (flying < flights) void flush()
     })
 }

@@ -188,56 +188,67 @@ export function sqlStore(db: Db, schema: string): Store {
    * settles only once what it wrote is as durable as it was with a statement of its own. A lone call
    * goes at once.
    */
-  const flight = grouped(1000, async (batch: Call[]): Promise<(GateAnswer | AuditEvent | Error)[]> => {
-    const gates: Gate[] = []
-    const drafts: AuditEventDraft[] = []
-    for (const c of batch) {
-      if (c.gate) gates.push(c.gate)
-      else drafts.push(c.draft)
-    }
-    const rows = await db.query(
-      READ_FLIGHT,
-      [
-        gates.map((q) => q.key),
-        gates.map((q) => q.expiresAt),
-        gates.map((q) => q.grantId),
-        gates.map((q) => q.claim?.key ?? null),
-        gates.map((q) => q.claim?.clientId ?? null),
-        gates.map((q) => q.claim?.now ?? null),
-        gates.map((q) => q.claim?.limit ?? null),
-        gates.map((q) => q.claim?.windowMs ?? null),
-        drafts.map((d) => d.type),
-        drafts.map((d) => d.grant_id ?? null),
-        drafts.map((d) => d.client_id ?? null),
-        drafts.map((d) => d.subject ?? null),
-        drafts.map((d) => json(d)),
-      ],
-      { prepared: true },
-    )
-    const gated = new Map<number, Row>()
-    const seqs: number[] = []
-    for (const r of rows) {
-      if (r.n !== null && r.n !== undefined) gated.set(int8(r.n), r)
-      else seqs.push(int8(r.seq))
-    }
-    let g = 0
-    let d = 0
-    return batch.map((c) => {
-      if (c.draft) {
-        const seq = seqs[d++]
-        return seq === undefined
-          ? new Error('read_flight returned no seq for an audit event')
-          : { seq, ...c.draft }
+  /**
+   * Flights in the air at once. One leaves the cores idle while a synchronous commit waits for its
+   * WAL flush; side by side (bench/README.md, "One flight"), per-round ratios to the jose server were
+   * 0.45/0.45/0.46 and 0.39/0.44/0.49 with one, 0.47/0.45/0.52 and 0.44/0.45/0.51 with two,
+   * 0.48/0.51/0.47 with three. Two: most of the gain, one more pooled connection held.
+   */
+  const FLIGHTS = 2
+  const flight = grouped(
+    1000,
+    async (batch: Call[]): Promise<(GateAnswer | AuditEvent | Error)[]> => {
+      const gates: Gate[] = []
+      const drafts: AuditEventDraft[] = []
+      for (const c of batch) {
+        if (c.gate) gates.push(c.gate)
+        else drafts.push(c.draft)
       }
-      const q = c.gate
-      const r = gated.get(++g)
-      if (!r) return new Error('read_flight returned no row for a request')
-      const grant = r.grant_row ? toGrant(r.grant_row as Row) : null
-      const quota =
-        typeof r.quota === 'string' && q.claim ? quotaOf(r.quota, q.claim.now, q.claim.windowMs) : undefined
-      return { firstUse: r.first_use === true, grant, ...(quota ? { quota } : {}) }
-    })
-  })
+      const rows = await db.query(
+        READ_FLIGHT,
+        [
+          gates.map((q) => q.key),
+          gates.map((q) => q.expiresAt),
+          gates.map((q) => q.grantId),
+          gates.map((q) => q.claim?.key ?? null),
+          gates.map((q) => q.claim?.clientId ?? null),
+          gates.map((q) => q.claim?.now ?? null),
+          gates.map((q) => q.claim?.limit ?? null),
+          gates.map((q) => q.claim?.windowMs ?? null),
+          drafts.map((d) => d.type),
+          drafts.map((d) => d.grant_id ?? null),
+          drafts.map((d) => d.client_id ?? null),
+          drafts.map((d) => d.subject ?? null),
+          drafts.map((d) => json(d)),
+        ],
+        { prepared: true },
+      )
+      const gated = new Map<number, Row>()
+      const seqs: number[] = []
+      for (const r of rows) {
+        if (r.n !== null && r.n !== undefined) gated.set(int8(r.n), r)
+        else seqs.push(int8(r.seq))
+      }
+      let g = 0
+      let d = 0
+      return batch.map((c) => {
+        if (c.draft) {
+          const seq = seqs[d++]
+          return seq === undefined
+            ? new Error('read_flight returned no seq for an audit event')
+            : { seq, ...c.draft }
+        }
+        const q = c.gate
+        const r = gated.get(++g)
+        if (!r) return new Error('read_flight returned no row for a request')
+        const grant = r.grant_row ? toGrant(r.grant_row as Row) : null
+        const quota =
+          typeof r.quota === 'string' && q.claim ? quotaOf(r.quota, q.claim.now, q.claim.windowMs) : undefined
+        return { firstUse: r.first_use === true, grant, ...(quota ? { quota } : {}) }
+      })
+    },
+    FLIGHTS,
+  )
   const gate = (g: Gate) => flight({ gate: g }) as Promise<GateAnswer>
   const append = (draft: AuditEventDraft) => flight({ draft }) as Promise<AuditEvent>
 
