@@ -1,8 +1,8 @@
 /**
- * Group commit: calls made while `flights` batches are in flight (default 1) queue and go together in
- * the next one (at most `max` a batch); a lone call goes at once. `run` answers the batch's inputs in order, each with a
- * value or with an `Error` for that input alone; if `run` throws, every input of the batch is rejected
- * with what it threw.
+ * Group commit: calls made while `flights` batches are in flight (default 1) queue and go together
+ * in the next one (at most `max` a batch); a lone call goes at once. `run` answers the batch's inputs
+ * in order, each with a value or with an `Error` for that input alone; if `run` throws, every input
+ * of the batch is rejected with what it threw.
  *
  * @example
  * ```ts

@@ -181,18 +181,17 @@ export function sqlStore(db: Db, schema: string): Store {
   type Call = { gate: Gate; draft?: never } | { draft: AuditEventDraft; gate?: never }
   /**
    * Group commit for the resource read's two writes, the read gate (its first statement) and the
-   * audit appends (every event, a read's last statement): while one flight is in the air, the calls
-   * of both kinds arriving meanwhile go together in the next — ONE statement (read_flight, migration
-   * 14), one round trip, one transaction, one lock of a grant's quota row for all its reads. The
-   * transaction commits synchronously whenever it holds an audit event, so each caller's promise
-   * settles only once what it wrote is as durable as it was with a statement of its own. A lone call
-   * goes at once.
-   */
-  /**
-   * Flights in the air at once. One leaves the cores idle while a synchronous commit waits for its
-   * WAL flush; side by side (bench/README.md, "One flight"), per-round ratios to the jose server were
-   * 0.45/0.45/0.46 and 0.39/0.44/0.49 with one, 0.47/0.45/0.52 and 0.44/0.45/0.51 with two,
-   * 0.48/0.51/0.47 with three. Two: most of the gain, one more pooled connection held.
+   * audit appends (every event, a read's last statement): while {@link FLIGHTS} flights are in the
+   * air, the calls of both kinds arriving meanwhile go together in the next — ONE statement
+   * (read_flight, migration 14), one round trip, one transaction, one lock of a grant's quota row for
+   * all its reads. The transaction commits synchronously whenever it holds an audit event, so each
+   * caller's promise settles only once what it wrote is as durable as it was with a statement of its
+   * own. A lone call goes at once.
+   *
+   * FLIGHTS: one leaves the cores idle while a synchronous commit waits for its WAL flush. Side by
+   * side (bench/README.md, "Signatures off the event loop, one flight"), per-round ratios to the jose
+   * server were 0.45/0.45/0.46 and 0.39/0.44/0.49 with one, 0.47/0.45/0.52 and 0.44/0.45/0.51 with
+   * two, 0.48/0.51/0.47 with three. Two: most of the gain, one more pooled connection held.
    */
   const FLIGHTS = 2
   const flight = grouped(

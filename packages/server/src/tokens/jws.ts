@@ -6,9 +6,10 @@ import type { Lru } from '../util/lru.ts'
  * Verification of the compact JWTs the request path sees on every call — Consentry's own access
  * tokens and DPoP proofs — with `node:crypto`. The parsing and every rule run on the event loop; the
  * signature maths (~85 µs for ES256 here) run in libuv's thread pool through `verify`'s callback form,
- * so the loop spends ~18 µs per signature and serves other requests meanwhile (bench/README.md,
- * "Signatures off the event loop"). Without Web Crypto's algorithm normalisation and promise jobs,
- * which cost more than the hashing itself for the small hashes (those stay synchronous). It keeps jose's `jwtVerify` rules for what it accepts: three base64url segments, JSON object
+ * so the loop spends ~18–50 µs per signature and serves other requests meanwhile (bench/README.md,
+ * "Signatures off the event loop, one flight"). Not Web Crypto: its algorithm normalisation and
+ * promise jobs cost more than the maths for the small hashes, which stay synchronous (util/hash.ts).
+ * It keeps jose's `jwtVerify` rules for what it accepts: three base64url segments, JSON object
  * header and payload, `alg` from an allow-list and matching the key's type (ES256 on P-256, EdDSA on
  * Ed25519, PS256 on RSA ≥ 2048 bits), `crit` refused (no extension is understood, RFC 7515 §4.1.11),
  * the expected `typ`, `exp` in the future and `nbf` not ahead when present, `iat` a number when
