@@ -225,6 +225,74 @@ describe('postgresStore', { timeout: 30_000 }, () => {
       await dropSchema(schema)
     }
   })
+  it('migration 15 carries on the counts of migration 14, and the previous release gets the same answers', async () => {
+    const schema = newSchema()
+    const s = `"${schema}"`
+    const db = pgDb(admin, false)
+    await migrate(db, schema, 14)
+    const T = 1_700_000_000_000
+    const flight = (key: string, now: number, events: string[] = []) =>
+      admin.query(
+        `SELECT n, first_use, quota, seq FROM ${s}.read_flight($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          [key],
+          [now + 60_000],
+          ['g1'],
+          ['attended:g1'],
+          ['c1'],
+          [now],
+          [3],
+          [1000],
+          events.map(() => 'data.read'),
+          events.map(() => 'g1'),
+          events.map(() => 'c1'),
+          events.map(() => 'alice'),
+          events,
+        ],
+      )
+    await admin.query(
+      `INSERT INTO ${s}.grants (id, client_id, subject, status, authorization_details, created_at, updated_at, expires_at)
+       VALUES ('g1', 'c1', 'alice', 'active', '[]', $1, $1, $2)`,
+      [T, T + 86_400_000],
+    )
+    // Two reads counted by migration 14's functions.
+    expect((await flight('j1', T)).rows).toEqual([{ n: 1, first_use: true, quota: '(t,1,)', seq: null }])
+    expect((await flight('j2', T + 10)).rows[0].quota).toBe('(t,2,)')
+    await migrate(db, schema)
+    try {
+      // The third fills the window; the fourth is refused until the first leaves it (T + 1000).
+      const third = await flight('j3', T + 20, ['{"type":"data.read"}'])
+      expect(third.rows.map((r) => [r.n, r.quota, r.seq === null])).toEqual([
+        [1, '(t,3,)', true],
+        [null, null, false],
+      ])
+      expect((await flight('j4', T + 30)).rows[0].quota).toBe(`(f,3,${T})`)
+      // A replayed jti: no first use, nothing counted.
+      expect((await flight('j3', T + 40)).rows[0]).toMatchObject({ first_use: false, quota: null })
+      // The previous release's direct call (consume_read_quota) and its read_gate see the same count.
+      const [direct] = (
+        await admin.query(`SELECT * FROM ${s}.consume_read_quota('attended:g1', '', $1, 3, 1000, false)`, [
+          T + 1005,
+        ])
+      ).rows
+      expect(direct).toEqual({ allowed: true, used: '3', oldest: null })
+      const [gate] = (
+        await admin.query(`SELECT n, quota FROM ${s}.read_gate($1, $2, $3, $4, $5, $6, $7, $8)`, [
+          ['j5'],
+          [T + 60_000],
+          ['g1'],
+          ['attended:g1'],
+          ['c1'],
+          [T + 1006],
+          [3],
+          [1000],
+        ])
+      ).rows
+      expect(gate).toEqual({ n: 1, quota: `(f,3,${T + 10})` })
+    } finally {
+      await dropSchema(schema)
+    }
+  })
   it('runs the read path as named prepared statements, unless told not to (poolers)', async () => {
     const prepared = async (preparedStatements?: boolean) => {
       const schema = newSchema()

@@ -475,6 +475,130 @@ export const MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 15,
+    name: 'the read flight in one function',
+    // read_flight ran read_gate, which ran consume_read_quota for each counted read: about 13
+    // statements for one read and its event, three of them set_config, with two set-returning
+    // functions materialised on the way. Now the count is count_read, a function returning one row
+    // that PL/pgSQL calls as a plain expression, and read_flight does the gate's work itself: seven
+    // statements. Same answers, same locks, same commit rules; the exact sliding window is migration
+    // 13's, moved unchanged into count_read (consume_read_quota now calls it).
+    //
+    // Only bodies are replaced under the same signatures, and count_read is added: instances of the
+    // previous release keep calling read_flight, read_gate and consume_read_quota (rolling-upgrade safe).
+    sql: (s) => `
+      CREATE FUNCTION ${s}.count_read(
+        p_key text, p_now bigint, p_limit integer, p_window bigint,
+        OUT allowed boolean, OUT used bigint, OUT oldest bigint
+      )
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        cutoff bigint := p_now - p_window;
+        n bigint;
+        after bigint;
+        moved bigint;
+      BEGIN
+        LOOP
+          SELECT c.used, c.counted_after INTO n, after FROM ${s}.read_quota_counts c
+            WHERE c.grant_id = p_key FOR UPDATE;
+          EXIT WHEN FOUND;
+          -- First read of the key (or its row was dropped once empty): count what is there. A
+          -- concurrent first caller waits on the unique key, then locks the winner's row.
+          INSERT INTO ${s}.read_quota_counts (grant_id, used, counted_after)
+            SELECT p_key, count(*), cutoff FROM ${s}.read_quota q WHERE q.grant_id = p_key AND q.at > cutoff
+            ON CONFLICT (grant_id) DO NOTHING;
+        END LOOP;
+        -- Each statement below takes a fresh snapshot after the lock: it sees every read committed
+        -- by the callers that held the row before.
+        IF cutoff > after THEN
+          SELECT count(*) INTO moved FROM ${s}.read_quota q
+            WHERE q.grant_id = p_key AND q.at > after AND q.at <= cutoff;
+          n := n - moved;
+        ELSIF cutoff < after THEN
+          -- A longer window, or this instance's clock behind the last caller's: count back in.
+          SELECT count(*) INTO moved FROM ${s}.read_quota q
+            WHERE q.grant_id = p_key AND q.at > cutoff AND q.at <= after;
+          n := n + moved;
+        END IF;
+        IF n >= p_limit THEN
+          UPDATE ${s}.read_quota_counts SET used = n, counted_after = cutoff WHERE grant_id = p_key;
+          allowed := false;
+          used := n;
+          oldest := (SELECT min(q.at) FROM ${s}.read_quota q WHERE q.grant_id = p_key AND q.at > cutoff);
+        ELSE
+          INSERT INTO ${s}.read_quota (grant_id, at) VALUES (p_key, p_now);
+          UPDATE ${s}.read_quota_counts SET used = n + 1, counted_after = cutoff WHERE grant_id = p_key;
+          allowed := true;
+          used := n + 1;
+          oldest := NULL;
+        END IF;
+      END
+      $fn$;
+      CREATE OR REPLACE FUNCTION ${s}.consume_read_quota(
+        p_key text, p_lock text, p_now bigint, p_limit integer, p_window bigint, p_async boolean
+      )
+      RETURNS TABLE (allowed boolean, used bigint, oldest bigint)
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      BEGIN
+        -- Only for this call's transaction; see Store.consumeReadQuota's flushedByNextWrite.
+        IF p_async THEN
+          PERFORM set_config('synchronous_commit', 'off', true);
+        END IF;
+        RETURN QUERY SELECT c.allowed, c.used, c.oldest FROM ${s}.count_read(p_key, p_now, p_limit, p_window) c;
+      END
+      $fn$;
+      CREATE OR REPLACE FUNCTION ${s}.read_flight(
+        p_keys text[], p_expires bigint[], p_grants text[], p_claim_keys text[], p_clients text[],
+        p_nows bigint[], p_limits integer[], p_windows bigint[],
+        p_types text[], p_grant_ids text[], p_client_ids text[], p_subjects text[], p_events text[]
+      )
+      RETURNS TABLE (n integer, first_use boolean, quota text, grant_row json, seq bigint)
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        durable boolean := coalesce(array_length(p_types, 1), 0) > 0;
+        inserted integer;
+        g ${s}.grants;
+        counted record;
+        ignored text;
+      BEGIN
+        -- An audit event is acknowledged only once durable: with one, this transaction's commit waits
+        -- for the WAL flush; gate calls alone commit without waiting (see recordJtiAndGetGrant).
+        ignored := set_config('synchronous_commit', CASE WHEN durable THEN 'on' ELSE 'off' END, true);
+        seq := NULL;
+        FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+          INSERT INTO ${s}.jtis (key, expires_at) VALUES (p_keys[i], p_expires[i])
+            ON CONFLICT (key) DO NOTHING;
+          GET DIAGNOSTICS inserted = ROW_COUNT;
+          g := NULL;
+          SELECT * INTO g FROM ${s}.grants WHERE id = p_grants[i];
+          n := i;
+          first_use := inserted = 1;
+          quota := NULL;
+          grant_row := CASE WHEN g.id IS NULL THEN NULL ELSE row_to_json(g) END;
+          IF first_use AND p_claim_keys[i] IS NOT NULL AND g.status = 'active'
+            AND g.client_id = p_clients[i] AND g.expires_at > p_nows[i] THEN
+            counted := ${s}.count_read(p_claim_keys[i], p_nows[i], p_limits[i], p_windows[i]);
+            quota := counted::text;
+          END IF;
+          RETURN NEXT;
+        END LOOP;
+        IF durable THEN
+          -- Rows numbered in input order (ORDER BY v.i): the k-th smallest seq is the k-th event's.
+          RETURN QUERY WITH ins AS (
+            INSERT INTO ${s}.audit_events (type, grant_id, client_id, subject, event)
+            SELECT v.type, v.grant_id, v.client_id, v.subject, v.event::json
+              FROM unnest(p_types, p_grant_ids, p_client_ids, p_subjects, p_events)
+                WITH ORDINALITY AS v(type, grant_id, client_id, subject, event, i)
+              ORDER BY v.i
+            RETURNING ${s}.audit_events.seq
+          )
+          SELECT NULL::integer, NULL::boolean, NULL::text, NULL::json, ins.seq FROM ins ORDER BY ins.seq;
+        END IF;
+      END
+      $fn$;
+    `,
+  },
 ]
 
 /**
