@@ -229,7 +229,9 @@ function cpuOf(child: ChildProcess): Promise<{ total: number; system: number }> 
 
 /**
  * CPU time so far (µs, user + system) of every process named `postgres` on this host, from /proc: the
- * backends, the WAL writer, the checkpointer, autovacuum. 0 where /proc is not readable.
+ * backends, the WAL writer, the checkpointer, autovacuum — and, through the postmaster's reaped-children
+ * times (cutime + cstime), the backends that have exited since (a pool closing an idle connection
+ * otherwise took its CPU out of the sum: negative deltas). 0 where /proc is not readable.
  */
 function postgresCpu(): number {
   let total = 0
@@ -246,7 +248,8 @@ function postgresCpu(): number {
       const close = stat.lastIndexOf(')')
       if (stat.slice(open + 1, close) !== 'postgres') continue
       const f = stat.slice(close + 2).split(' ')
-      total += (Number(f[11]) + Number(f[12])) * 10_000 // utime + stime in clock ticks (100/s)
+      // utime + stime + cutime + cstime, in clock ticks (100/s)
+      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10_000
     } catch {
       // the process ended between the listing and the read
     }
