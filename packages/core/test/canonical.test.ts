@@ -21,25 +21,25 @@ describe('canonicalize (RFC 8785)', () => {
       '\u0080': 'Control',
       '\u00f6': 'Latin Small Letter O With Diaeresis',
     }
-    const keys = Object.keys(JSON.parse(canonicalize(input)) as object)
-    // JSON.parse puts the integer-like "1" first whatever the text says: read the order from the text.
-    const order = [...canonicalize(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) => JSON.parse(`"${m[1]}"`))
+    // Read the order from the text: JSON.parse would put the integer-like "1" first whatever it says.
+    const order = [...canonicalize(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) =>
+      JSON.parse(`"${m[1]}"`),
+    )
     expect(order).toEqual(['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'])
-    expect(keys).toHaveLength(7)
   })
 
-  it('serialises numbers as ECMAScript does (Appendix B)', () => {
-    const cases: [number, string][] = [
-      [0, '0'],
-      [-0, '0'],
-      [333333333.33333329, '333333333.3333333'],
-      [1e21, '1e+21'],
-      [1e-7, '1e-7'],
-      [9007199254740992, '9007199254740992'],
-      [295147905179352830000, '295147905179352830000'],
-      [-5e-324, '-5e-324'],
+  it('serialises numbers as ECMAScript does (Appendix B), from their JSON text', () => {
+    const cases: [string, string][] = [
+      ['0', '0'],
+      ['-0', '0'],
+      ['333333333.33333329', '333333333.3333333'],
+      ['1E21', '1e+21'],
+      ['1e-7', '1e-7'],
+      ['9007199254740992', '9007199254740992'],
+      ['295147905179352830000', '295147905179352830000'],
+      ['-5e-324', '-5e-324'],
     ]
-    for (const [n, text] of cases) expect(canonicalize(n)).toBe(text)
+    for (const [text, canonical] of cases) expect(canonicalize(JSON.parse(text))).toBe(canonical)
   })
 
   it('drops undefined members, writes undefined array elements as null, and has no whitespace', () => {
