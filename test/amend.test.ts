@@ -521,6 +521,30 @@ describe('person-initiated change on the dashboard', () => {
     )
   })
 
+  it('introspection describes a token issued before the change by the narrowed details, at once', async () => {
+    const { tokens } = await link(holder.issuer, r, [HISTORY_DETAIL], { accounts: [WALLET, SAVINGS] })
+    const grantId = grantIdOf(tokens)
+    const introspect = async () =>
+      oauth.processIntrospectionResponse(
+        r.as,
+        r.client,
+        await oauth.introspectionRequest(r.as, r.client, r.auth, tokens.access_token, insecure),
+      )
+    const accountsOf = (intro: Record<string, unknown>) =>
+      (intro.authorization_details as { accounts: string[] }[])[0]!.accounts
+    expect(accountsOf(await introspect())).toEqual([WALLET, SAVINGS])
+    const browser = browserFor(holder.issuer)
+    await grantPage(holder, grantId, browser)
+    const { res } = await narrowOnDashboard(holder, grantId, browser, { accounts: [WALLET] })
+    expect(res.status).toBe(303)
+    const after = await introspect()
+    expect(after).toMatchObject({ active: true, grant_id: grantId })
+    expect(accountsOf(after)).toEqual([WALLET])
+    expect(after.authorization_details).toEqual(
+      (await holder.server.store.getGrant(grantId))!.authorizationDetails,
+    )
+  })
+
   it('never widens: what was not granted cannot be ticked back in', async () => {
     const { tokens } = await link(holder.issuer, r, [HISTORY_DETAIL], { accounts: [WALLET] })
     const grantId = grantIdOf(tokens)

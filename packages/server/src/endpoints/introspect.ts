@@ -50,6 +50,12 @@ export async function introspect(ctx: Context, request: Request): Promise<Respon
     (await verifyAccessToken(ctx, token, ctx.urls.resource)) ??
     (await verifyAccessToken(ctx, token, ctx.urls.grants))
   if (!claims || claims.client_id !== client.clientId) return json(INACTIVE)
-  if (claims.grant_id && !(await usableGrant(ctx, claims.grant_id))) return json(INACTIVE)
-  return json({ active: true, token_type: 'DPoP', ...claims })
+  const grant = claims.grant_id ? await usableGrant(ctx, claims.grant_id) : null
+  if (claims.grant_id && !grant) return json(INACTIVE)
+  // A token allows what its grant allows as it stands (every read checks the grant, not the token):
+  // after an amendment its details are the amended ones, not those it was issued with (RFC 9396 §9.2
+  // has introspection describe what the token may do).
+  const live =
+    grant && 'authorization_details' in claims ? { authorization_details: grant.authorizationDetails } : {}
+  return json({ active: true, token_type: 'DPoP', ...claims, ...live })
 }
