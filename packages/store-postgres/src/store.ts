@@ -183,10 +183,11 @@ export function sqlStore(db: Db, schema: string): Store {
    * Group commit for the resource read's two writes, the read gate (its first statement) and the
    * audit appends (every event, a read's last statement): while {@link FLIGHTS} flights are in the
    * air, the calls of both kinds arriving meanwhile go together in the next — ONE statement
-   * (read_flight, migration 14), one round trip, one transaction, one lock of a grant's quota row for
-   * all its reads. The transaction commits synchronously whenever it holds an audit event, so each
-   * caller's promise settles only once what it wrote is as durable as it was with a statement of its
-   * own. A lone call goes at once.
+   * (read_flight, migration 14; seven PL/pgSQL statements for a read and its event since migration
+   * 15), one round trip, one transaction, one lock of a grant's quota row for all its reads. The
+   * transaction commits synchronously whenever it holds an audit event, so each caller's promise
+   * settles only once what it wrote is as durable as it was with a statement of its own. A lone call
+   * goes at once.
    *
    * FLIGHTS: one leaves the cores idle while a synchronous commit waits for its WAL flush. Side by
    * side (bench/README.md, "Signatures off the event loop, one flight"), per-round ratios to the jose
@@ -538,26 +539,29 @@ export function sqlStore(db: Db, schema: string): Store {
       return rows.length === 1
     },
     recordJtiAndGetGrant(key, expiresAt, grantId, claim) {
-      // One statement for the requests of a moment (read_gate, migration 13, in the flight of
-      // migration 14 with the audit appends of the moment): per request the jti insert-if-absent, the grant read under a fresh snapshot, and a
-      // claimed read counted in the same transaction. The jti table is an ordinary (logged,
+      // One statement for the requests of a moment, in the flight that also carries the audit
+      // appends of the moment (read_flight; since migration 15 it does the gate's work itself): per
+      // request the jti insert-if-absent, the grant read under a fresh snapshot, and a claimed read
+      // counted (count_read) in the same transaction. The jti table is an ordinary (logged,
       // unique-keyed) table: a replay is refused by every instance and after any restart; a key
       // twice in one group is first used once (the second insert sees the first).
       //
       // A flight of gate calls alone does not wait for the WAL flush (synchronous_commit off for that
-      // transaction; one holding an audit event waits): the read that follows commits its audit event synchronously, and WAL is flushed in order, so
-      // by the time data is served this jti (and its counted read) is durable too. A crash can lose
-      // only the jti of a request that served nothing (it failed before its audit event), whose
-      // replay can only fail the same way within the proof's 60 s iat window.
+      // transaction; one holding an audit event waits): the read that follows commits its audit event
+      // synchronously, and WAL is flushed in order, so by the time data is served this jti (and its
+      // counted read) is durable too. A crash can lose only the jti of a request that served nothing
+      // (it failed before its audit event), whose replay can only fail the same way within the
+      // proof's 60 s iat window.
       return gate({ key, expiresAt, grantId, claim })
     },
 
     // ---- rate limits --------------------------------------------------------------------------
     async consumeReadQuota(grantId, now, limit, windowMs, options) {
-      // One round trip: consume_read_quota (migration 13) locks the key's count row, moves it to this
-      // call's window and records the read inside one statement's transaction, in constant time
-      // (each read leaves a window once); each statement of the PL/pgSQL function takes a fresh
-      // snapshot, so it sees every read committed before the lock was granted.
+      // One round trip: consume_read_quota (migration 13; through count_read since migration 15)
+      // locks the key's count row, moves it to this call's window and records the read inside one
+      // statement's transaction, in constant time (each read leaves a window once); each statement
+      // of the PL/pgSQL function takes a fresh snapshot, so it sees every read committed before the
+      // lock was granted.
       // (p_lock, the second argument, is unused since migration 13: kept for the signature.)
       const [r] = await db.query(
         CONSUME_READ_QUOTA,
